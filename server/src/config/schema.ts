@@ -1,0 +1,88 @@
+import { z } from 'zod';
+
+import { parseEncryptionKey } from '../engine/secret-box';
+
+const redisSchema = z
+  .strictObject({
+    /** redis://[user:pass@]host:port/db or rediss:// for TLS. Takes precedence over the fields below. */
+    url: z.string().regex(/^rediss?:\/\//, { error: 'must start with redis:// or rediss://' }).optional(),
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.int().min(1).max(65535).default(6379),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    db: z.int().min(0).max(15).default(0),
+    tls: z.boolean().default(false),
+    /** Every key the plugin writes starts with this, so several sites can share one Redis. */
+    keyPrefix: z
+      .string()
+      .regex(/^[A-Za-z0-9:_-]+$/, { error: 'must be letters, digits, ":", "_" or "-"' })
+      .default('multi-smtp'),
+  })
+  .prefault({});
+
+const workerSchema = z
+  .strictObject({
+    /** Run queue workers in this Strapi process. Turn off on web-only nodes. */
+    enabled: z.boolean().default(true),
+    /** Messages one process sends at the same time. */
+    concurrency: z.int().min(1).max(1000).default(10),
+  })
+  .prefault({});
+
+const smtpSchema = z
+  .strictObject({
+    connectionTimeoutMs: z.int().min(100).max(300000).default(10000),
+    greetingTimeoutMs: z.int().min(100).max(300000).default(10000),
+    socketTimeoutMs: z.int().min(100).max(600000).default(60000),
+    /** The name this host gives in EHLO; defaults to the machine's host name. */
+    ehloName: z.string().min(1).optional(),
+  })
+  .prefault({});
+
+export const pluginConfigSchema = z.strictObject({
+  encryptionKey: z.string({ error: 'is required' }).superRefine((value, ctx) => {
+    try {
+      parseEncryptionKey(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    }
+  }),
+  redis: redisSchema,
+  worker: workerSchema,
+  smtp: smtpSchema,
+  /** The site's public URL, for tracking and unsubscribe links (e.g. https://example.com). */
+  publicUrl: z.url({ error: 'must be an absolute URL' }).optional(),
+  /** Slug of the group used when a message names none (falls back to the group marked default). */
+  defaultGroup: z.string().min(1).optional(),
+  /** IANA time zone that hourly and daily quota windows align to. */
+  timeZone: z
+    .string()
+    .refine(
+      (zone) => {
+        try {
+          new Intl.DateTimeFormat('en-US', { timeZone: zone });
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      { error: 'must be an IANA time zone such as UTC or Europe/Paris' }
+    )
+    .default('UTC'),
+});
+
+export type PluginConfig = z.output<typeof pluginConfigSchema>;
+export type PluginConfigInput = z.input<typeof pluginConfigSchema>;
+
+/** Formats zod issues as "field.path: reason; ..." for a thrown config error. */
+export const describeIssues = (issues: z.core.$ZodIssue[]) =>
+  issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
+
+/** Validates and fills defaults; throws an Error naming each bad field. */
+export const parsePluginConfig = (raw: unknown): PluginConfig => {
+  const result = pluginConfigSchema.safeParse(raw);
+  if (!result.success) {
+    throw new Error(`multi-smtp: invalid plugin config: ${describeIssues(result.error.issues)}`);
+  }
+  return result.data;
+};

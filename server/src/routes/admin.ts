@@ -1,0 +1,32 @@
+import { ACTIONS } from '../../../shared/permissions';
+import { requires } from './policies';
+
+/** Admin API, served under /multi-smtp/... to admin users only. */
+export default {
+  type: 'admin' as const,
+  routes: [
+    { method: 'GET', path: '/servers', handler: 'servers.find', config: requires(ACTIONS.serversRead) },
+    { method: 'GET', path: '/servers/:id', handler: 'servers.findOne', config: requires(ACTIONS.serversRead) },
+    { method: 'POST', path: '/servers', handler: 'servers.create', config: requires(ACTIONS.serversManage) },
+    { method: 'PUT', path: '/servers/:id', handler: 'servers.update', config: requires(ACTIONS.serversManage) },
+    { method: 'DELETE', path: '/servers/:id', handler: 'servers.delete', config: requires(ACTIONS.serversManage) },
+    {
+      method: 'POST',
+      path: '/servers/:id/test-connection',
+      handler: 'serverTests.testConnection',
+      config: requires(ACTIONS.serversTest),
+    },
+    {
+      method: 'POST',
+      path: '/servers/:id/test-email',
+      handler: 'serverTests.sendTestEmail',
+      config: requires(ACTIONS.serversTest),
+    },
+
+    { method: 'GET', path: '/groups', handler: 'groups.find', config: requires(ACTIONS.serversRead) },
+    { method: 'GET', path: '/groups/:id', handler: 'groups.findOne', config: requires(ACTIONS.serversRead) },
+    { method: 'POST', path: '/groups', handler: 'groups.create', config: requires(ACTIONS.serversManage) },
+    { method: 'PUT', path: '/groups/:id', handler: 'groups.update', config: requires(ACTIONS.serversManage) },
+    { method: 'DELETE', path: '/groups/:id', handler: 'groups.delete', config: requires(ACTIONS.serversManage) },
+  ],
+};

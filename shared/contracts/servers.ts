@@ -1,0 +1,169 @@
+import { z } from 'zod';
+
+import {
+  emailAddress,
+  optionalLimit,
+  optionalLine,
+  paginationQuery,
+  requiredLine,
+  singleLine,
+} from './common';
+
+export const SECURITY_MODES = ['none', 'starttls', 'tls'] as const;
+export type SecurityMode = (typeof SECURITY_MODES)[number];
+
+export const WARMUP_PRESETS = ['standard', 'custom'] as const;
+
+/**
+ * The published ramp most ESPs recommend for a new IP or domain: messages per day for the first
+ * ten days, then doubling each day until the server's own daily limit.
+ */
+export const STANDARD_WARMUP_STEPS = [50, 100, 250, 500, 1000, 2500, 5000, 7500, 10000, 15000] as const;
+
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'must be a date as YYYY-MM-DD' })
+  .refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)), { error: 'is not a real date' });
+
+export const warmupPlanSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    preset: z.enum(WARMUP_PRESETS, { error: 'must be one of: standard, custom' }).default('standard'),
+    customSteps: z
+      .array(z.int({ error: 'must be a whole number' }).min(1, { error: 'must be at least 1' }))
+      .max(365, { error: 'must have at most 365 days' })
+      .default([]),
+    startDate: isoDate,
+  })
+  .refine((plan) => plan.preset !== 'custom' || plan.customSteps.length > 0, {
+    error: 'a custom plan needs at least one day',
+    path: ['customSteps'],
+  });
+
+export type WarmupPlan = z.infer<typeof warmupPlanSchema>;
+
+/** Every field an admin may set on a server. `password` is write-only. */
+const serverFields = {
+  name: requiredLine(100),
+  host: requiredLine(255).refine((value) => /^[A-Za-z0-9.\-:[\]_]+$/.test(value), {
+    error: 'must be a host name or an IP address',
+  }),
+  port: z
+    .int({ error: 'must be a whole number' })
+    .min(1, { error: 'must be between 1 and 65535' })
+    .max(65535, { error: 'must be between 1 and 65535' }),
+  security: z.enum(SECURITY_MODES, { error: 'must be one of: none, starttls, tls' }),
+  tlsRejectUnauthorized: z.boolean(),
+  username: optionalLine(255),
+  /** A new password; omit to keep the current one, null or '' to remove it. */
+  password: z
+    .string()
+    .max(1024, { error: 'must be at most 1024 characters' })
+    .refine((value) => !/[\r\n]/.test(value), { error: 'must not contain a line break (CR or LF)' })
+    .nullable(),
+  fromAddress: emailAddress().nullish().or(z.literal('').transform(() => null)),
+  fromName: optionalLine(200),
+  maxConnections: z
+    .int({ error: 'must be a whole number' })
+    .min(1, { error: 'must be at least 1' })
+    .max(1000, { error: 'must be at most 1000' }),
+  ratePerSecond: z
+    .number({ error: 'must be a number' })
+    .positive({ error: 'must be more than 0' })
+    .max(100000, { error: 'must be at most 100000' })
+    .nullish()
+    .transform((value) => value ?? null),
+  hourlyLimit: optionalLimit(),
+  dailyLimit: optionalLimit(),
+  weight: z
+    .int({ error: 'must be a whole number' })
+    .min(0, { error: 'must not be negative' })
+    .max(1000, { error: 'must be at most 1000' }),
+  priority: z
+    .int({ error: 'must be a whole number' })
+    .min(0, { error: 'must not be negative' })
+    .max(1000, { error: 'must be at most 1000' }),
+  enabled: z.boolean(),
+  /** The group's documentId, or null for none. */
+  group: z.string().min(1).nullish().transform((value) => value ?? null),
+  warmup: warmupPlanSchema.nullish().transform((value) => value ?? null),
+  notes: z
+    .string()
+    .max(5000, { error: 'must be at most 5000 characters' })
+    .nullish()
+    .transform((value) => value ?? null),
+};
+
+export const createServerSchema = z.strictObject({
+  ...serverFields,
+  security: serverFields.security.default('starttls'),
+  tlsRejectUnauthorized: serverFields.tlsRejectUnauthorized.default(true),
+  username: serverFields.username.default(null),
+  password: serverFields.password.optional(),
+  fromAddress: serverFields.fromAddress.default(null),
+  fromName: serverFields.fromName.default(null),
+  maxConnections: serverFields.maxConnections.default(5),
+  weight: serverFields.weight.default(1),
+  priority: serverFields.priority.default(0),
+  enabled: serverFields.enabled.default(true),
+});
+
+export const updateServerSchema = z.strictObject({
+  ...Object.fromEntries(Object.entries(serverFields).map(([key, schema]) => [key, schema.optional()])),
+} as { [K in keyof typeof serverFields]: z.ZodOptional<(typeof serverFields)[K]> });
+
+export type CreateServerInput = z.input<typeof createServerSchema>;
+export type CreateServerData = z.output<typeof createServerSchema>;
+export type UpdateServerInput = z.input<typeof updateServerSchema>;
+export type UpdateServerData = z.output<typeof updateServerSchema>;
+
+export const SERVER_SORT_FIELDS = ['name', 'host', 'weight', 'priority', 'createdAt', 'updatedAt'] as const;
+
+export const listServersQuerySchema = z.object({
+  ...paginationQuery,
+  sort: z
+    .string()
+    .regex(new RegExp(`^(${SERVER_SORT_FIELDS.join('|')}):(asc|desc)$`), {
+      error: `must be field:asc or field:desc, with field one of: ${SERVER_SORT_FIELDS.join(', ')}`,
+    })
+    .default('name:asc'),
+  /** Matches name or host, case-insensitively. */
+  q: singleLine(200).optional(),
+  /** A group's documentId, or 'none' for servers in no group. */
+  group: z.string().min(1).optional(),
+  enabled: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
+});
+
+export type ListServersQuery = z.input<typeof listServersQuerySchema>;
+
+export interface GroupRef {
+  documentId: string;
+  name: string;
+  slug: string;
+}
+
+/** A server as every API response shows it: the password is never included, only whether one is set. */
+export interface SmtpServer {
+  documentId: string;
+  name: string;
+  host: string;
+  port: number;
+  security: SecurityMode;
+  tlsRejectUnauthorized: boolean;
+  username: string | null;
+  hasPassword: boolean;
+  fromAddress: string | null;
+  fromName: string | null;
+  maxConnections: number;
+  ratePerSecond: number | null;
+  hourlyLimit: number | null;
+  dailyLimit: number | null;
+  weight: number;
+  priority: number;
+  enabled: boolean;
+  group: GroupRef | null;
+  warmup: WarmupPlan | null;
+  notes: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
