@@ -24,9 +24,9 @@ module.exports = {
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       transform: { '^.+\\.(t|j)sx?$': swc },
       testEnvironment: 'node',
-      // Each file boots its own Strapi; two workers on two cores.
-      maxWorkers: 2,
     },
   ],
+  // Integration files each boot their own Strapi: two workers on two cores.
+  maxWorkers: 2,
   testTimeout: 60000,
 };

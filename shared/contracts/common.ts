@@ -30,8 +30,11 @@ export const optionalLimit = () =>
     .transform((value) => value ?? null);
 
 /** An email address in the form SMTP accepts, on one line. */
-export const emailAddress = () =>
-  singleLine(254).pipe(z.email({ error: 'must be a valid email address' }));
+export const emailAddress = () => singleLine(254).pipe(z.email({ error: 'must be a valid email address' }));
+
+/** An optional email address where '' and null both mean "not set". */
+export const optionalEmailAddress = () =>
+  optionalLine(254).pipe(z.email({ error: 'must be a valid email address' }).nullable());
 
 export const paginationQuery = {
   page: z.coerce.number().int({ error: 'must be a whole number' }).min(1, { error: 'must be 1 or more' }).default(1),

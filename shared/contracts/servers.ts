@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 import {
-  emailAddress,
+  optionalEmailAddress,
   optionalLimit,
   optionalLine,
   paginationQuery,
@@ -61,7 +61,7 @@ const serverFields = {
     .max(1024, { error: 'must be at most 1024 characters' })
     .refine((value) => !/[\r\n]/.test(value), { error: 'must not contain a line break (CR or LF)' })
     .nullable(),
-  fromAddress: emailAddress().nullish().or(z.literal('').transform(() => null)),
+  fromAddress: optionalEmailAddress(),
   fromName: optionalLine(200),
   maxConnections: z
     .int({ error: 'must be a whole number' })

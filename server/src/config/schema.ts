@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-import { parseEncryptionKey } from '../engine/secret-box';
+import { ENCRYPTION_KEY_HELP, parseEncryptionKey } from '../engine/secret-box';
 
 const redisSchema = z
   .strictObject({
@@ -40,7 +40,9 @@ const smtpSchema = z
   .prefault({});
 
 export const pluginConfigSchema = z.strictObject({
-  encryptionKey: z.string({ error: 'is required' }).superRefine((value, ctx) => {
+  encryptionKey: z
+    .string({ error: (issue) => (issue.input === undefined ? `is required. ${ENCRYPTION_KEY_HELP}` : 'must be a string') })
+    .superRefine((value, ctx) => {
     try {
       parseEncryptionKey(value);
     } catch (error) {

@@ -1,0 +1,29 @@
+import type { Core } from '@strapi/strapi';
+
+import { parsePluginConfig, type PluginConfig } from '../config/schema';
+import { createSecretBox, type SecretBox } from '../engine/secret-box';
+import { PLUGIN_ID } from '../../../shared/plugin-id';
+
+/**
+ * What the rest of the plugin needs from its configuration, built once: the parsed config (with
+ * defaults filled) and the secret box. Kept in a service, not hung on `strapi`.
+ */
+const runtime = ({ strapi }: { strapi: Core.Strapi }) => {
+  let config: PluginConfig | undefined;
+  let secretBox: SecretBox | undefined;
+
+  return {
+    config(): PluginConfig {
+      config ??= parsePluginConfig(strapi.config.get(`plugin::${PLUGIN_ID}`));
+      return config;
+    },
+
+    secrets(): SecretBox {
+      secretBox ??= createSecretBox(this.config().encryptionKey);
+      return secretBox;
+    },
+  };
+};
+
+export type RuntimeService = ReturnType<typeof runtime>;
+export default runtime;

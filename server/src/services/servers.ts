@@ -1,0 +1,111 @@
+import type { Core } from '@strapi/strapi';
+import { errors } from '@strapi/utils';
+
+import type { ListResponse } from '../../../shared/contracts/common';
+import {
+  createServerSchema,
+  listServersQuerySchema,
+  updateServerSchema,
+  type SmtpServer,
+} from '../../../shared/contracts/servers';
+import type { SmtpEndpoint } from '../engine/smtp-probe';
+import { createGroupRepository } from '../repositories/groups';
+import { createServerRepository } from '../repositories/servers';
+import type { ServerEntity } from '../repositories/types';
+import { getService } from '../utils/get-service';
+import { fieldError, parseInput } from '../utils/validation';
+import { toServerDto } from './mappers';
+
+/** SMTP servers: validation, business rules and the API shape. Controllers stay thin. */
+const servers = ({ strapi }: { strapi: Core.Strapi }) => {
+  const repository = createServerRepository(strapi);
+  const groups = createGroupRepository(strapi);
+  const secrets = () => getService(strapi, 'runtime').secrets();
+
+  const requireServer = async (documentId: string): Promise<ServerEntity> => {
+    const server = await repository.findOne(documentId);
+    if (!server) throw new errors.NotFoundError(`SMTP server ${documentId} not found`);
+    return server;
+  };
+
+  /** Checks what zod cannot: a unique name and an existing group. */
+  const checkReferences = async (data: { name?: string; group?: string | null }, exceptDocumentId?: string) => {
+    if (data.name !== undefined && (await repository.findByName(data.name, exceptDocumentId))) {
+      fieldError('name', 'is already used by another server');
+    }
+    if (data.group) {
+      const group = await groups.findOne(data.group);
+      if (!group) fieldError('group', 'does not exist');
+    }
+  };
+
+  /** The password field of an input becomes the encrypted column: undefined keeps, null/'' clears. */
+  const passwordColumn = (password: string | null | undefined) => {
+    if (password === undefined) return {};
+    return { passwordEncrypted: password ? secrets().encrypt(password) : null };
+  };
+
+  return {
+    async list(query: unknown): Promise<ListResponse<SmtpServer>> {
+      const { page, pageSize, sort, q, group, enabled } = parseInput(listServersQuerySchema, query);
+      const filters: Record<string, unknown> = {};
+      if (q) filters.$or = [{ name: { $containsi: q } }, { host: { $containsi: q } }];
+      if (group === 'none') filters.group = { id: { $null: true } };
+      else if (group) filters.group = { documentId: { $eq: group } };
+      if (enabled) filters.enabled = { $eq: enabled === 'true' };
+
+      const { results, total } = await repository.findPage({ filters, sort, start: (page - 1) * pageSize, limit: pageSize });
+      return {
+        data: results.map(toServerDto),
+        meta: { pagination: { page, pageSize, pageCount: Math.ceil(total / pageSize), total } },
+      };
+    },
+
+    async get(documentId: string): Promise<SmtpServer> {
+      return toServerDto(await requireServer(documentId));
+    },
+
+    async create(input: unknown): Promise<SmtpServer> {
+      const { password, ...data } = parseInput(createServerSchema, input);
+      return strapi.db.transaction(async () => {
+        await checkReferences(data);
+        const created = await repository.create({ ...data, ...passwordColumn(password) });
+        return toServerDto(created);
+      });
+    },
+
+    async update(documentId: string, input: unknown): Promise<SmtpServer> {
+      const { password, ...data } = parseInput(updateServerSchema, input);
+      return strapi.db.transaction(async () => {
+        await requireServer(documentId);
+        await checkReferences(data, documentId);
+        const updated = await repository.update(documentId, { ...data, ...passwordColumn(password) });
+        return toServerDto(updated);
+      });
+    },
+
+    async delete(documentId: string): Promise<void> {
+      await requireServer(documentId);
+      await repository.delete(documentId);
+    },
+
+    /** Where and how to connect to a server, with its password decrypted; for the engine only, never a response. */
+    async endpoint(documentId: string): Promise<{ server: ServerEntity; endpoint: SmtpEndpoint }> {
+      const server = await requireServer(documentId);
+      return {
+        server,
+        endpoint: {
+          host: server.host,
+          port: server.port,
+          security: server.security,
+          tlsRejectUnauthorized: server.tlsRejectUnauthorized ?? true,
+          username: server.username ?? null,
+          password: server.passwordEncrypted ? secrets().decrypt(server.passwordEncrypted) : null,
+        },
+      };
+    },
+  };
+};
+
+export type ServersService = ReturnType<typeof servers>;
+export default servers;
