@@ -1,5 +1,6 @@
 import type { Core } from '@strapi/strapi';
 
+import { documentsOf } from './documents';
 import { GROUP_UID } from '../utils/uids';
 import type { GroupEntity, GroupRefEntity, Page } from './types';
 
@@ -10,7 +11,7 @@ const populate = {
 
 /** Database access for server groups. */
 export const createGroupRepository = (strapi: Core.Strapi) => {
-  const documents = () => strapi.documents(GROUP_UID as never) as any;
+  const documents = () => documentsOf<GroupEntity>(strapi, GROUP_UID);
 
   return {
     async findPage(params: {

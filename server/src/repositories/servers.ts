@@ -1,5 +1,6 @@
 import type { Core } from '@strapi/strapi';
 
+import { documentsOf } from './documents';
 import { SERVER_UID } from '../utils/uids';
 import type { Page, ServerEntity } from './types';
 
@@ -14,9 +15,7 @@ export interface ServerListParams {
 
 /** Database access for SMTP servers; the only place that talks to the document service for them. */
 export const createServerRepository = (strapi: Core.Strapi) => {
-  // The document service is typed against the app's generated registry, which a plugin does not
-  // see; the plugin's own entity types are applied here, once.
-  const documents = () => strapi.documents(SERVER_UID as never) as any;
+  const documents = () => documentsOf<ServerEntity>(strapi, SERVER_UID);
 
   return {
     async findPage({ filters, sort, start, limit }: ServerListParams): Promise<Page<ServerEntity>> {
