@@ -12,6 +12,7 @@ export default tseslint.config(
       'playground/.tmp/',
       'playground/build/',
       'playground/.strapi/',
+      'playground/types/generated/',
       'test/app/.tmp/',
       '**/.strapi/',
     ],

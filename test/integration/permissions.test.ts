@@ -6,10 +6,10 @@ const ALL_ACTIONS = Object.values(ACTIONS);
 
 /** The action a route's hasPermissions policy asks for. */
 const requiredAction = (route: (typeof adminRoutes.routes)[number]) => {
-  const policy = route.config.policies.find(
-    (entry): entry is { name: string; config: { actions: string[] } } => typeof entry === 'object' && entry.name === 'admin::hasPermissions'
-  );
-  return policy?.config.actions[0];
+  for (const policy of route.config.policies) {
+    if (typeof policy === 'object' && policy.name === 'admin::hasPermissions') return policy.config.actions[0];
+  }
+  return undefined;
 };
 
 const call = (api: ReturnType<typeof asAdmin>, method: string, path: string) => {
