@@ -199,9 +199,14 @@ class SessionTracker {
   }
 }
 
-/** Turn anything thrown or emitted into an {@link SmtpFailure}. */
+/**
+ * Turn anything thrown or emitted into an {@link SmtpFailure}. Duck-typed on purpose: errors made by
+ * Node core can come from another realm (e.g. under jest), where `instanceof Error` is false.
+ */
 function asFailure(error: unknown): SmtpFailure {
-  if (error instanceof Error) return error as Error & SmtpFailure;
+  if (typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string') {
+    return error as SmtpFailure;
+  }
   return { message: String(error) };
 }
 
@@ -315,9 +320,7 @@ function explain(context: ExplainContext): string {
         return 'A username is set but no password — enter the password.';
       }
       if (isTemporary(reply)) return `The server could not check the login right now${answered}.${tryLater}`;
-      return reply
-        ? `The server rejected the username or password${answered}.`
-        : `The login failed: ${error.message}`;
+      return reply ? `The server rejected the username or password${answered}.` : `The login failed: ${error.message}`;
     case 'ENOAUTH':
       return endpoint.security === 'none'
         ? 'The server does not offer AUTH on this connection, so the login cannot be checked. Many servers only offer it over TLS: choose security "STARTTLS" or "TLS".'
@@ -382,7 +385,7 @@ function openSocket(host: string, port: number, timeoutMs: number): Promise<net.
  */
 function runOperation(
   connection: SMTPConnection,
-  operation: (done: (error?: SMTPConnection.SMTPError | null) => void) => void,
+  operation: (done: (error?: SMTPConnection.SMTPError | null) => void) => void
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -405,6 +408,7 @@ function runOperation(
 /** Send QUIT and wait (briefly) for the server to close; a missing answer to QUIT doesn't fail the test. */
 function quit(connection: SMTPConnection, socket: net.Socket, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
+    if (socket.destroyed) return resolve();
     const done = () => {
       clearTimeout(timer);
       resolve();
@@ -428,7 +432,8 @@ export async function testConnection(endpoint: SmtpEndpoint, timeouts: SmtpTimeo
     socket = await openSocket(endpoint.host, endpoint.port, timeouts.connectionTimeoutMs);
     tracker.enter(endpoint.security === 'tls' ? 'tls' : 'greeting');
 
-    const { auth: _credentialsLoggedInBelow, ...options } = toTransportOptions(endpoint, timeouts);
+    // The credentials go to login() below, after we know the server offers AUTH.
+    const { auth: _auth, ...options } = toTransportOptions(endpoint, timeouts);
     connection = new SMTPConnection({
       ...options,
       // nodemailer speaks SMTP (and TLS, for 'tls') over the socket we opened.
@@ -462,7 +467,7 @@ export async function testConnection(endpoint: SmtpEndpoint, timeouts: SmtpTimeo
       errorCode: null,
       message: withoutPassword(
         `Connected to ${endpoint.host}:${endpoint.port} ${secured}${loggedIn} in ${tracker.totalMs} ms.`,
-        endpoint.password,
+        endpoint.password
       ),
       capabilities: tracker.capabilities,
       steps: tracker.steps,
@@ -502,7 +507,7 @@ function addressOf(value: string | { address: string }): string {
 export async function sendTestEmail(
   endpoint: SmtpEndpoint,
   timeouts: SmtpTimeouts,
-  message: TestEmailMessage,
+  message: TestEmailMessage
 ): Promise<TestEmailResult> {
   const tracker = new SessionTracker();
   const envelope = { from: addressOf(message.from), to: message.to };
@@ -532,7 +537,7 @@ export async function sendTestEmail(
       errorCode: null,
       message: withoutPassword(
         `${endpoint.host}:${endpoint.port} accepted the message for ${message.to} in ${tracker.totalMs} ms.`,
-        endpoint.password,
+        endpoint.password
       ),
       messageId: info.messageId ?? null,
       totalMs: tracker.totalMs,
