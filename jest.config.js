@@ -11,19 +11,24 @@ const swc = [
   },
 ];
 
+const common = {
+  transform: { '^.+\\.(t|j)sx?$': swc },
+  testEnvironment: 'node',
+  // The demo app and the build output hold package.json copies Jest must not index.
+  modulePathIgnorePatterns: ['<rootDir>/playground/', '<rootDir>/dist/'],
+};
+
 module.exports = {
   projects: [
     {
+      ...common,
       displayName: 'unit',
       testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/test/unit/**/*.test.tsx'],
-      transform: { '^.+\\.(t|j)sx?$': swc },
-      testEnvironment: 'node',
     },
     {
+      ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
-      transform: { '^.+\\.(t|j)sx?$': swc },
-      testEnvironment: 'node',
     },
   ],
   // Integration files each boot their own Strapi: two workers on two cores.
