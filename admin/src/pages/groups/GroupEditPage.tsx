@@ -1,0 +1,286 @@
+import * as React from 'react';
+
+import { Button, Flex } from '@strapi/design-system';
+import { Check } from '@strapi/icons';
+import { BackButton, Layouts, Page, useNotification } from '@strapi/strapi/admin';
+import { useIntl } from 'react-intl';
+import { useNavigate, useParams } from 'react-router-dom';
+
+import {
+  GROUP_STRATEGIES,
+  createGroupSchema,
+  updateGroupSchema,
+  type GroupStrategy,
+  type SmtpGroup,
+} from '../../../../shared/contracts/groups';
+import { errorForField, toApiError } from '../../api/errors';
+import { useAllGroups, useDeleteGroup, useGroup, useSaveGroup } from '../../api/queries';
+import { DeleteButton } from '../../components/DeleteButton';
+import { SelectField, TextareaField, TextField, ToggleField, type SelectOption } from '../../components/form/fields';
+import { FormCell, FormSection } from '../../components/form/FormSection';
+import { useLabels } from '../../hooks/useLabels';
+import { usePluginPermissions } from '../../hooks/usePluginPermissions';
+import { getTranslation } from '../../utils/getTranslation';
+import { paths } from '../../utils/paths';
+import { validateWith } from '../../utils/validate';
+import { GroupMembersTable } from './GroupMembersTable';
+import { NO_FALLBACK, slugify, toFormValues, toGroupInput, type GroupFormValues } from './groupFormValues';
+
+/** Create (`groups/new`) or edit (`groups/:id`) one server group. */
+export function GroupEditPage() {
+  const { id } = useParams<{ id: string }>();
+  const { formatMessage } = useIntl();
+  const permissions = usePluginPermissions();
+  const group = useGroup(id);
+  const allGroups = useAllGroups();
+
+  if (permissions.isLoading || (id && group.isPending) || allGroups.isPending) {
+    return <Page.Loading />;
+  }
+  if (id && group.isError) {
+    const info = toApiError(group.error);
+    return (
+      <Page.Error
+        content={
+          info.status === 404
+            ? formatMessage({ id: getTranslation('group.notFound'), defaultMessage: 'This group does not exist any more.' })
+            : info.message
+        }
+      />
+    );
+  }
+
+  const savedGroup = group.data?.data;
+  return (
+    <GroupEditor
+      key={savedGroup ? `${savedGroup.documentId}:${savedGroup.updatedAt}` : 'new'}
+      group={savedGroup}
+      otherGroups={(allGroups.data?.data ?? []).filter((other) => other.documentId !== savedGroup?.documentId)}
+      canManage={permissions.canManage}
+    />
+  );
+}
+
+interface GroupEditorProps {
+  group?: SmtpGroup;
+  /** Candidates for the fallback group. */
+  otherGroups: SmtpGroup[];
+  canManage: boolean;
+}
+
+function GroupEditor({ group, otherGroups, canManage }: GroupEditorProps) {
+  const { formatMessage } = useIntl();
+  const navigate = useNavigate();
+  const { toggleNotification } = useNotification();
+  const labels = useLabels();
+  const [values, setValues] = React.useState(() => toFormValues(group));
+  const [errors, setErrors] = React.useState<Record<string, string>>({});
+  // A new group's slug follows its name until the admin types a slug of their own.
+  const [slugEdited, setSlugEdited] = React.useState(Boolean(group));
+  const save = useSaveGroup(group?.documentId);
+  const deleteGroup = useDeleteGroup();
+  const readOnly = !canManage;
+
+  const changeValue = <K extends keyof GroupFormValues>(key: K, value: GroupFormValues[K]) => {
+    setValues((previous) => ({ ...previous, [key]: value }));
+    setErrors(({ [key]: _cleared, ...others }) => others);
+  };
+
+  const changeName = (name: string) => {
+    changeValue('name', name);
+    if (!slugEdited) {
+      changeValue('slug', slugify(name));
+    }
+  };
+
+  const submit = async (event: React.FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    if (!canManage) {
+      return;
+    }
+
+    const input = toGroupInput(values);
+    const problems = validateWith(group ? updateGroupSchema : createGroupSchema, input);
+    setErrors(problems);
+    if (Object.keys(problems).length > 0) {
+      toggleNotification({
+        type: 'warning',
+        message: formatMessage({ id: getTranslation('form.fixErrors'), defaultMessage: 'Some fields need a correction.' }),
+      });
+      return;
+    }
+
+    try {
+      const saved = await save.mutateAsync(input);
+      toggleNotification({
+        type: 'success',
+        message: formatMessage({ id: getTranslation('group.saved'), defaultMessage: 'Group saved' }),
+      });
+      if (!group) {
+        navigate(paths.group(saved.data.documentId), { replace: true });
+      }
+    } catch (error) {
+      const info = toApiError(error);
+      setErrors(info.fieldErrors);
+      toggleNotification({ type: 'danger', message: info.message });
+    }
+  };
+
+  const confirmDelete = async () => {
+    if (!group) {
+      return;
+    }
+    try {
+      await deleteGroup.mutateAsync(group.documentId);
+      toggleNotification({
+        type: 'success',
+        message: formatMessage({ id: getTranslation('group.deleted'), defaultMessage: 'Group deleted' }),
+      });
+      navigate(paths.groups);
+    } catch (error) {
+      toggleNotification({ type: 'danger', message: toApiError(error).message });
+    }
+  };
+
+  const strategyOptions: SelectOption[] = GROUP_STRATEGIES.map((strategy) => ({
+    value: strategy,
+    label: labels.strategy(strategy),
+  }));
+  const fallbackOptions: SelectOption[] = [
+    { value: NO_FALLBACK, label: formatMessage({ id: getTranslation('group.field.fallbackGroup.none'), defaultMessage: 'No fallback group' }) },
+    ...otherGroups.map((other) => ({ value: other.documentId, label: other.name })),
+  ];
+  // The select only lists the first page of groups; keep the current fallback choosable anyway.
+  const currentFallback = group?.fallbackGroup;
+  if (currentFallback && !fallbackOptions.some((option) => option.value === currentFallback.documentId)) {
+    fallbackOptions.push({ value: currentFallback.documentId, label: currentFallback.name });
+  }
+
+  const title = group?.name ?? formatMessage({ id: getTranslation('group.new.title'), defaultMessage: 'New group' });
+
+  return (
+    <Page.Main>
+      <Page.Title>{title}</Page.Title>
+      <form onSubmit={submit} noValidate>
+        <Layouts.Header
+          title={title}
+          subtitle={group?.slug}
+          navigationAction={<BackButton fallback={paths.groups} />}
+          primaryAction={
+            <Flex gap={2}>
+              {group && canManage && (
+                <DeleteButton
+                  confirmText={formatMessage(
+                    {
+                      id: getTranslation('group.delete.confirm'),
+                      defaultMessage: 'Delete the group “{name}”? A group that still holds servers cannot be deleted: move them to another group first.',
+                    },
+                    { name: group.name },
+                  )}
+                  onConfirm={confirmDelete}
+                  loading={deleteGroup.isPending}
+                />
+              )}
+              {canManage && (
+                <Button type="submit" startIcon={<Check />} loading={save.isPending}>
+                  {formatMessage({ id: getTranslation('actions.save'), defaultMessage: 'Save' })}
+                </Button>
+              )}
+            </Flex>
+          }
+        />
+        <Layouts.Content>
+          <Flex direction="column" alignItems="stretch" gap={6}>
+            <FormSection title={formatMessage({ id: getTranslation('group.section.settings'), defaultMessage: 'Settings' })}>
+              <FormCell>
+                <TextField
+                  name="name"
+                  label={formatMessage({ id: getTranslation('group.field.name'), defaultMessage: 'Name' })}
+                  required
+                  value={values.name}
+                  onChange={changeName}
+                  error={errorForField(errors, 'name')}
+                  disabled={readOnly}
+                />
+              </FormCell>
+              <FormCell>
+                <TextField
+                  name="slug"
+                  label={formatMessage({ id: getTranslation('group.field.slug'), defaultMessage: 'Slug' })}
+                  hint={formatMessage({
+                    id: getTranslation('group.field.slug.hint'),
+                    defaultMessage: 'How code picks this group, e.g. eu-marketing. Lowercase letters, digits and dashes.',
+                  })}
+                  required
+                  value={values.slug}
+                  onChange={(slug) => {
+                    setSlugEdited(true);
+                    changeValue('slug', slug);
+                  }}
+                  error={errorForField(errors, 'slug')}
+                  disabled={readOnly}
+                />
+              </FormCell>
+              <FormCell>
+                <SelectField
+                  name="strategy"
+                  label={formatMessage({ id: getTranslation('group.field.strategy'), defaultMessage: 'Strategy' })}
+                  hint={formatMessage({
+                    id: getTranslation('group.field.strategy.hint'),
+                    defaultMessage:
+                      'Weighted: by each server’s weight. Round robin: each server in turn. Priority: in the servers’ priority order, the next one when one fails. Adaptive: favours healthy, fast servers.',
+                  })}
+                  options={strategyOptions}
+                  value={values.strategy}
+                  onChange={(strategy) => changeValue('strategy', strategy as GroupStrategy)}
+                  error={errorForField(errors, 'strategy')}
+                  disabled={readOnly}
+                />
+              </FormCell>
+              <FormCell>
+                <SelectField
+                  name="fallbackGroup"
+                  label={formatMessage({ id: getTranslation('group.field.fallbackGroup'), defaultMessage: 'Fallback group' })}
+                  hint={formatMessage({
+                    id: getTranslation('group.field.fallbackGroup.hint'),
+                    defaultMessage: 'Used when none of this group’s servers can send.',
+                  })}
+                  options={fallbackOptions}
+                  value={values.fallbackGroup}
+                  onChange={(fallbackGroup) => changeValue('fallbackGroup', fallbackGroup)}
+                  error={errorForField(errors, 'fallbackGroup')}
+                  disabled={readOnly}
+                />
+              </FormCell>
+              <FormCell>
+                <ToggleField
+                  name="isDefault"
+                  label={formatMessage({ id: getTranslation('group.field.isDefault'), defaultMessage: 'Default group' })}
+                  hint={formatMessage({
+                    id: getTranslation('group.field.isDefault.hint'),
+                    defaultMessage: 'Messages that name no group go here. Only one group can be the default.',
+                  })}
+                  checked={values.isDefault}
+                  onChange={(isDefault) => changeValue('isDefault', isDefault)}
+                  error={errorForField(errors, 'isDefault')}
+                  disabled={readOnly}
+                />
+              </FormCell>
+              <FormCell wide>
+                <TextareaField
+                  name="description"
+                  label={formatMessage({ id: getTranslation('group.field.description'), defaultMessage: 'Description' })}
+                  value={values.description}
+                  onChange={(description) => changeValue('description', description)}
+                  error={errorForField(errors, 'description')}
+                  disabled={readOnly}
+                />
+              </FormCell>
+            </FormSection>
+            {group && <GroupMembersTable group={group} />}
+          </Flex>
+        </Layouts.Content>
+      </form>
+    </Page.Main>
+  );
+}

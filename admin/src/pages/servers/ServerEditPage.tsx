@@ -1,0 +1,234 @@
+import * as React from 'react';
+
+import { Button, Flex } from '@strapi/design-system';
+import { Check, Mail, Play } from '@strapi/icons';
+import { BackButton, Layouts, Page, useNotification } from '@strapi/strapi/admin';
+import { useIntl } from 'react-intl';
+import { useNavigate, useParams } from 'react-router-dom';
+
+import type { SmtpGroup } from '../../../../shared/contracts/groups';
+import { createServerSchema, updateServerSchema, type SmtpServer } from '../../../../shared/contracts/servers';
+import { toApiError } from '../../api/errors';
+import { useAllGroups, useDeleteServer, useSaveServer, useServer, useTestConnection } from '../../api/queries';
+import { DeleteButton } from '../../components/DeleteButton';
+import { usePluginPermissions } from '../../hooks/usePluginPermissions';
+import { getTranslation } from '../../utils/getTranslation';
+import { paths } from '../../utils/paths';
+import { validateWith } from '../../utils/validate';
+import { ServerFormFields } from './ServerFormFields';
+import { missingRequiredNumbers, toFormValues, toServerInput, type ServerFormValues } from './serverFormValues';
+import { TestConnectionDialog } from './TestConnectionDialog';
+import { TestEmailDialog } from './TestEmailDialog';
+
+/** Create (`servers/new`) or edit (`servers/:id`) one SMTP server. */
+export function ServerEditPage() {
+  const { id } = useParams<{ id: string }>();
+  const { formatMessage } = useIntl();
+  const permissions = usePluginPermissions();
+  const server = useServer(id);
+  const groups = useAllGroups();
+
+  if (permissions.isLoading || (id && server.isPending) || groups.isPending) {
+    return <Page.Loading />;
+  }
+  if (id && server.isError) {
+    return (
+      <Page.Error
+        content={
+          toApiError(server.error).status === 404
+            ? formatMessage({ id: getTranslation('server.notFound'), defaultMessage: 'This server does not exist any more.' })
+            : toApiError(server.error).message
+        }
+      />
+    );
+  }
+
+  const savedServer = server.data?.data;
+  return (
+    <ServerEditor
+      // A new key resets the form to the saved values after each save (and after "new" becomes an id).
+      key={savedServer ? `${savedServer.documentId}:${savedServer.updatedAt}` : 'new'}
+      server={savedServer}
+      // A failed group list only empties the group select; the rest of the form still works.
+      groups={groups.data?.data ?? []}
+      canManage={permissions.canManage}
+      canTest={permissions.canTest}
+    />
+  );
+}
+
+/** Where each form value's errors are reported by the API (most match the form key). */
+const ERROR_KEY_OF: Partial<Record<keyof ServerFormValues, string>> = {
+  removePassword: 'password',
+  warmupEnabled: 'warmup.enabled',
+  warmupStartDate: 'warmup.startDate',
+  warmupCustomSteps: 'warmup.customSteps',
+};
+
+/** Removes the error of one field, including errors inside it (`warmup.customSteps.2`). */
+const withoutErrorsOf = (errors: Record<string, string>, key: string) =>
+  Object.fromEntries(Object.entries(errors).filter(([path]) => path !== key && !path.startsWith(`${key}.`)));
+
+type OpenDialog = 'test-connection' | 'test-email' | null;
+
+interface ServerEditorProps {
+  server?: SmtpServer;
+  groups: SmtpGroup[];
+  canManage: boolean;
+  canTest: boolean;
+}
+
+function ServerEditor({ server, groups, canManage, canTest }: ServerEditorProps) {
+  const { formatMessage } = useIntl();
+  const navigate = useNavigate();
+  const { toggleNotification } = useNotification();
+  const [values, setValues] = React.useState(() => toFormValues(server));
+  const [errors, setErrors] = React.useState<Record<string, string>>({});
+  const [openDialog, setOpenDialog] = React.useState<OpenDialog>(null);
+  const save = useSaveServer(server?.documentId);
+  const deleteServer = useDeleteServer();
+  const testConnection = useTestConnection(server?.documentId ?? '');
+
+  const changeValue = React.useCallback(<K extends keyof ServerFormValues>(key: K, value: ServerFormValues[K]) => {
+    setValues((previous) => ({ ...previous, [key]: value }));
+    setErrors((previous) => withoutErrorsOf(previous, ERROR_KEY_OF[key] ?? key));
+  }, []);
+
+  const submit = async (event: React.FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    if (!canManage) {
+      return;
+    }
+
+    // Check with the same schema as the server first, so most mistakes show without a round trip.
+    const input = toServerInput(values);
+    const problems = {
+      ...validateWith(server ? updateServerSchema : createServerSchema, input),
+      ...missingRequiredNumbers(
+        values,
+        formatMessage({ id: getTranslation('form.required'), defaultMessage: 'is required' }),
+      ),
+    };
+    setErrors(problems);
+    if (Object.keys(problems).length > 0) {
+      toggleNotification({
+        type: 'warning',
+        message: formatMessage({ id: getTranslation('form.fixErrors'), defaultMessage: 'Some fields need a correction.' }),
+      });
+      return;
+    }
+
+    try {
+      const saved = await save.mutateAsync(input);
+      toggleNotification({
+        type: 'success',
+        message: formatMessage({ id: getTranslation('server.saved'), defaultMessage: 'Server saved' }),
+      });
+      if (!server) {
+        navigate(paths.server(saved.data.documentId), { replace: true });
+      }
+    } catch (error) {
+      const info = toApiError(error);
+      setErrors(info.fieldErrors);
+      toggleNotification({ type: 'danger', message: info.message });
+    }
+  };
+
+  const confirmDelete = async () => {
+    if (!server) {
+      return;
+    }
+    try {
+      await deleteServer.mutateAsync(server.documentId);
+      toggleNotification({
+        type: 'success',
+        message: formatMessage({ id: getTranslation('server.deleted'), defaultMessage: 'Server deleted' }),
+      });
+      navigate(paths.servers);
+    } catch (error) {
+      toggleNotification({ type: 'danger', message: toApiError(error).message });
+    }
+  };
+
+  const runConnectionTest = () => {
+    setOpenDialog('test-connection');
+    testConnection.mutate();
+  };
+
+  const title =
+    server?.name ?? formatMessage({ id: getTranslation('server.new.title'), defaultMessage: 'New SMTP server' });
+
+  return (
+    <Page.Main>
+      <Page.Title>{title}</Page.Title>
+      <form onSubmit={submit} noValidate>
+        <Layouts.Header
+          title={title}
+          subtitle={server ? `${server.host}:${server.port}` : undefined}
+          navigationAction={<BackButton fallback={paths.servers} />}
+          primaryAction={
+            <Flex gap={2} wrap="wrap">
+              {server && canTest && (
+                <>
+                  <Button type="button" variant="secondary" startIcon={<Play />} onClick={runConnectionTest}>
+                    {formatMessage({ id: getTranslation('server.testConnection'), defaultMessage: 'Test connection' })}
+                  </Button>
+                  <Button type="button" variant="secondary" startIcon={<Mail />} onClick={() => setOpenDialog('test-email')}>
+                    {formatMessage({ id: getTranslation('server.sendTestEmail'), defaultMessage: 'Send test email' })}
+                  </Button>
+                </>
+              )}
+              {server && canManage && (
+                <DeleteButton
+                  confirmText={formatMessage(
+                    {
+                      id: getTranslation('server.delete.confirm'),
+                      defaultMessage: 'Delete the server “{name}”? Messages will no longer be routed through it.',
+                    },
+                    { name: server.name },
+                  )}
+                  onConfirm={confirmDelete}
+                  loading={deleteServer.isPending}
+                />
+              )}
+              {canManage && (
+                <Button type="submit" startIcon={<Check />} loading={save.isPending}>
+                  {formatMessage({ id: getTranslation('actions.save'), defaultMessage: 'Save' })}
+                </Button>
+              )}
+            </Flex>
+          }
+        />
+        <Layouts.Content>
+          <ServerFormFields
+            values={values}
+            onChange={changeValue}
+            errors={errors}
+            server={server}
+            groups={groups}
+            readOnly={!canManage}
+          />
+        </Layouts.Content>
+      </form>
+
+      {/* Dialogs sit outside the form: their own buttons must not submit it. */}
+      {server && openDialog === 'test-connection' && (
+        <TestConnectionDialog
+          serverName={server.name}
+          onClose={() => setOpenDialog(null)}
+          onRunAgain={() => testConnection.mutate()}
+          isRunning={testConnection.isPending}
+          result={testConnection.data?.data}
+          requestError={testConnection.isError ? toApiError(testConnection.error) : undefined}
+        />
+      )}
+      {server && openDialog === 'test-email' && (
+        <TestEmailDialog
+          serverDocumentId={server.documentId}
+          serverName={server.name}
+          onClose={() => setOpenDialog(null)}
+        />
+      )}
+    </Page.Main>
+  );
+}

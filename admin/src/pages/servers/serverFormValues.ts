@@ -1,0 +1,163 @@
+import {
+  STANDARD_WARMUP_STEPS,
+  type CreateServerInput,
+  type SecurityMode,
+  type SmtpServer,
+} from '../../../../shared/contracts/servers';
+
+/** Value of the group select meaning "in no group" (the same word the list API uses). */
+export const NO_GROUP = 'none';
+
+/** 'none' = no warm-up plan; the other two are the plan's presets. */
+export type WarmupChoice = 'none' | 'standard' | 'custom';
+
+/**
+ * What the server form edits. Text inputs hold strings and number inputs hold `number | undefined`
+ * (empty); `toServerInput` turns this into the API's shape.
+ */
+export interface ServerFormValues {
+  name: string;
+  host: string;
+  /** A string: the port is an identifier, typed like one (no "2,525" formatting). */
+  port: string;
+  security: SecurityMode;
+  tlsRejectUnauthorized: boolean;
+  username: string;
+  /** A new password to set; empty = keep the current one. */
+  password: string;
+  /** The admin asked to remove the saved password. */
+  removePassword: boolean;
+  fromAddress: string;
+  fromName: string;
+  maxConnections: number | undefined;
+  /** Empty = unlimited, for the four limits. */
+  ratePerSecond: number | undefined;
+  hourlyLimit: number | undefined;
+  dailyLimit: number | undefined;
+  weight: number | undefined;
+  priority: number | undefined;
+  enabled: boolean;
+  /** A group's documentId, or NO_GROUP. */
+  group: string;
+  warmup: WarmupChoice;
+  warmupEnabled: boolean;
+  /** Messages per day, comma-separated: "50, 100, 250". */
+  warmupCustomSteps: string;
+  /** YYYY-MM-DD. */
+  warmupStartDate: string;
+  notes: string;
+}
+
+/** The usual port of each security mode, used to follow a change of mode. */
+export const DEFAULT_PORTS: Record<SecurityMode, number> = { none: 25, starttls: 587, tls: 465 };
+
+/** Today as YYYY-MM-DD in the admin's own time zone (toISOString would give the UTC date). */
+const today = () => {
+  const now = new Date();
+  const twoDigits = (value: number) => String(value).padStart(2, '0');
+  return `${now.getFullYear()}-${twoDigits(now.getMonth() + 1)}-${twoDigits(now.getDate())}`;
+};
+
+/** The form's starting values: the saved server's, or sensible defaults for a new one. */
+export function toFormValues(server?: SmtpServer): ServerFormValues {
+  return {
+    name: server?.name ?? '',
+    host: server?.host ?? '',
+    port: String(server?.port ?? DEFAULT_PORTS.starttls),
+    security: server?.security ?? 'starttls',
+    tlsRejectUnauthorized: server?.tlsRejectUnauthorized ?? true,
+    username: server?.username ?? '',
+    password: '',
+    removePassword: false,
+    fromAddress: server?.fromAddress ?? '',
+    fromName: server?.fromName ?? '',
+    maxConnections: server?.maxConnections ?? 5,
+    ratePerSecond: server?.ratePerSecond ?? undefined,
+    hourlyLimit: server?.hourlyLimit ?? undefined,
+    dailyLimit: server?.dailyLimit ?? undefined,
+    weight: server?.weight ?? 1,
+    priority: server?.priority ?? 0,
+    enabled: server?.enabled ?? true,
+    group: server?.group?.documentId ?? NO_GROUP,
+    warmup: server?.warmup?.preset ?? 'none',
+    warmupEnabled: server?.warmup?.enabled ?? true,
+    warmupCustomSteps: (server?.warmup?.customSteps ?? []).join(', '),
+    warmupStartDate: server?.warmup?.startDate ?? today(),
+    notes: server?.notes ?? '',
+  };
+}
+
+/** "50, 100,250" -> [50, 100, 250]. Anything that is not a number stays NaN for validation to report. */
+export const parseSteps = (text: string) =>
+  text
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+    .map(Number);
+
+/** The ramp the form will save, for the preview under the warm-up fields. */
+export const warmupStepsPreview = (values: ServerFormValues): number[] =>
+  values.warmup === 'custom' ? parseSteps(values.warmupCustomSteps) : [...STANDARD_WARMUP_STEPS];
+
+const orNull = (text: string) => (text.trim() === '' ? null : text.trim());
+
+/**
+ * The request body for create or update. The password is only sent when it changes: a new text
+ * sets it, null removes it, and leaving it out keeps the saved one.
+ */
+export function toServerInput(values: ServerFormValues): CreateServerInput {
+  const input: CreateServerInput = {
+    name: values.name,
+    host: values.host.trim(),
+    port: values.port.trim() === '' ? Number.NaN : Number(values.port),
+    security: values.security,
+    tlsRejectUnauthorized: values.tlsRejectUnauthorized,
+    username: orNull(values.username),
+    fromAddress: orNull(values.fromAddress),
+    fromName: orNull(values.fromName),
+    maxConnections: values.maxConnections,
+    ratePerSecond: values.ratePerSecond ?? null,
+    hourlyLimit: values.hourlyLimit ?? null,
+    dailyLimit: values.dailyLimit ?? null,
+    weight: values.weight,
+    priority: values.priority,
+    enabled: values.enabled,
+    group: values.group === NO_GROUP ? null : values.group,
+    warmup:
+      values.warmup === 'none'
+        ? null
+        : {
+            enabled: values.warmupEnabled,
+            preset: values.warmup,
+            customSteps: values.warmup === 'custom' ? parseSteps(values.warmupCustomSteps) : [],
+            startDate: values.warmupStartDate,
+          },
+    notes: values.notes.trim() === '' ? null : values.notes,
+  };
+
+  if (values.removePassword) {
+    input.password = null;
+  } else if (values.password !== '') {
+    input.password = values.password;
+  }
+
+  return input;
+}
+
+/**
+ * Numbers the form needs but the schema would quietly default on create (or skip on update) when
+ * left empty: say so instead of saving something the admin did not choose.
+ */
+export function missingRequiredNumbers(values: ServerFormValues, message: string): Record<string, string> {
+  const required = {
+    port: values.port.trim() === '' ? undefined : values.port,
+    maxConnections: values.maxConnections,
+    weight: values.weight,
+    priority: values.priority,
+  };
+  return Object.fromEntries(
+    Object.entries(required)
+      .filter(([, value]) => value === undefined)
+      .map(([key]) => [key, message]),
+  );
+}

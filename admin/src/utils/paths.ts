@@ -1,0 +1,16 @@
+import { PLUGIN_ID } from '../../../shared/plugin-id';
+
+/**
+ * Absolute paths of the plugin's pages. Strapi mounts the plugin at `plugins/multi-smtp/*`;
+ * absolute paths stay correct from any nested page (react-router adds the admin's base path).
+ */
+const BASE = `/plugins/${PLUGIN_ID}`;
+
+export const paths = {
+  servers: BASE,
+  newServer: `${BASE}/servers/new`,
+  server: (documentId: string) => `${BASE}/servers/${documentId}`,
+  groups: `${BASE}/groups`,
+  newGroup: `${BASE}/groups/new`,
+  group: (documentId: string) => `${BASE}/groups/${documentId}`,
+};
