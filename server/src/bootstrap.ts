@@ -1,11 +1,20 @@
 import type { Core } from '@strapi/strapi';
 
 import { getService } from './utils/get-service';
+import { GROUP_UID, SERVER_UID } from './utils/uids';
 
 const bootstrap = async ({ strapi }: { strapi: Core.Strapi }) => {
   // Fail the boot now, not at the first send, when the key is missing or wrong.
   getService(strapi, 'runtime').secrets();
   await getService(strapi, 'groups').ensureDefaultGroup();
+  await getService(strapi, 'engine').start();
+  // Any change to servers or groups (admin API, content manager, scripts) reaches the router at once.
+  strapi.db.lifecycles.subscribe({
+    models: [SERVER_UID, GROUP_UID],
+    afterCreate: () => getService(strapi, 'engine').invalidate(),
+    afterUpdate: () => getService(strapi, 'engine').invalidate(),
+    afterDelete: () => getService(strapi, 'engine').invalidate(),
+  });
 };
 
 export default bootstrap;

@@ -1,6 +1,14 @@
 import type { Core } from '@strapi/strapi';
 
-/** Closes what the plugin opened. The queue, workers and Redis connections join here with the engine. */
-const destroy = async (_: { strapi: Core.Strapi }) => {};
+import { getService } from './utils/get-service';
+
+/**
+ * Closes what the plugin opened, in order: the workers finish their in-flight sends, then the
+ * queue, pools and Redis connections close.
+ */
+const destroy = async ({ strapi }: { strapi: Core.Strapi }) => {
+  await getService(strapi, 'engine').stop();
+  await getService(strapi, 'messageLog').stop(); // last states the workers recorded
+};
 
 export default destroy;

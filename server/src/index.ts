@@ -4,6 +4,7 @@ import contentTypes from './content-types';
 import controllers from './controllers';
 import destroy from './destroy';
 import register from './register';
+import { provider } from './provider';
 import routes from './routes';
 import services from './services';
 
@@ -17,3 +18,6 @@ export default {
   routes,
   services,
 };
+
+/** Strapi email provider (see provider.ts); `strapi-plugin-multi-smtp/provider` re-exports it. */
+export { provider };

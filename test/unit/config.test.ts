@@ -7,7 +7,8 @@ describe('plugin config validator', () => {
   it('fills defaults for a minimal config', () => {
     const parsed = parsePluginConfig({ encryptionKey });
     expect(parsed.redis).toMatchObject({ host: '127.0.0.1', port: 6379, keyPrefix: 'multi-smtp' });
-    expect(parsed.worker).toEqual({ enabled: true, concurrency: 10 });
+    expect(parsed.worker).toEqual({ enabled: true, concurrency: 10, lockDurationMs: 30000 });
+    expect(parsed.retry).toEqual({ attempts: 8, backoffMs: 30000 });
     expect(parsed.timeZone).toBe('UTC');
   });
 

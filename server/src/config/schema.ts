@@ -26,6 +26,17 @@ const workerSchema = z
     enabled: z.boolean().default(true),
     /** Messages one process sends at the same time. */
     concurrency: z.int().min(1).max(1000).default(10),
+    /** How long a job stays locked to a worker; a crashed worker's jobs are taken over after it. */
+    lockDurationMs: z.int().min(1000).max(600000).default(30000),
+  })
+  .prefault({});
+
+const retrySchema = z
+  .strictObject({
+    /** Tries per message before it is failed (waiting for quota does not use them up). */
+    attempts: z.int().min(1).max(50).default(8),
+    /** First retry delay; each next one doubles. */
+    backoffMs: z.int().min(10).max(86400000).default(30000),
   })
   .prefault({});
 
@@ -51,11 +62,17 @@ export const pluginConfigSchema = z.strictObject({
   }),
   redis: redisSchema,
   worker: workerSchema,
+  retry: retrySchema,
   smtp: smtpSchema,
   /** The site's public URL, for tracking and unsubscribe links (e.g. https://example.com). */
   publicUrl: z.url({ error: 'must be an absolute URL' }).optional(),
   /** Slug of the group used when a message names none (falls back to the group marked default). */
   defaultGroup: z.string().min(1).optional(),
+  /**
+   * Shifts the engine's clock by this many ms. For tests only: it lets a test stand just before an
+   * hour or day boundary instead of waiting for one. Leave at 0 in production.
+   */
+  clockOffsetMs: z.int().default(0),
   /** IANA time zone that hourly and daily quota windows align to. */
   timeZone: z
     .string()

@@ -95,6 +95,11 @@ const attachmentSchema = z.strictObject({
     .refine((value) => !CRLF.test(value), { error: 'must not contain a line break (CR or LF)' })
     .optional(),
   cid: z.string().max(255).optional(),
+}, {
+  error: (issue) =>
+    issue.code === 'unrecognized_keys'
+      ? `${issue.keys.join(', ')}: not allowed (an attachment carries its content inline, never a path or URL)`
+      : undefined,
 });
 
 export const MAX_MESSAGE_BYTES = 25 * 1024 * 1024;

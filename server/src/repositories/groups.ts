@@ -27,6 +27,11 @@ export const createGroupRepository = (strapi: Core.Strapi) => {
       return { results, total };
     },
 
+    /** Every group with its fallback and member servers, for the engine's directory. */
+    findAll(): Promise<GroupEntity[]> {
+      return documents().findMany({ sort: 'name:asc', populate });
+    },
+
     findOne(documentId: string): Promise<GroupEntity | null> {
       return documents().findOne({ documentId, populate });
     },

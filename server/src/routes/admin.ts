@@ -23,10 +23,18 @@ export default {
       config: requires(ACTIONS.serversTest),
     },
 
+    { method: 'GET', path: '/status', handler: 'status.overview', config: requires(ACTIONS.serversRead) },
+    { method: 'GET', path: '/servers/:id/status', handler: 'status.server', config: requires(ACTIONS.serversRead) },
+    { method: 'POST', path: '/servers/:id/suspend', handler: 'status.suspend', config: requires(ACTIONS.serversManage) },
+    { method: 'POST', path: '/servers/:id/resume', handler: 'status.resume', config: requires(ACTIONS.serversManage) },
+
     { method: 'GET', path: '/groups', handler: 'groups.find', config: requires(ACTIONS.serversRead) },
     { method: 'GET', path: '/groups/:id', handler: 'groups.findOne', config: requires(ACTIONS.serversRead) },
     { method: 'POST', path: '/groups', handler: 'groups.create', config: requires(ACTIONS.serversManage) },
     { method: 'PUT', path: '/groups/:id', handler: 'groups.update', config: requires(ACTIONS.serversManage) },
     { method: 'DELETE', path: '/groups/:id', handler: 'groups.delete', config: requires(ACTIONS.serversManage) },
+
+    { method: 'GET', path: '/messages', handler: 'messages.find', config: requires(ACTIONS.reportsRead) },
+    { method: 'GET', path: '/messages/:id', handler: 'messages.findOne', config: requires(ACTIONS.reportsRead) },
   ],
 };

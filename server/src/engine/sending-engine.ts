@@ -1,0 +1,700 @@
+import { randomUUID } from 'node:crypto';
+
+import { DelayedError, Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type Mail from 'nodemailer/lib/mailer';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport';
+
+import type { AttemptRecord, MessageLogEntry, MessageStatus } from '../../../shared/contracts/messages';
+import { classifyAttempt, classifyRejectedRecipients, type Classification } from './classify';
+import type { Directory, DirectoryCache, ServerConfig } from './directory';
+import { createHealthStore, type ServerHealth } from './health';
+import { outgoingMessageSchema, recipientsOf, type OutgoingMessage, type OutgoingMessageInput } from './message';
+import { createMessageStore, FINAL_STATUSES, toLogEntry, type MessageMeta, type MessageRecord } from './message-store';
+import { createQuotaStore, type QuotaLimits, type Reservation } from './quota';
+import { Router, type GroupSnapshot, type ServerSnapshot } from './router';
+import type { SmtpTimeouts } from './smtp-probe';
+import { createTransportPool } from './transports';
+import { warmupCap } from './warmup';
+
+/**
+ * The sending engine: a BullMQ queue of message ids, workers that choose a server late (when they
+ * take the job), reserve a quota slot, send through a pooled connection, classify the outcome and
+ * fail over. Plain TypeScript: the Strapi layer hands it a Redis connection, a directory of servers
+ * and groups, and callbacks for the delivery log and events.
+ */
+
+export type EngineEvent = 'queued' | 'sent' | 'deferred' | 'failed' | 'bounced';
+
+export interface SendOptions {
+  /** Group slug; the default group when neither group nor server is given. */
+  group?: string;
+  /** Server documentId: send through this server only (no routing). */
+  server?: string;
+  /** The same key within the retention window returns the first message instead of queueing again. */
+  idempotencyKey?: string;
+  /** Send no earlier than this (Date, ISO string or epoch ms). */
+  sendAt?: Date | string | number;
+  /** 1 (highest) .. 1000; BullMQ priority. Default: none (FIFO). */
+  priority?: number;
+  /** Who queued it, for the log: api, email-plugin, campaign... */
+  source?: string;
+}
+
+export interface QueuedMessage {
+  id: string;
+  status: MessageStatus;
+  /** True when an idempotency key matched an earlier message and nothing new was queued. */
+  duplicate?: boolean;
+}
+
+export interface DeliveryReport extends QueuedMessage {
+  server: { id: string; name: string } | null;
+  reply: string | null;
+  attempts: AttemptRecord[];
+  rejectedRecipients: string[];
+  totalMs: number;
+}
+
+export class MessageValidationError extends Error {
+  constructor(
+    message: string,
+    readonly errors: { path: string[]; message: string }[]
+  ) {
+    super(message);
+  }
+}
+
+export interface EngineOptions {
+  /** Commands: quotas, health, message store. */
+  redis: Redis;
+  /** BullMQ makes its own connections from these options. */
+  bullConnection: ConnectionOptions;
+  keyPrefix: string;
+  timeZone: string;
+  directory: DirectoryCache;
+  timeouts: SmtpTimeouts;
+  worker: { enabled: boolean; concurrency: number };
+  retry?: { attempts?: number; backoffMs?: number };
+  /** How long an unlocked job waits before another worker takes it over after a crash. */
+  lockDurationMs?: number;
+  retention?: { messageSec?: number; idempotencySec?: number };
+  log?: (entry: MessageLogEntry) => void;
+  onEvent?: (event: EngineEvent, payload: MessageLogEntry) => void;
+  onError?: (error: unknown, context: string) => void;
+  clock?: () => number;
+}
+
+/** What a delivery run ended with. */
+type RunResult =
+  | { kind: 'final'; status: 'sent' | 'failed' | 'bounced' }
+  | { kind: 'retry'; reason: string }
+  | { kind: 'wait'; until: number; reason: 'quota' | 'suspended' | 'no-server' };
+
+interface JobData {
+  id: string;
+}
+
+const QUEUE_NAME = 'send';
+/** Servers one message may try in one run before it backs off. */
+const MAX_SERVERS_PER_RUN = 5;
+/** How long a health snapshot serves before it is read again from Redis. */
+const HEALTH_CACHE_MS = 1000;
+/** A quota wait this short is spent in the worker; a longer one delays the job. */
+const SHORT_WAIT_MS = 1000;
+const MAX_SHORT_WAITS = 20;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** When nothing is known about when a server frees up, look again after this. */
+const UNKNOWN_WAIT_MS = 30_000;
+
+/** Spreads wake-ups so the jobs of a group at quota do not all come back in the same millisecond. */
+const withJitter = (until: number, now: number) => until + Math.floor(Math.random() * Math.min(2000, Math.max(50, (until - now) * 0.1)));
+
+const formatAddress = (entry: { name: string; address: string }) => (entry.name ? { name: entry.name, address: entry.address } : entry.address);
+
+export const createSendingEngine = (options: EngineOptions) => {
+  const clock = options.clock ?? Date.now;
+  const { redis, keyPrefix } = options;
+  const retryAttempts = options.retry?.attempts ?? 8;
+  const backoffMs = options.retry?.backoffMs ?? 30_000;
+
+  const quota = createQuotaStore(redis, { keyPrefix, timeZone: options.timeZone });
+  const health = createHealthStore(redis, { keyPrefix });
+  const store = createMessageStore(redis, {
+    keyPrefix,
+    retentionSec: options.retention?.messageSec ?? 7 * 24 * 3600,
+    idempotencySec: options.retention?.idempotencySec ?? 24 * 3600,
+  });
+  const router = new Router();
+  const transports = createTransportPool(options.timeouts);
+  // Hash-tagged prefix: all of the queue's keys in one Redis Cluster slot, as BullMQ requires.
+  const bullPrefix = `{${keyPrefix}}`;
+  const queue = new Queue<JobData>(QUEUE_NAME, { connection: options.bullConnection, prefix: bullPrefix });
+  let worker: Worker<JobData> | null = null;
+
+  /** Servers known to be out of quota until a time (this process's view; the quota store is the truth). */
+  const exhaustedUntil = new Map<string, number>();
+  let lastDirectory: Directory | null = null;
+  let healthCache: { at: number; byServer: Map<string, ServerHealth> } = { at: 0, byServer: new Map() };
+
+  const reportError = (error: unknown, context: string) => options.onError?.(error, context);
+  const log = (record: MessageRecord) => options.log?.(toLogEntry(record));
+  const emit = (event: EngineEvent, record: MessageRecord) => options.onEvent?.(event, toLogEntry(record));
+
+  const depthKey = `${keyPrefix}:depth`;
+  const waitKey = (groupId: string) => `${keyPrefix}:wait:${groupId}`;
+  const statsKey = (serverId: string, minute: number) => `${keyPrefix}:stats:{srv:${serverId}}:${minute}`;
+
+  const healthOf = async (directory: Directory): Promise<Map<string, ServerHealth>> => {
+    const now = clock();
+    if (now - healthCache.at < HEALTH_CACHE_MS) return healthCache.byServer;
+    const byServer = await health.getMany([...directory.servers.keys()], now);
+    healthCache = { at: now, byServer };
+    return byServer;
+  };
+
+  const snapshotOf = (server: ServerConfig, serverHealth: ServerHealth | undefined, now: number): ServerSnapshot => ({
+    id: server.id,
+    weight: server.weight,
+    priority: server.priority,
+    enabled: server.enabled,
+    suspendedUntil: serverHealth?.suspendedUntil ?? null,
+    quotaExhaustedUntil: exhaustedUntil.get(server.id) ?? null,
+    health: serverHealth && serverHealth.consecutiveFailures > 0 ? 1 / (1 + serverHealth.consecutiveFailures) : 1,
+    quotaHeadroom: (exhaustedUntil.get(server.id) ?? 0) > now ? 0 : 1,
+  });
+
+  const groupLookup = (directory: Directory, byServer: Map<string, ServerHealth>, now: number) => {
+    const cache = new Map<string, GroupSnapshot>();
+    return (groupId: string): GroupSnapshot | undefined => {
+      const cached = cache.get(groupId);
+      if (cached) return cached;
+      const group = directory.groups.get(groupId);
+      if (!group) return undefined;
+      const snapshot: GroupSnapshot = {
+        id: group.id,
+        strategy: group.strategy,
+        fallbackGroupId: group.fallbackGroupId,
+        servers: group.serverIds.flatMap((id) => {
+          const server = directory.servers.get(id);
+          return server ? [snapshotOf(server, byServer.get(id), now)] : [];
+        }),
+      };
+      cache.set(groupId, snapshot);
+      return snapshot;
+    };
+  };
+
+  /** The limits a reservation checks now: the server's own, today's warm-up cap, and any throttle from a response rule. */
+  const limitsOf = (server: ServerConfig, serverHealth: ServerHealth | undefined, now: number): QuotaLimits => {
+    const throttle = serverHealth?.throttle && serverHealth.throttle.until > now ? serverHealth.throttle.ratePerSecond : null;
+    const perSecond =
+      throttle === null ? server.ratePerSecond : server.ratePerSecond === null ? throttle : Math.min(throttle, server.ratePerSecond);
+    return {
+      perSecond,
+      perHour: server.hourlyLimit,
+      perDay: warmupCap(server.warmup, server.dailyLimit, now, options.timeZone).cap,
+      maxConnections: server.maxConnections,
+    };
+  };
+
+  const mailOf = (record: MessageRecord, server: ServerConfig): Mail.Options => {
+    const { message } = record;
+    const from =
+      message.from ??
+      (server.fromAddress ? { name: server.fromName ?? '', address: server.fromAddress } : undefined);
+    const domain = (from?.address ?? server.fromAddress ?? 'multi-smtp.invalid').split('@')[1] ?? 'multi-smtp.invalid';
+    return {
+      from: from ? formatAddress(from) : undefined,
+      to: message.to?.map(formatAddress),
+      cc: message.cc?.map(formatAddress),
+      bcc: message.bcc?.map(formatAddress),
+      replyTo: message.replyTo?.map(formatAddress),
+      subject: message.subject,
+      text: message.text,
+      html: message.html,
+      attachments: message.attachments,
+      // The same Message-ID on every attempt, so a receiver (and bounce processing) can tie them together.
+      messageId: `<${record.id}@${domain}>`,
+      headers: { ...message.headers, 'X-Multi-SMTP-ID': record.id },
+    };
+  };
+
+  const countStats = (serverId: string, field: 'sent' | 'failed', now: number) => {
+    const minute = Math.floor(now / 60_000);
+    redis
+      .pipeline()
+      .hincrby(statsKey(serverId, minute), field, 1)
+      .expire(statsKey(serverId, minute), 2 * 3600)
+      .exec()
+      .catch((error) => reportError(error, 'stats'));
+  };
+
+  const finish = async (record: MessageRecord, status: 'sent' | 'failed' | 'bounced', now: number) => {
+    record.status = status;
+    record.finishedAt = now;
+    await store.update(record.id, { status, finishedAt: now });
+    await redis.hincrby(depthKey, record.meta.groupId ?? 'pinned', -1);
+    log(record);
+    emit(status, record);
+  };
+
+  /** One attempt on one server with a reserved slot. The accept is written before anything else. */
+  const attempt = async (record: MessageRecord, server: ServerConfig, reservation: Reservation) => {
+    const started = clock();
+    let info: Awaited<ReturnType<ReturnType<typeof transports.get>['sendMail']>> | undefined;
+    let error: unknown;
+    try {
+      info = await transports.get(server).sendMail(mailOf(record, server));
+    } catch (caught) {
+      error = caught;
+    }
+    const now = clock();
+    // A pool's send info lacks only `pending`, which the classifier does not read.
+    const classification = classifyAttempt({ info: info as SMTPTransport.SentMessageInfo | undefined, error });
+    const attemptRecord: AttemptRecord = {
+      at: started,
+      serverId: server.id,
+      serverName: server.name,
+      outcome: classification.outcome,
+      reply: classification.reply,
+      latencyMs: now - started,
+    };
+    record.attempts = [...record.attempts, attemptRecord];
+    record.serverId = server.id;
+    record.serverName = server.name;
+    record.lastReply = classification.reply;
+    if (classification.outcome === 'accepted') {
+      // First, so that a crash from here on can never send this message again.
+      record.status = 'sent';
+      record.sentAt = now;
+      record.smtpMessageId = info?.messageId ?? null;
+      await store.update(record.id, {
+        status: 'sent',
+        sentAt: now,
+        attempts: record.attempts,
+        serverId: server.id,
+        serverName: server.name,
+        lastReply: record.lastReply,
+        smtpMessageId: record.smtpMessageId,
+      });
+    } else {
+      await store.update(record.id, { attempts: record.attempts, serverId: server.id, serverName: server.name, lastReply: record.lastReply });
+    }
+    await quota.release(reservation, { accepted: classification.outcome === 'accepted' }).catch((releaseError) => reportError(releaseError, 'quota release'));
+    return { classification, info, now };
+  };
+
+  const recordServerFailure = async (server: ServerConfig, classification: Classification, now: number) => {
+    const updated = await health.recordFailure(server.id, { outcome: classification.outcome, reply: classification.reply }, now);
+    healthCache.byServer.set(server.id, updated);
+    countStats(server.id, 'failed', now);
+  };
+
+  /** The earliest moment a server the message may use frees up, from this process's view; null if none is known. */
+  const knownFreeAt = (directory: Directory, record: MessageRecord, byServer: Map<string, ServerHealth>, now: number) => {
+    const serverIds: string[] = [];
+    if (record.meta.serverId) serverIds.push(record.meta.serverId);
+    else {
+      const seen = new Set<string>();
+      let groupId = record.meta.groupId ?? directory.defaultGroupId;
+      while (groupId && !seen.has(groupId)) {
+        seen.add(groupId);
+        const group = directory.groups.get(groupId);
+        serverIds.push(...(group?.serverIds ?? []));
+        groupId = group?.fallbackGroupId ?? null;
+      }
+    }
+    let best: { until: number; reason: 'quota' | 'suspended' } | null = null;
+    for (const id of serverIds) {
+      if (!directory.servers.get(id)?.enabled) continue;
+      const quotaUntil = exhaustedUntil.get(id) ?? 0;
+      const suspendedUntil = byServer.get(id)?.suspendedUntil ?? 0;
+      const until = Math.max(quotaUntil, suspendedUntil);
+      if (until <= now) continue;
+      if (!best || until < best.until) best = { until, reason: quotaUntil >= suspendedUntil ? 'quota' : 'suspended' };
+    }
+    return best;
+  };
+
+  /**
+   * Tries to deliver a message now: picks servers by the group's strategy (falling back to the
+   * fallback group), reserves a slot, sends, and fails over on server trouble, never twice to the
+   * same server in one run.
+   */
+  const run = async (record: MessageRecord): Promise<RunResult & { rejectedRecipients?: string[] }> => {
+    const directory = await options.directory.current();
+    if (directory !== lastDirectory) {
+      // Close the pools of servers that were deleted.
+      transports.retain(new Set(directory.servers.keys()));
+      lastDirectory = directory;
+    }
+    const byServer = await healthOf(directory);
+    const tried = new Set<string>();
+    let earliestFree = Number.POSITIVE_INFINITY;
+    let waitReason: 'quota' | 'suspended' | 'no-server' = 'no-server';
+    let lastServerTrouble: Classification | null = null;
+
+    for (let round = 0; round < MAX_SERVERS_PER_RUN; round += 1) {
+      const now = clock();
+      const lookup = groupLookup(directory, byServer, now);
+      let candidates: string[];
+      if (record.meta.serverId) {
+        const pinned = directory.servers.get(record.meta.serverId);
+        candidates = pinned && !tried.has(pinned.id) ? [pinned.id] : [];
+        if (pinned && !pinned.enabled) candidates = [];
+      } else {
+        const groupId = record.meta.groupId ?? directory.defaultGroupId;
+        candidates = groupId ? (router.route(groupId, lookup, now, tried)?.order ?? []) : [];
+      }
+
+      let attempted = false;
+      for (const serverId of candidates) {
+        const server = directory.servers.get(serverId);
+        if (!server || tried.has(serverId)) continue;
+        const serverHealth = byServer.get(serverId);
+        if (serverHealth?.suspendedUntil && serverHealth.suspendedUntil > now) {
+          earliestFree = Math.min(earliestFree, serverHealth.suspendedUntil);
+          waitReason = waitReason === 'quota' ? 'quota' : 'suspended';
+          continue;
+        }
+        if (serverHealth && serverHealth.state !== 'closed') {
+          // Cooldown over: exactly one probe message across all processes.
+          const admission = await health.admit(serverId, now);
+          if (!admission.allowed) {
+            earliestFree = Math.min(earliestFree, now + HEALTH_CACHE_MS);
+            waitReason = 'suspended';
+            continue;
+          }
+        }
+        const reservation = await quota.reserve(serverId, limitsOf(server, serverHealth, now), now);
+        if (!reservation.ok) {
+          exhaustedUntil.set(serverId, reservation.retryAt);
+          earliestFree = Math.min(earliestFree, reservation.retryAt);
+          waitReason = 'quota';
+          continue;
+        }
+        exhaustedUntil.delete(serverId);
+        attempted = true;
+        tried.add(serverId);
+        const { classification, info, now: done } = await attempt(record, server, reservation.reservation);
+        switch (classification.outcome) {
+          case 'accepted': {
+            if (serverHealth && (serverHealth.consecutiveFailures > 0 || serverHealth.state !== 'closed')) {
+              await health.recordSuccess(serverId, done);
+              healthCache.at = 0;
+            }
+            countStats(serverId, 'sent', done);
+            const rejected = info ? classifyRejectedRecipients(info).map((entry) => entry.recipient) : [];
+            return { kind: 'final', status: 'sent', rejectedRecipients: rejected };
+          }
+          case 'recipient-hard':
+            return { kind: 'final', status: 'bounced' };
+          case 'message-rejected':
+            return { kind: 'final', status: 'failed' };
+          case 'recipient-soft':
+            return { kind: 'retry', reason: classification.summary };
+          case 'server-transient':
+          case 'server-condemned':
+            lastServerTrouble = classification;
+            await recordServerFailure(server, classification, done);
+            break;
+        }
+        break; // re-route without the failed server
+      }
+      if (!attempted) break;
+    }
+
+    if (lastServerTrouble) return { kind: 'retry', reason: lastServerTrouble.summary };
+    const now = clock();
+    if (!Number.isFinite(earliestFree)) {
+      // The router skipped every server on what is already known (quota spent, suspended): wait for the first to free.
+      const known = knownFreeAt(directory, record, byServer, now);
+      if (known) return { kind: 'wait', until: known.until, reason: known.reason };
+    }
+    return { kind: 'wait', until: Number.isFinite(earliestFree) ? earliestFree : now + UNKNOWN_WAIT_MS, reason: waitReason };
+  };
+
+  const markWaiting = async (record: MessageRecord, until: number, reason: string) => {
+    const groupId = record.meta.groupId ?? 'pinned';
+    const ttl = Math.max(1000, until - clock() + 1000);
+    await redis.set(waitKey(groupId), JSON.stringify({ until, reason }), 'PX', ttl);
+  };
+
+  const setDeferred = async (record: MessageRecord) => {
+    if (record.status === 'deferred') return;
+    record.status = 'deferred';
+    await store.update(record.id, { status: 'deferred' });
+    log(record);
+    emit('deferred', record);
+  };
+
+  /** The worker's job: one delivery run, then finish, wait (without using an attempt) or back off. */
+  const processJob = async (job: Job<JobData>, token?: string) => {
+    const record = await store.get(job.data.id);
+    // Gone (expired) or already finished (e.g. accepted before a crash): never send again.
+    if (!record || FINAL_STATUSES.has(record.status)) return;
+    if (record.status === 'queued' || record.status === 'deferred') {
+      record.status = 'sending';
+      await store.update(record.id, { status: 'sending' });
+    }
+    let result = await run(record);
+    // A slot that frees within a moment (pacing, a busy connection) is waited for here, briefly,
+    // rather than by a trip through the delayed set.
+    for (let wait = 0; result.kind === 'wait' && result.until - clock() <= SHORT_WAIT_MS && wait < MAX_SHORT_WAITS; wait += 1) {
+      await sleep(Math.max(1, result.until - clock()) + Math.floor(Math.random() * 10));
+      result = await run(record);
+    }
+    const now = clock();
+    if (result.kind === 'final') {
+      await finish(record, result.status, now);
+      return;
+    }
+    if (result.kind === 'wait') {
+      await markWaiting(record, result.until, result.reason);
+      await setDeferred(record);
+      // BullMQ schedules on the real clock; the engine's may be shifted (tests), so pass the delay along.
+      await job.moveToDelayed(Date.now() + (withJitter(result.until, now) - now), token);
+      throw new DelayedError();
+    }
+    await setDeferred(record);
+    throw new Error(result.reason);
+  };
+
+  const onFailed = async (job: Job<JobData> | undefined, error: Error) => {
+    if (!job || error instanceof DelayedError) return;
+    // Only when BullMQ has no attempts left is the message failed for good.
+    if (job.attemptsMade < (job.opts.attempts ?? 1)) return;
+    const record = await store.get(job.data.id);
+    if (!record || FINAL_STATUSES.has(record.status)) return;
+    await finish(record, 'failed', clock());
+  };
+
+  const jobOptions = (id: string, sendOptions: SendOptions, delay: number) => ({
+    jobId: id,
+    attempts: retryAttempts,
+    backoff: { type: 'exponential' as const, delay: backoffMs },
+    delay: delay > 0 ? delay : undefined,
+    priority: sendOptions.priority,
+    removeOnComplete: true,
+    removeOnFail: { age: 7 * 24 * 3600 },
+  });
+
+  /** Validates a message; throws MessageValidationError naming each field. */
+  const validate = (input: unknown, pathPrefix: string[] = []): OutgoingMessage => {
+    const parsed = outgoingMessageSchema.safeParse(input);
+    if (parsed.success) return parsed.data;
+    const errors = parsed.error.issues.map((issue) => ({ path: [...pathPrefix, ...issue.path.map(String)], message: issue.message }));
+    throw new MessageValidationError(errors.map((error) => `${error.path.join('.') || 'message'}: ${error.message}`).join('; '), errors);
+  };
+
+  /** Where a message goes, checked before it is accepted (an unknown group or server is refused now, not lost later). */
+  const resolveTarget = async (sendOptions: SendOptions) => {
+    const directory = await options.directory.current();
+    if (sendOptions.server) {
+      const server = directory.servers.get(sendOptions.server);
+      if (!server) throw new MessageValidationError(`server: ${sendOptions.server} does not exist`, [{ path: ['server'], message: 'does not exist' }]);
+      return { groupId: null, groupSlug: null, serverId: server.id };
+    }
+    const group = sendOptions.group ? directory.groupsBySlug.get(sendOptions.group) : directory.groups.get(directory.defaultGroupId ?? '');
+    if (!group) {
+      const message = sendOptions.group ? 'does not exist' : 'no default group is set';
+      throw new MessageValidationError(`group: ${message}`, [{ path: ['group'], message }]);
+    }
+    return { groupId: group.id, groupSlug: group.slug, serverId: null };
+  };
+
+  const delayOf = (sendAt: SendOptions['sendAt']) => {
+    if (sendAt === undefined) return 0;
+    const at = sendAt instanceof Date ? sendAt.getTime() : typeof sendAt === 'number' ? sendAt : Date.parse(sendAt);
+    if (Number.isNaN(at)) throw new MessageValidationError('sendAt: is not a date', [{ path: ['sendAt'], message: 'is not a date' }]);
+    return Math.max(0, at - clock());
+  };
+
+  /** Stores and logs new messages; the caller queues them. */
+  const accept = async (messages: OutgoingMessage[], sendOptions: SendOptions, ids: string[]) => {
+    const target = await resolveTarget(sendOptions);
+    const now = clock();
+    const records: MessageRecord[] = messages.map((message, index) => {
+      const meta: MessageMeta = {
+        ...target,
+        source: sendOptions.source ?? 'api',
+        idempotencyKey: sendOptions.idempotencyKey ?? null,
+        queuedAt: now,
+        from: message.from?.address ?? null,
+        recipients: recipientsOf(message),
+        subject: message.subject,
+      };
+      return {
+        id: ids[index]!,
+        message,
+        meta,
+        status: 'queued',
+        attempts: [],
+        serverId: null,
+        serverName: null,
+        lastReply: null,
+        smtpMessageId: null,
+        sentAt: null,
+        finishedAt: null,
+      };
+    });
+    await store.createMany(records);
+    await redis.hincrby(depthKey, target.groupId ?? 'pinned', records.length);
+    for (const record of records) {
+      log(record);
+      emit('queued', record);
+    }
+    return records;
+  };
+
+  const existing = async (idempotencyKey: string | undefined, id: string): Promise<QueuedMessage | null> => {
+    if (!idempotencyKey) return null;
+    const owner = await store.claimIdempotencyKey(idempotencyKey, id);
+    if (owner === id) return null;
+    const record = await store.get(owner);
+    return { id: owner, status: record?.status ?? 'sent', duplicate: true };
+  };
+
+  return {
+    validate,
+
+    /** Queues one message; routing happens when a worker takes it. */
+    async send(input: OutgoingMessageInput | unknown, sendOptions: SendOptions = {}): Promise<QueuedMessage> {
+      const message = validate(input);
+      const delay = delayOf(sendOptions.sendAt);
+      await resolveTarget(sendOptions);
+      const id = randomUUID();
+      const duplicate = await existing(sendOptions.idempotencyKey, id);
+      if (duplicate) return duplicate;
+      await accept([message], sendOptions, [id]);
+      await queue.add(QUEUE_NAME, { id }, jobOptions(id, sendOptions, delay));
+      return { id, status: 'queued' };
+    },
+
+    /** Queues many messages: all are validated first, so a bad one queues none. */
+    async sendBulk(inputs: unknown[], sendOptions: Omit<SendOptions, 'idempotencyKey'> = {}): Promise<QueuedMessage[]> {
+      if (!Array.isArray(inputs)) throw new MessageValidationError('messages: must be an array', [{ path: ['messages'], message: 'must be an array' }]);
+      const messages = inputs.map((input, index) => validate(input, [String(index)]));
+      const delay = delayOf(sendOptions.sendAt);
+      const results: QueuedMessage[] = [];
+      const chunk = 1000;
+      for (let start = 0; start < messages.length; start += chunk) {
+        const slice = messages.slice(start, start + chunk);
+        const ids = slice.map(() => randomUUID());
+        await accept(slice, sendOptions, ids);
+        await queue.addBulk(ids.map((id) => ({ name: QUEUE_NAME, data: { id }, opts: jobOptions(id, sendOptions, delay) })));
+        results.push(...ids.map((id) => ({ id, status: 'queued' as const })));
+      }
+      return results;
+    },
+
+    /**
+     * Sends at once in this process, with failover, and reports the outcome. When no server can take
+     * it now (quota, suspensions) or every one failed transiently, it is queued to be retried.
+     */
+    async sendNow(input: unknown, sendOptions: SendOptions = {}): Promise<DeliveryReport> {
+      const started = clock();
+      const message = validate(input);
+      const id = randomUUID();
+      const duplicate = await existing(sendOptions.idempotencyKey, id);
+      if (duplicate) {
+        const record = await store.get(duplicate.id);
+        return { ...duplicate, server: null, reply: record?.lastReply ?? null, attempts: record?.attempts ?? [], rejectedRecipients: [], totalMs: 0 };
+      }
+      const [record] = await accept([message], { ...sendOptions, source: sendOptions.source ?? 'api' }, [id]);
+      record!.status = 'sending';
+      const result = await run(record!);
+      const now = clock();
+      if (result.kind === 'final') {
+        await finish(record!, result.status, now);
+      } else {
+        await setDeferred(record!);
+        const delay = result.kind === 'wait' ? withJitter(result.until, now) - now : backoffMs;
+        if (result.kind === 'wait') await markWaiting(record!, result.until, result.reason);
+        await queue.add(QUEUE_NAME, { id }, jobOptions(id, sendOptions, delay));
+      }
+      const last = record!.attempts.at(-1);
+      return {
+        id,
+        status: record!.status,
+        server: last ? { id: last.serverId, name: last.serverName } : null,
+        reply: record!.lastReply,
+        attempts: record!.attempts,
+        rejectedRecipients: result.kind === 'final' ? (result.rejectedRecipients ?? []) : [],
+        totalMs: now - started,
+      };
+    },
+
+    async status(id: string): Promise<MessageLogEntry | null> {
+      const record = await store.get(id);
+      return record ? toLogEntry(record) : null;
+    },
+
+    /** Messages not yet finished, per group id ('pinned' for messages sent to a chosen server). */
+    async queueDepth(): Promise<Record<string, number>> {
+      const raw = await redis.hgetall(depthKey);
+      return Object.fromEntries(Object.entries(raw).map(([group, count]) => [group, Math.max(0, Number(count))]));
+    },
+
+    /** A group whose servers are all at quota or suspended: until when, and why. */
+    async groupWait(groupId: string): Promise<{ until: number; reason: string } | null> {
+      const raw = await redis.get(waitKey(groupId));
+      return raw ? (JSON.parse(raw) as { until: number; reason: string }) : null;
+    },
+
+    /** Sends and failures of a server in the last hour. */
+    async lastHourStats(serverId: string): Promise<{ sent: number; failed: number }> {
+      const minute = Math.floor(clock() / 60_000);
+      const pipeline = redis.pipeline();
+      for (let offset = 0; offset < 60; offset += 1) pipeline.hgetall(statsKey(serverId, minute - offset));
+      const rows = (await pipeline.exec()) ?? [];
+      let sent = 0;
+      let failed = 0;
+      for (const [, value] of rows) {
+        const row = (value ?? {}) as Record<string, string>;
+        sent += Number(row.sent ?? 0);
+        failed += Number(row.failed ?? 0);
+      }
+      return { sent, failed };
+    },
+
+    quota,
+    health,
+    queue,
+    /** The engine's clock (shifted in tests). */
+    now: clock,
+
+    start() {
+      if (!options.worker.enabled || worker) return;
+      worker = new Worker<JobData>(QUEUE_NAME, processJob, {
+        connection: options.bullConnection,
+        prefix: bullPrefix,
+        concurrency: options.worker.concurrency,
+        lockDuration: options.lockDurationMs ?? 30_000,
+      });
+      worker.on('failed', (job, error) => {
+        onFailed(job, error).catch((failure) => reportError(failure, 'failed handler'));
+      });
+      worker.on('error', (error) => reportError(error, 'worker'));
+    },
+
+    /** Graceful: in-flight sends finish, then connections close. */
+    async stop() {
+      if (worker) {
+        await worker.close();
+        worker = null;
+      }
+      await queue.close();
+      transports.closeAll();
+    },
+
+    /** After settings changed: the next message reads the directory again. */
+    invalidate() {
+      options.directory.invalidate();
+      healthCache.at = 0;
+    },
+  };
+};
+
+export type SendingEngine = ReturnType<typeof createSendingEngine>;

@@ -1,0 +1,144 @@
+import type { Core } from '@strapi/strapi';
+import { Redis, type RedisOptions } from 'ioredis';
+
+import type { PluginConfig } from '../config/schema';
+import { createDirectoryCache, type DirectorySource, type GroupConfig, type ServerConfig } from '../engine/directory';
+import { createSendingEngine, type SendingEngine } from '../engine/sending-engine';
+import { createGroupRepository } from '../repositories/groups';
+import { createServerRepository } from '../repositories/servers';
+import { getService } from '../utils/get-service';
+
+/** ioredis options from the plugin config (a URL wins over the separate fields). */
+export const redisOptionsOf = (config: PluginConfig['redis']): { url?: string; options: RedisOptions } => {
+  const options: RedisOptions = config.url
+    ? {}
+    : {
+        host: config.host,
+        port: config.port,
+        username: config.username,
+        password: config.password,
+        db: config.db,
+        tls: config.tls ? {} : undefined,
+      };
+  return { url: config.url, options };
+};
+
+const connect = (config: PluginConfig['redis'], extra: RedisOptions) => {
+  const { url, options } = redisOptionsOf(config);
+  return url ? new Redis(url, { ...options, ...extra }) : new Redis({ ...options, ...extra });
+};
+
+/**
+ * Wires the sending engine into Strapi: its Redis connections, the directory of servers and groups
+ * read from the database, the delivery log and the event hub. Started in bootstrap, stopped (and
+ * awaited) in destroy.
+ */
+const engine = ({ strapi }: { strapi: Core.Strapi }) => {
+  let instance: SendingEngine | null = null;
+  let connections: Redis[] = [];
+
+  const directorySource: DirectorySource = {
+    async load() {
+      const secrets = getService(strapi, 'runtime').secrets();
+      const [serverRows, groupRows] = await Promise.all([
+        createServerRepository(strapi).findAll(),
+        createGroupRepository(strapi).findAll(),
+      ]);
+      const servers: ServerConfig[] = serverRows.map((row) => ({
+        id: row.documentId,
+        name: row.name,
+        groupId: row.group?.documentId ?? null,
+        weight: row.weight ?? 1,
+        priority: row.priority ?? 0,
+        enabled: row.enabled ?? true,
+        ratePerSecond: row.ratePerSecond ?? null,
+        hourlyLimit: row.hourlyLimit ?? null,
+        dailyLimit: row.dailyLimit ?? null,
+        maxConnections: row.maxConnections ?? 5,
+        warmup: row.warmup?.enabled ? row.warmup : null,
+        fromAddress: row.fromAddress ?? null,
+        fromName: row.fromName ?? null,
+        endpoint: {
+          host: row.host,
+          port: row.port,
+          security: row.security,
+          tlsRejectUnauthorized: row.tlsRejectUnauthorized ?? true,
+          username: row.username ?? null,
+          password: row.passwordEncrypted ? secrets.decrypt(row.passwordEncrypted) : null,
+        },
+        version: row.updatedAt,
+      }));
+      const groups: GroupConfig[] = groupRows.map((row) => ({
+        id: row.documentId,
+        slug: row.slug,
+        name: row.name,
+        strategy: row.strategy,
+        fallbackGroupId: row.fallbackGroup?.documentId ?? null,
+        isDefault: row.isDefault ?? false,
+        serverIds: (row.servers ?? []).map((server) => server.documentId),
+      }));
+      return { servers, groups };
+    },
+  };
+
+  return {
+    /** Reads servers and groups as the engine sees them (also used to hand them to extra worker processes in tests). */
+    directorySource,
+
+    async start() {
+      if (instance) return;
+      const config = getService(strapi, 'runtime').config();
+      const commands = connect(config.redis, { maxRetriesPerRequest: 3 });
+      // BullMQ's blocking commands need unlimited retries on their connection.
+      const bull = connect(config.redis, { maxRetriesPerRequest: null });
+      connections = [commands, bull];
+      const directory = createDirectoryCache(directorySource, { maxAgeMs: 5000, defaultGroupSlug: config.defaultGroup });
+      instance = createSendingEngine({
+        redis: commands,
+        bullConnection: bull,
+        keyPrefix: config.redis.keyPrefix,
+        timeZone: config.timeZone,
+        directory,
+        timeouts: {
+          connectionTimeoutMs: config.smtp.connectionTimeoutMs,
+          greetingTimeoutMs: config.smtp.greetingTimeoutMs,
+          socketTimeoutMs: config.smtp.socketTimeoutMs,
+          ehloName: config.smtp.ehloName,
+        },
+        worker: config.worker,
+        clock: config.clockOffsetMs ? () => Date.now() + config.clockOffsetMs : undefined,
+        retry: config.retry,
+        lockDurationMs: config.worker.lockDurationMs,
+        log: (entry) => getService(strapi, 'messageLog').record(entry),
+        onEvent: (event, entry) => {
+          strapi.eventHub.emit(`multi-smtp.message.${event}`, { message: entry });
+        },
+        onError: (error, context) => {
+          strapi.log.error(`[multi-smtp] ${context}: ${error instanceof Error ? error.message : String(error)}`);
+        },
+      });
+      instance.start();
+    },
+
+    get(): SendingEngine {
+      if (!instance) throw new Error('multi-smtp: the sending engine has not started (it starts in bootstrap)');
+      return instance;
+    },
+
+    /** After servers or groups changed: the next message sees the change. */
+    invalidate() {
+      instance?.invalidate();
+    },
+
+    async stop() {
+      const current = instance;
+      instance = null;
+      if (current) await current.stop();
+      await Promise.all(connections.map((connection) => connection.quit().catch(() => connection.disconnect())));
+      connections = [];
+    },
+  };
+};
+
+export type EngineService = ReturnType<typeof engine>;
+export default engine;
