@@ -18,8 +18,12 @@
  *   4. A 5xx naming an IP block list or a banned IP is about the server's IP: another server may be fine.
  *   5. Then by stage: before MAIL FROM anything is the server; MAIL FROM refusals are the server
  *      (4xx, 5.7.x, relaying) or the message (other 5xx); RCPT TO refusals are the recipient except
- *      relaying (server misconfigured), 4.3.x/4.7.x (server trouble); DATA refusals are the message
- *      except 4xx local trouble (server) and X.1.x/X.2.x (the recipient, for LMTP-style replies).
+ *      relaying (server misconfigured) and 4.3.x/4.7.x (server trouble); DATA refusals are the
+ *      message except 4xx local trouble (server) and mailbox problems (X.1.x, 4.2.x, 5.2.1, 5.2.2:
+ *      the recipient, as LMTP-style servers answer per recipient after DATA).
+ *
+ * Reply texts are read with the addresses blanked out, so <relay@blocklist.example> can't pass
+ * for "relay access denied" or a block list.
  *
  * nodemailer's errors are read by shape, never with `instanceof`: errors created by Node core come
  * from another realm under jest (and possibly elsewhere), where `instanceof Error` is false.
