@@ -164,6 +164,27 @@ describe('quota store (real Redis)', () => {
       expect(await store.reserve(server, two, BASE + 5)).toMatchObject({ ok: false, reason: 'connections' });
     });
 
+    it('a connection kept open holds its lease across sends, and frees it when it closes', async () => {
+      const store = newStore();
+      const server = newServerId();
+      const one = limits({ maxConnections: 1, perHour: 3 });
+      const first = granted(await store.reserve(server, one, BASE));
+      await store.release(first, { accepted: true, keepLease: true });
+      // Another caller finds the only connection slot taken by the open connection...
+      expect(await store.reserve(server, one, BASE + 1)).toMatchObject({ ok: false, reason: 'connections' });
+      // ...while its holder sends again on it, counted in the hour but taking no new slot.
+      const second = granted(await store.reserve(server, one, BASE + 2, first.token));
+      expect(second.token).toBe(first.token);
+      await store.release(second, { accepted: false, keepLease: true });
+      await store.release(second, { accepted: false, keepLease: true }); // refunds once only
+      expect(await store.usage(server, one, BASE + 3)).toMatchObject({ hour: 1, connections: 1 });
+      await store.releaseLease(server, first.token);
+      expect((await store.usage(server, one, BASE + 4)).connections).toBe(0);
+      // A lease that is gone is not honoured: the caller competes for a slot like anyone.
+      const third = granted(await store.reserve(server, one, BASE + 5, first.token));
+      expect(third.token).not.toBe(first.token);
+    });
+
     it("a crashed worker's lease expires by itself", async () => {
       const store = newStore({ leaseMs: 5_000, connectionRetryMs: 60_000 });
       const server = newServerId();
@@ -289,6 +310,7 @@ describe('quota store (real Redis)', () => {
           `${base}:hour:2030-01-15T10:00+00:00`,
           `${base}:hour:2030-01-15T11:00+00:00`,
           `${base}:leases`,
+          `${base}:open`,
           `${base}:pace`,
           `${base}:windows`,
         ].sort()

@@ -45,8 +45,10 @@ export type QuotaRefusal = 'second' | 'hour' | 'day' | 'connections';
 
 export interface Reservation {
   serverId: string;
-  /** Unique id of this reservation; also the member of the leases set. */
+  /** The connection lease this send runs under: new, or the one the caller already held. */
   token: string;
+  /** Unique id of this reservation (what release() refunds once). */
+  id: string;
   /** Id of the hour window the slot was taken from (see quota-windows.ts). */
   hourWindow: string;
   /** Id of the day window the slot was taken from. */
@@ -88,14 +90,20 @@ export interface QuotaStoreOptions {
 }
 
 export interface QuotaStore {
-  reserve(serverId: string, limits: QuotaLimits, now?: number): Promise<ReserveResult>;
+  /**
+   * `heldLeaseToken`: the lease of a connection the caller keeps open from an earlier send. Still
+   * valid, it is renewed and no new connection slot is taken.
+   */
+  reserve(serverId: string, limits: QuotaLimits, now?: number, heldLeaseToken?: string): Promise<ReserveResult>;
   /**
    * After the attempt. accepted=false gives the hour/day slot back (the server did not accept the
    * message); always frees the connection slot. Idempotent: a second release of the same token does
    * nothing. A reservation whose lease already expired (the worker took longer than leaseMs) gets no
    * refund: its slot is counted as used, which can only under-use the quota, never exceed it.
    */
-  release(reservation: Reservation, outcome: { accepted: boolean }): Promise<void>;
+  release(reservation: Reservation, outcome: { accepted: boolean; keepLease?: boolean }): Promise<void>;
+  /** Gives back a connection slot when its connection closes (after sends released with keepLease). */
+  releaseLease(serverId: string, leaseToken: string): Promise<void>;
   usage(serverId: string, limits: QuotaLimits, now?: number): Promise<QuotaUsage>;
   /** Forget a server's counters (tests, server deleted). */
   reset(serverId: string): Promise<void>;
@@ -125,6 +133,7 @@ export const RESERVE_LUA = `
 -- KEYS[3] hour    (string: counter of the current hour window)
 -- KEYS[4] day     (string: counter of the current day window)
 -- KEYS[5] windows (sorted set: window counter keys -> their expiry, for reset)
+-- KEYS[6] open    (sorted set: reservation id -> expiry; the once-only guard of release)
 -- ARGV[1] now (epoch ms, the caller's clock)
 -- ARGV[2] token of this reservation
 -- ARGV[3] lease length ms
@@ -133,6 +142,8 @@ export const RESERVE_LUA = `
 -- ARGV[7] per-day limit, -1 = none       ARGV[8] end of the day window (epoch ms)
 -- ARGV[9] max connections, -1 = none     ARGV[10] retry delay ms when connections are full
 -- ARGV[11] key margin ms (how long a key outlives the moment it stops mattering)
+-- ARGV[12] lease token the caller already holds for an open connection, '' if none
+-- ARGV[13] id of this reservation (for release)
 
 local now = tonumber(ARGV[1])
 local token = ARGV[2]
@@ -145,10 +156,17 @@ local dayEnd = tonumber(ARGV[8])
 local maxConnections = tonumber(ARGV[9])
 local connectionRetryMs = tonumber(ARGV[10])
 local keyMarginMs = tonumber(ARGV[11])
+local heldToken = ARGV[12]
+local reservationId = ARGV[13]
 
 -- Step 1. Drop expired leases. A lease whose expiry is not after now belongs to a worker that never
 -- released it (crashed, killed); its connection slot is free again.
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now)
+
+-- A caller that keeps its connection open between sends holds its lease already: it needs no new
+-- connection slot, only the others. (If its lease expired meanwhile, it competes like anyone.)
+local holdsConnection = heldToken ~= '' and redis.call('ZSCORE', KEYS[1], heldToken) ~= false
 
 -- Step 2. Check every limit without changing anything. When several refuse, report the one that
 -- frees last: retrying before then cannot succeed. (Ties keep the first one checked.)
@@ -168,9 +186,9 @@ if perDay >= 0 and dayCount >= perDay then refuse('day', dayEnd) end
 local hourCount = tonumber(redis.call('GET', KEYS[3]) or '0')
 if perHour >= 0 and hourCount >= perHour then refuse('hour', hourEnd) end
 
--- Connections: each unexpired lease is a send in flight. Full means wait until one is released;
+-- Connections: each unexpired lease is an open connection (or a send in flight). Full means wait until one is released;
 -- we cannot know when, so suggest a short retry, or the earliest lease expiry if that comes sooner.
-if maxConnections >= 0 then
+if maxConnections >= 0 and not holdsConnection then
   local inFlight = redis.call('ZCARD', KEYS[1])
   if inFlight >= maxConnections then
     local retryAt = now + connectionRetryMs
@@ -199,10 +217,15 @@ end
 
 -- The lease: held until release() or until it expires. Recorded even without a connection limit,
 -- because release() uses it to refund at most once and usage() counts it.
-redis.call('ZADD', KEYS[1], now + leaseMs, token)
+local leaseToken = token
+if holdsConnection then leaseToken = heldToken end
+redis.call('ZADD', KEYS[1], now + leaseMs, leaseToken)
 -- Keep the set as long as its longest lease (never shorten a TTL another caller set).
 local leasesTtl = leaseMs + keyMarginMs
 if redis.call('PTTL', KEYS[1]) < leasesTtl then redis.call('PEXPIRE', KEYS[1], leasesTtl) end
+-- The reservation itself, until released (or until the lease length passes: then no refund).
+redis.call('ZADD', KEYS[6], now + leaseMs, reservationId)
+if redis.call('PTTL', KEYS[6]) < leasesTtl then redis.call('PEXPIRE', KEYS[6], leasesTtl) end
 
 -- Hour and day counters. Counted even without a limit, so usage() is right and a limit added
 -- mid-window starts from the real count. A counter is created with a TTL a little past its window
@@ -228,21 +251,25 @@ if paceInterval >= 0 then
   redis.call('SET', KEYS[2], string.format('%.3f', nextAfterThis), 'PX', math.ceil(paceInterval + keyMarginMs))
 end
 
-return {1}
+return {1, leaseToken}
 `;
 
 /**
- * Finish a reservation: free its connection slot and, if the message was not accepted, give its hour
- * and day slots back. Runs once per token: only the call that removes the lease refunds.
+ * Finish a reservation: if the message was not accepted, give its hour and day slots back; free its
+ * connection slot unless the caller keeps the connection open for its next send. Runs once per
+ * reservation: only the call that removes it from the open set refunds.
  *
- * Returns 1 if this call released the reservation, 0 if it was already released or its lease expired.
+ * Returns 1 if this call released the reservation, 0 if it was already released or it expired.
  */
 export const RELEASE_LUA = `
 -- KEYS[1] leases  KEYS[2] hour counter  KEYS[3] day counter (the windows the reservation was made in)
--- ARGV[1] token   ARGV[2] '1' if the server accepted the message, '0' if not
-
--- ZREM answers 1 only for the first release of a token: the guard that makes release idempotent.
-local released = redis.call('ZREM', KEYS[1], ARGV[1])
+-- KEYS[4] open reservations
+-- ARGV[1] lease token   ARGV[2] '1' if the server accepted the message, '0' if not
+-- ARGV[3] reservation id   ARGV[4] '1' to keep the lease (the connection stays open)
+-- (Reservations older than the lease length are pruned by reserve(): releasing one refunds nothing.)
+-- ZREM answers 1 only for the first release of a reservation: the guard that makes release idempotent.
+local released = redis.call('ZREM', KEYS[4], ARGV[3])
+if ARGV[4] ~= '1' then redis.call('ZREM', KEYS[1], ARGV[1]) end
 
 if released == 1 and ARGV[2] == '0' then
   -- Not accepted: the slot was not used. Decrement, but never below zero and never recreate a
@@ -277,7 +304,7 @@ return {hourCount, dayCount, connections, math.ceil(nextAllowed)}
 interface QuotaCommands {
   multiSmtpQuotaReserve(
     ...keysThenArgs: (string | number)[]
-  ): Promise<[1] | [0, QuotaRefusal, number]>;
+  ): Promise<[1, string] | [0, QuotaRefusal, number]>;
   multiSmtpQuotaRelease(...keysThenArgs: (string | number)[]): Promise<number>;
   multiSmtpQuotaUsage(...keysThenArgs: (string | number)[]): Promise<[number, number, number, number]>;
 }
@@ -303,8 +330,8 @@ export const createQuotaStore = (redis: Redis | Cluster, options: QuotaStoreOpti
   if (!(connectionRetryMs > 0)) throw new RangeError('multi-smtp quota: connectionRetryMs must be > 0');
   const calendar = createWindowCalendar(options.timeZone);
 
-  redis.defineCommand('multiSmtpQuotaReserve', { numberOfKeys: 5, lua: RESERVE_LUA });
-  redis.defineCommand('multiSmtpQuotaRelease', { numberOfKeys: 3, lua: RELEASE_LUA });
+  redis.defineCommand('multiSmtpQuotaReserve', { numberOfKeys: 6, lua: RESERVE_LUA });
+  redis.defineCommand('multiSmtpQuotaRelease', { numberOfKeys: 4, lua: RELEASE_LUA });
   redis.defineCommand('multiSmtpQuotaUsage', { numberOfKeys: 4, lua: USAGE_LUA });
   const commands = redis as unknown as QuotaCommands;
 
@@ -312,6 +339,7 @@ export const createQuotaStore = (redis: Redis | Cluster, options: QuotaStoreOpti
     const base = `${options.keyPrefix}:quota:{srv:${serverId}}`;
     return {
       leases: `${base}:leases`,
+      open: `${base}:open`,
       pace: `${base}:pace`,
       windows: `${base}:windows`,
       hour: (windowId: string) => `${base}:hour:${windowId}`,
@@ -320,7 +348,7 @@ export const createQuotaStore = (redis: Redis | Cluster, options: QuotaStoreOpti
   };
 
   return {
-    async reserve(serverId, limits, now = Date.now()) {
+    async reserve(serverId, limits, now = Date.now(), heldLeaseToken = '') {
       const perSecond = optionalLimit('perSecond', limits.perSecond);
       const perHour = countLimit('perHour', limits.perHour);
       const perDay = countLimit('perDay', limits.perDay);
@@ -334,7 +362,7 @@ export const createQuotaStore = (redis: Redis | Cluster, options: QuotaStoreOpti
       const hour = calendar.hourAt(now);
       const day = calendar.dayAt(now);
       const keys = keysOf(serverId);
-      const token = randomBytes(12).toString('base64url');
+      const reservationId = randomBytes(12).toString('base64url');
 
       const reply = await commands.multiSmtpQuotaReserve(
         keys.leases,
@@ -342,8 +370,9 @@ export const createQuotaStore = (redis: Redis | Cluster, options: QuotaStoreOpti
         keys.hour(hour.id),
         keys.day(day.id),
         keys.windows,
+        keys.open,
         now,
-        token,
+        reservationId,
         leaseMs,
         paceInterval,
         perHour,
@@ -352,12 +381,14 @@ export const createQuotaStore = (redis: Redis | Cluster, options: QuotaStoreOpti
         day.end,
         maxConnections,
         connectionRetryMs,
-        KEY_MARGIN_MS
+        KEY_MARGIN_MS,
+        heldLeaseToken,
+        reservationId
       );
       if (reply[0] === 1) {
         return {
           ok: true,
-          reservation: { serverId, token, hourWindow: hour.id, dayWindow: day.id, at: now },
+          reservation: { serverId, token: reply[1], id: reservationId, hourWindow: hour.id, dayWindow: day.id, at: now },
         };
       }
       return { ok: false, reason: reply[1], retryAt: Number(reply[2]) };
@@ -369,9 +400,16 @@ export const createQuotaStore = (redis: Redis | Cluster, options: QuotaStoreOpti
         keys.leases,
         keys.hour(reservation.hourWindow),
         keys.day(reservation.dayWindow),
+        keys.open,
         reservation.token,
-        outcome.accepted ? '1' : '0'
+        outcome.accepted ? '1' : '0',
+        reservation.id,
+        outcome.keepLease ? '1' : '0'
       );
+    },
+
+    async releaseLease(serverId, leaseToken) {
+      await redis.zrem(keysOf(serverId).leases, leaseToken);
     },
 
     async usage(serverId, limits, now = Date.now()) {
@@ -400,7 +438,7 @@ export const createQuotaStore = (redis: Redis | Cluster, options: QuotaStoreOpti
       // The index lists every hour/day counter of this server; all keys share one hash slot, so one
       // DEL removes them all, in a cluster too.
       const windowKeys = await redis.zrange(keys.windows, 0, -1);
-      await redis.del(keys.leases, keys.pace, keys.windows, ...windowKeys);
+      await redis.del(keys.leases, keys.open, keys.pace, keys.windows, ...windowKeys);
     },
   };
 };

@@ -14,7 +14,7 @@ import { createMessageStore, FINAL_STATUSES, toLogEntry, type MessageMeta, type 
 import { createQuotaStore, type QuotaLimits, type Reservation } from './quota';
 import { Router, type GroupSnapshot, type ServerSnapshot } from './router';
 import type { SmtpTimeouts } from './smtp-probe';
-import { createTransportPool } from './transports';
+import { createConnectionPool, type SmtpConnection } from './transports';
 import { warmupCap } from './warmup';
 
 /**
@@ -83,6 +83,8 @@ export interface EngineOptions {
   onEvent?: (event: EngineEvent, payload: MessageLogEntry) => void;
   onError?: (error: unknown, context: string) => void;
   clock?: () => number;
+  /** How long an open connection waits for the next send before it closes. */
+  connectionIdleMs?: number;
 }
 
 /** What a delivery run ended with. */
@@ -118,7 +120,10 @@ export const createSendingEngine = (options: EngineOptions) => {
   const retryAttempts = options.retry?.attempts ?? 8;
   const backoffMs = options.retry?.backoffMs ?? 30_000;
 
-  const quota = createQuotaStore(redis, { keyPrefix, timeZone: options.timeZone });
+  // A lease outlives the longest send (a silent server times out first), so it never lapses mid-send;
+  // a crashed process's connection slots free themselves after it.
+  const leaseMs = Math.max(60_000, 2 * options.timeouts.socketTimeoutMs + options.timeouts.connectionTimeoutMs);
+  const quota = createQuotaStore(redis, { keyPrefix, timeZone: options.timeZone, leaseMs });
   const health = createHealthStore(redis, { keyPrefix });
   const store = createMessageStore(redis, {
     keyPrefix,
@@ -126,7 +131,12 @@ export const createSendingEngine = (options: EngineOptions) => {
     idempotencySec: options.retention?.idempotencySec ?? 24 * 3600,
   });
   const router = new Router();
-  const transports = createTransportPool(options.timeouts);
+  const connections = createConnectionPool({
+    timeouts: options.timeouts,
+    idleMs: options.connectionIdleMs ?? 2000,
+    releaseLease: (serverId, token) => quota.releaseLease(serverId, token),
+    onError: (error) => options.onError?.(error, 'connection lease'),
+  });
   // Hash-tagged prefix: all of the queue's keys in one Redis Cluster slot, as BullMQ requires.
   const bullPrefix = `{${keyPrefix}}`;
   const queue = new Queue<JobData>(QUEUE_NAME, { connection: options.bullConnection, prefix: bullPrefix });
@@ -240,12 +250,12 @@ export const createSendingEngine = (options: EngineOptions) => {
   };
 
   /** One attempt on one server with a reserved slot. The accept is written before anything else. */
-  const attempt = async (record: MessageRecord, server: ServerConfig, reservation: Reservation) => {
+  const attempt = async (record: MessageRecord, server: ServerConfig, reservation: Reservation, connection: SmtpConnection) => {
     const started = clock();
-    let info: Awaited<ReturnType<ReturnType<typeof transports.get>['sendMail']>> | undefined;
+    let info: Awaited<ReturnType<SmtpConnection['transport']['sendMail']>> | undefined;
     let error: unknown;
     try {
-      info = await transports.get(server).sendMail(mailOf(record, server));
+      info = await connection.transport.sendMail(mailOf(record, server));
     } catch (caught) {
       error = caught;
     }
@@ -281,7 +291,12 @@ export const createSendingEngine = (options: EngineOptions) => {
     } else {
       await store.update(record.id, { attempts: record.attempts, serverId: server.id, serverName: server.name, lastReply: record.lastReply });
     }
-    await quota.release(reservation, { accepted: classification.outcome === 'accepted' }).catch((releaseError) => reportError(releaseError, 'quota release'));
+    await quota
+      .release(reservation, { accepted: classification.outcome === 'accepted', keepLease: true })
+      .catch((releaseError) => reportError(releaseError, 'quota release'));
+    // A connection that had server trouble is not trusted again: close it and free its slot.
+    if (classification.outcome === 'server-transient' || classification.outcome === 'server-condemned') await connections.discard(connection);
+    else connections.putBack(connection);
     return { classification, info, now };
   };
 
@@ -326,7 +341,7 @@ export const createSendingEngine = (options: EngineOptions) => {
     const directory = await options.directory.current();
     if (directory !== lastDirectory) {
       // Close the pools of servers that were deleted.
-      transports.retain(new Set(directory.servers.keys()));
+      connections.retain(new Set(directory.servers.keys()));
       lastDirectory = directory;
     }
     const byServer = await healthOf(directory);
@@ -367,23 +382,39 @@ export const createSendingEngine = (options: EngineOptions) => {
             continue;
           }
         }
-        const reservation = await quota.reserve(serverId, limitsOf(server, serverHealth, now), now);
+        // An open idle connection to the server is reused under its own lease; otherwise a new slot is taken.
+        const held = connections.take(server);
+        const reservation = await quota.reserve(serverId, limitsOf(server, serverHealth, now), now, held?.leaseToken);
         if (!reservation.ok) {
+          if (held) connections.putBack(held);
           exhaustedUntil.set(serverId, reservation.retryAt);
           earliestFree = Math.min(earliestFree, reservation.retryAt);
           waitReason = 'quota';
           continue;
         }
+        let connection = held;
+        if (!connection || connection.leaseToken !== reservation.reservation.token) {
+          if (connection) await connections.discard(connection); // its lease had lapsed
+          connection = connections.open(server, reservation.reservation.token);
+        }
         exhaustedUntil.delete(serverId);
         attempted = true;
         tried.add(serverId);
-        const { classification, info, now: done } = await attempt(record, server, reservation.reservation);
-        switch (classification.outcome) {
+        const { classification, info, now: done } = await attempt(record, server, reservation.reservation, connection);
+        const { outcome } = classification;
+        if (outcome === 'server-transient' || outcome === 'server-condemned') {
+          lastServerTrouble = classification;
+          await recordServerFailure(server, classification, done);
+          break; // re-route without the failed server
+        }
+        if (serverHealth && (serverHealth.state !== 'closed' || serverHealth.consecutiveFailures > 0)) {
+          // Any answer about the message itself shows the server working (it closes a half-open breaker).
+          if (outcome === 'accepted') await health.recordSuccess(serverId, done);
+          else await health.recordFailure(serverId, { outcome, reply: classification.reply }, done);
+          healthCache.at = 0;
+        }
+        switch (outcome) {
           case 'accepted': {
-            if (serverHealth && (serverHealth.consecutiveFailures > 0 || serverHealth.state !== 'closed')) {
-              await health.recordSuccess(serverId, done);
-              healthCache.at = 0;
-            }
             countStats(serverId, 'sent', done);
             const rejected = info ? classifyRejectedRecipients(info).map((entry) => entry.recipient) : [];
             return { kind: 'final', status: 'sent', rejectedRecipients: rejected };
@@ -392,15 +423,9 @@ export const createSendingEngine = (options: EngineOptions) => {
             return { kind: 'final', status: 'bounced' };
           case 'message-rejected':
             return { kind: 'final', status: 'failed' };
-          case 'recipient-soft':
+          default:
             return { kind: 'retry', reason: classification.summary };
-          case 'server-transient':
-          case 'server-condemned':
-            lastServerTrouble = classification;
-            await recordServerFailure(server, classification, done);
-            break;
         }
-        break; // re-route without the failed server
       }
       if (!attempted) break;
     }
@@ -686,7 +711,7 @@ export const createSendingEngine = (options: EngineOptions) => {
         worker = null;
       }
       await queue.close();
-      transports.closeAll();
+      await connections.closeAll();
     },
 
     /** After settings changed: the next message reads the directory again. */

@@ -5,45 +5,90 @@ import type { ServerConfig } from './directory';
 import { toTransportOptions, type SmtpTimeouts } from './smtp-probe';
 
 /**
- * One pooled nodemailer transport per server and settings version, in this process. The pool size
- * is the server's maxConnections; the quota store's connection leases keep the total across all
- * processes within the same limit.
+ * Open SMTP connections of this process, each holding one connection lease of its server in the
+ * quota store. A connection is opened under a lease, kept open while sends keep coming (each send
+ * renews the lease), and closed after `idleMs` without one, giving the lease back. So the number of
+ * connections open to a server, across every process, never exceeds its maxConnections.
  */
-export const createTransportPool = (timeouts: SmtpTimeouts) => {
-  const pools = new Map<string, { version: string; transport: Transporter<SMTPPool.SentMessageInfo> }>();
+export interface SmtpConnection {
+  serverId: string;
+  /** Settings version it was opened with; a changed server gets new connections. */
+  version: string;
+  leaseToken: string;
+  /** A one-connection nodemailer pool: one TCP connection reused from send to send. */
+  transport: Transporter<SMTPPool.SentMessageInfo>;
+  idleTimer: NodeJS.Timeout | null;
+}
 
-  const close = (serverId: string) => {
-    const entry = pools.get(serverId);
-    if (!entry) return;
-    pools.delete(serverId);
-    entry.transport.close();
+export const createConnectionPool = (options: {
+  timeouts: SmtpTimeouts;
+  idleMs: number;
+  releaseLease: (serverId: string, leaseToken: string) => Promise<void>;
+  onError?: (error: unknown) => void;
+}) => {
+  const idle = new Map<string, SmtpConnection[]>();
+  const all = new Set<SmtpConnection>();
+
+  const close = (connection: SmtpConnection) => {
+    if (!all.delete(connection)) return Promise.resolve();
+    if (connection.idleTimer) clearTimeout(connection.idleTimer);
+    const list = idle.get(connection.serverId);
+    if (list) idle.set(connection.serverId, list.filter((entry) => entry !== connection));
+    connection.transport.close();
+    return options.releaseLease(connection.serverId, connection.leaseToken).catch((error) => options.onError?.(error));
   };
 
   return {
-    get(server: ServerConfig): Transporter<SMTPPool.SentMessageInfo> {
-      const existing = pools.get(server.id);
-      if (existing && existing.version === server.version) return existing.transport;
-      close(server.id);
+    /** An idle connection to this server (same settings), if this process has one. */
+    take(server: ServerConfig): SmtpConnection | undefined {
+      const list = idle.get(server.id);
+      while (list && list.length > 0) {
+        const connection = list.pop()!;
+        if (connection.idleTimer) clearTimeout(connection.idleTimer);
+        connection.idleTimer = null;
+        if (connection.version === server.version) return connection;
+        void close(connection);
+      }
+      return undefined;
+    },
+
+    /** A new connection under a freshly reserved lease. */
+    open(server: ServerConfig, leaseToken: string): SmtpConnection {
       const transport = nodemailer.createTransport({
-        ...toTransportOptions(server.endpoint, timeouts),
+        ...toTransportOptions(server.endpoint, options.timeouts),
         pool: true,
-        maxConnections: server.maxConnections,
-        // Keep sending on a connection; the server's own limits come first.
-        maxMessages: 1000,
+        maxConnections: 1,
+        maxMessages: Infinity,
       } as SMTPPool.Options);
-      pools.set(server.id, { version: server.version, transport });
-      return transport;
+      const connection: SmtpConnection = { serverId: server.id, version: server.version, leaseToken, transport, idleTimer: null };
+      all.add(connection);
+      return connection;
     },
 
-    /** Drops pools of servers that are gone from the directory. */
+    /** Back to idle after a send; closed (lease returned) if no send takes it within idleMs. */
+    putBack(connection: SmtpConnection) {
+      if (!all.has(connection)) return;
+      connection.idleTimer = setTimeout(() => void close(connection), options.idleMs);
+      connection.idleTimer.unref?.();
+      const list = idle.get(connection.serverId) ?? [];
+      list.push(connection);
+      idle.set(connection.serverId, list);
+    },
+
+    /** Closes a connection now (server trouble, or its lease was lost) and returns its lease. */
+    discard(connection: SmtpConnection) {
+      return close(connection);
+    },
+
+    /** Closes the connections of servers that are gone from the directory. */
     retain(serverIds: Set<string>) {
-      for (const id of [...pools.keys()]) if (!serverIds.has(id)) close(id);
+      for (const connection of [...all]) if (!serverIds.has(connection.serverId) && connection.idleTimer) void close(connection);
     },
 
-    closeAll() {
-      for (const id of [...pools.keys()]) close(id);
+    async closeAll() {
+      await Promise.all([...all].map((connection) => close(connection)));
     },
   };
 };
 
-export type TransportPool = ReturnType<typeof createTransportPool>;
+export type ConnectionPool = ReturnType<typeof createConnectionPool>;
