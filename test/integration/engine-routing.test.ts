@@ -50,7 +50,7 @@ describe('weighted routing across worker processes', () => {
   it('splits 10,000 messages 5/3/2 within 1 %, each delivered once, by both processes', async () => {
     const mailer = app.strapi.plugin('multi-smtp').service('mailer');
     const sentHere: string[] = [];
-    app.strapi.eventHub.on('multi-smtp.message.sent', ({ message }: { message: { id: string } }) => {
+    app.strapi.eventHub.on('multi-smtp.message.sent', async ({ message }: { message: { id: string } }) => {
       sentHere.push(message.id);
     });
     const messages = Array.from({ length: MESSAGES }, (_, index) => ({ to: `r${index}@example.com`, subject: `m${index}`, text: 'x' }));

@@ -43,7 +43,7 @@ describe('developer API: the mailer service, the content API and the email provi
 
   it('queues with send(), delivers through the group, and reports status with attempts', async () => {
     const sentEvents: string[] = [];
-    strapi.eventHub.on('multi-smtp.message.sent', ({ message }: { message: { id: string } }) => {
+    strapi.eventHub.on('multi-smtp.message.sent', async ({ message }: { message: { id: string } }) => {
       sentEvents.push(message.id);
     });
     const queued = await mailer.send({ to: 'Ann <ann@example.com>', subject: 'Welcome', html: '<p>Hi <b>Ann</b></p>', text: 'Hi Ann' });
@@ -56,8 +56,8 @@ describe('developer API: the mailer service, the content API and the email provi
       const current = await mailer.status(queued.id);
       return current?.status === 'sent' ? current : null;
     });
-    expect(status.serverName).toBe('sink');
-    expect(status.attempts).toEqual([expect.objectContaining({ outcome: 'accepted', reply: expect.stringMatching(/^250/), latencyMs: expect.any(Number) })]);
+    expect(status!.serverName).toBe('sink');
+    expect(status!.attempts).toEqual([expect.objectContaining({ outcome: 'accepted', reply: expect.stringMatching(/^250/), latencyMs: expect.any(Number) })]);
     await waitFor('sent event', () => sentEvents.includes(queued.id));
   });
 
