@@ -81,6 +81,24 @@ describe('failover and server health', () => {
     expect(bad.body.error.details.errors[0].path).toEqual(['minutes']);
   }, 90_000);
 
+  it('applies a response rule: "too many connections" throttles the server, and the message goes elsewhere', async () => {
+    const busy = await startSmtpServer({ faults: [{ stage: 'connect', code: 421, enhanced: '4.7.0', text: 'Too many concurrent SMTP connections from this IP', times: 1 }] });
+    try {
+      const group = (await api.post('/multi-smtp/groups', { name: 'Rules', slug: 'rules', strategy: 'priority' })).body.data.documentId;
+      const busyServer = await api.post('/multi-smtp/servers', { name: 'busy', host: '127.0.0.1', port: busy.port, security: 'none', priority: 0, group });
+      await api.post('/multi-smtp/servers', { name: 'rules-backup', host: '127.0.0.1', port: healthyC.port, security: 'none', priority: 1, group });
+      const mailer = app.strapi.plugin('multi-smtp').service('mailer');
+      const result = await mailer.sendNow({ to: 'y@example.com', subject: 'rules', text: 'x', from: 'f@example.com' }, { group: 'rules' });
+      expect(result).toMatchObject({ status: 'sent', server: { name: 'rules-backup' } });
+      expect(result.attempts[0]).toMatchObject({ serverName: 'busy', outcome: 'server-transient', reply: expect.stringMatching(/Too many concurrent/) });
+      const status = (await api.get(`/multi-smtp/servers/${busyServer.body.data.documentId}/status`)).body.data;
+      expect(status.health.throttle).toMatchObject({ ratePerSecond: expect.any(Number) });
+      expect(status.health.throttle.until).toBeGreaterThan(Date.now());
+    } finally {
+      await busy.close();
+    }
+  });
+
   it('suspends at once a server that refuses authentication (535), and sends through the others', async () => {
     const authSink = await startSmtpServer({ auth: { username: 'u', password: 'right' } });
     try {
