@@ -690,8 +690,9 @@ export const createSendingEngine = (options: EngineOptions) => {
     /** The engine's clock (shifted in tests). */
     now: clock,
 
-    start() {
-      if (!options.worker.enabled || worker) return;
+    /** Starts this process's worker when the config enables it (`force`: even when it does not). */
+    start({ force = false }: { force?: boolean } = {}) {
+      if ((!options.worker.enabled && !force) || worker) return;
       worker = new Worker<JobData>(QUEUE_NAME, processJob, {
         connection: options.bullConnection,
         prefix: bullPrefix,
