@@ -4,7 +4,9 @@ import { useFetchClient } from '@strapi/strapi/admin';
 
 import type { ListResponse, SingleResponse } from '../../../shared/contracts/common';
 import type { CreateGroupInput, SmtpGroup, UpdateGroupInput } from '../../../shared/contracts/groups';
+import type { MessageLogEntry, MessageStatus } from '../../../shared/contracts/messages';
 import type { CreateServerInput, SmtpServer, UpdateServerInput } from '../../../shared/contracts/servers';
+import type { ServerStatus, StatusResponse, SuspendServerInput } from '../../../shared/contracts/status';
 import type { ConnectionTestResult, TestEmailInput, TestEmailResult } from '../../../shared/contracts/tests';
 import { PLUGIN_ID } from '../../../shared/plugin-id';
 
@@ -27,6 +29,23 @@ export interface GroupListParams {
   q?: string;
 }
 
+/** Query parameters of GET /messages (the delivery log). */
+export interface MessageListParams {
+  page?: number;
+  pageSize?: number;
+  sort?: 'queuedAt:desc' | 'queuedAt:asc';
+  /** Part of a recipient address. */
+  recipient?: string;
+  status?: MessageStatus;
+  /** A server's documentId. */
+  server?: string;
+  /** A group's slug. */
+  group?: string;
+  /** ISO date-times bounding the time the message was queued. */
+  from?: string;
+  to?: string;
+}
+
 /**
  * Keys of every cached query, built in one place so invalidating "all servers" or "one group"
  * cannot drift from the keys the pages use.
@@ -39,6 +58,13 @@ export const queryKeys = {
   groups: () => [...queryKeys.all, 'groups'] as const,
   groupList: (params: GroupListParams) => [...queryKeys.groups(), 'list', params] as const,
   group: (documentId: string) => [...queryKeys.groups(), 'detail', documentId] as const,
+  /** Live engine state: the overview of every server and group, and one server's status. */
+  status: () => [...queryKeys.all, 'status'] as const,
+  statusOverview: () => [...queryKeys.status(), 'overview'] as const,
+  serverStatus: (documentId: string) => [...queryKeys.status(), 'server', documentId] as const,
+  messages: () => [...queryKeys.all, 'messages'] as const,
+  messageList: (params: MessageListParams) => [...queryKeys.messages(), 'list', params] as const,
+  message: (id: string) => [...queryKeys.messages(), 'detail', id] as const,
 };
 
 /**
@@ -58,6 +84,7 @@ const toQueryString = (params: object) => {
 const url = (path: string) => `/${PLUGIN_ID}${path}`;
 const serverUrl = (documentId: string, suffix = '') => url(`/servers/${encodeURIComponent(documentId)}${suffix}`);
 const groupUrl = (documentId: string) => url(`/groups/${encodeURIComponent(documentId)}`);
+const messageUrl = (id: string) => url(`/messages/${encodeURIComponent(id)}`);
 
 /**
  * The plugin's admin API as typed functions. Built on Strapi's `useFetchClient`, which adds the
@@ -106,6 +133,23 @@ export function useApi() {
       deleteGroup: async (documentId: string) => {
         await del(groupUrl(documentId));
       },
+
+      getStatus: async (signal?: AbortSignal) => (await get<StatusResponse>(url('/status'), { signal })).data,
+
+      getServerStatus: async (documentId: string, signal?: AbortSignal) =>
+        (await get<SingleResponse<ServerStatus>>(serverUrl(documentId, '/status'), { signal })).data,
+
+      suspendServer: async (documentId: string, input: SuspendServerInput) =>
+        (await post<SingleResponse<ServerStatus>>(serverUrl(documentId, '/suspend'), input)).data,
+
+      resumeServer: async (documentId: string) =>
+        (await post<SingleResponse<ServerStatus>>(serverUrl(documentId, '/resume'))).data,
+
+      listMessages: async (params: MessageListParams, signal?: AbortSignal) =>
+        (await get<ListResponse<MessageLogEntry>>(url('/messages'), { params: toQueryString(params), signal })).data,
+
+      getMessage: async (id: string, signal?: AbortSignal) =>
+        (await get<SingleResponse<MessageLogEntry>>(messageUrl(id), { signal })).data,
     }),
     [get, post, put, del],
   );

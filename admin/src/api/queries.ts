@@ -1,12 +1,23 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 
 import type { CreateGroupInput, UpdateGroupInput } from '../../../shared/contracts/groups';
+import type { MessageLogEntry } from '../../../shared/contracts/messages';
 import type { CreateServerInput, UpdateServerInput } from '../../../shared/contracts/servers';
+import type { SuspendServerInput } from '../../../shared/contracts/status';
 import type { TestEmailInput } from '../../../shared/contracts/tests';
-import { queryKeys, useApi, type GroupListParams, type ServerListParams } from './client';
+import {
+  queryKeys,
+  useApi,
+  type GroupListParams,
+  type MessageListParams,
+  type ServerListParams,
+} from './client';
 
-/** The most groups the API returns in one page; enough to fill a select. */
-const ALL_GROUPS_PAGE_SIZE = 100;
+/** The most groups (or servers) the API returns in one page; enough to fill a select. */
+const SELECT_PAGE_SIZE = 100;
+
+/** How often the live status (health, quotas, queue depth) is fetched again while a page shows it. */
+export const STATUS_REFRESH_MS = 5_000;
 
 /* ---------------------------------------------------------------------------------------------
  * Queries
@@ -42,7 +53,7 @@ export function useGroupList(params: GroupListParams) {
 
 /** Every group (up to 100), sorted by name: the choices of the group and fallback selects. */
 export function useAllGroups() {
-  return useGroupList({ page: 1, pageSize: ALL_GROUPS_PAGE_SIZE, sort: 'name:asc' });
+  return useGroupList({ page: 1, pageSize: SELECT_PAGE_SIZE, sort: 'name:asc' });
 }
 
 export function useGroup(documentId: string | undefined) {
@@ -51,6 +62,56 @@ export function useGroup(documentId: string | undefined) {
     queryKey: queryKeys.group(documentId ?? ''),
     queryFn: ({ signal }) => api.getGroup(documentId ?? '', signal),
     enabled: Boolean(documentId),
+  });
+}
+
+/** Every server (up to 100), sorted by name: the choices of the delivery log's server filter. */
+export function useAllServers() {
+  return useServerList({ page: 1, pageSize: SELECT_PAGE_SIZE, sort: 'name:asc' });
+}
+
+/**
+ * The engine's live state of every server and group (health, quota use, warm-up, queue depth),
+ * fetched again every few seconds while a page uses it. Lists join it to their rows by documentId.
+ */
+export function useStatus({ enabled = true }: { enabled?: boolean } = {}) {
+  const api = useApi();
+  return useQuery({
+    queryKey: queryKeys.statusOverview(),
+    queryFn: ({ signal }) => api.getStatus(signal),
+    enabled,
+    refetchInterval: STATUS_REFRESH_MS,
+  });
+}
+
+/** One saved server's live state, fetched again every few seconds. */
+export function useServerStatus(documentId: string | undefined) {
+  const api = useApi();
+  return useQuery({
+    queryKey: queryKeys.serverStatus(documentId ?? ''),
+    queryFn: ({ signal }) => api.getServerStatus(documentId ?? '', signal),
+    enabled: Boolean(documentId),
+    refetchInterval: STATUS_REFRESH_MS,
+  });
+}
+
+export function useMessageList(params: MessageListParams) {
+  const api = useApi();
+  return useQuery({
+    queryKey: queryKeys.messageList(params),
+    queryFn: ({ signal }) => api.listMessages(params, signal),
+    placeholderData: keepPreviousData,
+  });
+}
+
+/** One message of the delivery log; `initial` (its row in the list) shows until the full entry arrives. */
+export function useMessage(id: string | undefined, initial?: MessageLogEntry) {
+  const api = useApi();
+  return useQuery({
+    queryKey: queryKeys.message(id ?? ''),
+    queryFn: ({ signal }) => api.getMessage(id ?? '', signal),
+    enabled: Boolean(id),
+    placeholderData: initial ? { data: initial } : undefined,
   });
 }
 
@@ -124,4 +185,30 @@ export function useTestConnection(documentId: string) {
 export function useSendTestEmail(documentId: string) {
   const api = useApi();
   return useMutation({ mutationFn: (input: TestEmailInput) => api.sendTestEmail(documentId, input) });
+}
+
+/** Takes a server out of rotation for a number of minutes, by hand. */
+export function useSuspendServer(documentId: string) {
+  const api = useApi();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (input: SuspendServerInput) => api.suspendServer(documentId, input),
+    onSuccess: (response) => {
+      queryClient.setQueryData(queryKeys.serverStatus(documentId), response);
+      void queryClient.invalidateQueries({ queryKey: queryKeys.status() });
+    },
+  });
+}
+
+/** Lifts a server's suspension (breaker, rule or manual) and throttle. */
+export function useResumeServer(documentId: string) {
+  const api = useApi();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: () => api.resumeServer(documentId),
+    onSuccess: (response) => {
+      queryClient.setQueryData(queryKeys.serverStatus(documentId), response);
+      void queryClient.invalidateQueries({ queryKey: queryKeys.status() });
+    },
+  });
 }

@@ -11,18 +11,20 @@ interface SearchBoxProps {
   /** Accessible name of the search input, e.g. "Search servers". */
   label: string;
   placeholder?: string;
+  /** The URL parameter it writes; `q` unless told (the delivery log searches `recipient`). */
+  param?: string;
 }
 
 const SEARCH_DELAY_MS = 300;
 
 /**
- * A search input that writes `?q=` into the URL a moment after the user stops typing (or at once on
+ * A search input that writes `?q=` (or another `param`) into the URL a moment after the user stops typing (or at once on
  * Enter), and goes back to page 1 because the old page number means nothing for new results.
  */
-export function SearchBox({ label, placeholder }: SearchBoxProps) {
+export function SearchBox({ label, placeholder, param = 'q' }: SearchBoxProps) {
   const { formatMessage } = useIntl();
   const [searchParams, setSearchParams] = useSearchParams();
-  const currentQuery = searchParams.get('q') ?? '';
+  const currentQuery = searchParams.get(param) ?? '';
   const [text, setText] = React.useState(currentQuery);
   const debouncedText = useDebounce(text, SEARCH_DELAY_MS);
 
@@ -34,14 +36,14 @@ export function SearchBox({ label, placeholder }: SearchBoxProps) {
       }
       const next = new URLSearchParams(searchParams);
       if (trimmed) {
-        next.set('q', trimmed);
+        next.set(param, trimmed);
       } else {
-        next.delete('q');
+        next.delete(param);
       }
       next.delete('page');
       setSearchParams(next, { replace: true });
     },
-    [currentQuery, searchParams, setSearchParams],
+    [currentQuery, param, searchParams, setSearchParams],
   );
 
   React.useEffect(() => {

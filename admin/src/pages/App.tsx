@@ -5,8 +5,10 @@ import { Route, Routes } from 'react-router-dom';
 import { ACTIONS, actionId } from '../../../shared/permissions';
 import { isWorthRetrying } from '../api/errors';
 import { PluginNav } from '../components/PluginNav';
+import { REPORTS_READ_PERMISSIONS } from '../hooks/usePluginPermissions';
 import { GroupEditPage } from './groups/GroupEditPage';
 import { GroupsListPage } from './groups/GroupsListPage';
+import { DeliveryLogPage } from './log/DeliveryLogPage';
 import { ServerEditPage } from './servers/ServerEditPage';
 import { ServersListPage } from './servers/ServersListPage';
 
@@ -38,6 +40,14 @@ const App = () => (
           <Route path="groups" element={<GroupsListPage />} />
           <Route path="groups/new" element={<GroupEditPage />} />
           <Route path="groups/:id" element={<GroupEditPage />} />
+          <Route
+            path="log"
+            element={
+              <Page.Protect permissions={REPORTS_READ_PERMISSIONS}>
+                <DeliveryLogPage />
+              </Page.Protect>
+            }
+          />
           <Route path="*" element={<Page.Error />} />
         </Routes>
       </Layouts.Root>

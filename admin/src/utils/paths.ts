@@ -13,4 +13,5 @@ export const paths = {
   groups: `${BASE}/groups`,
   newGroup: `${BASE}/groups/new`,
   group: (documentId: string) => `${BASE}/groups/${documentId}`,
+  log: `${BASE}/log`,
 };

@@ -1,6 +1,7 @@
 import * as React from 'react';
 
 import {
+  DatePicker,
   Field,
   NumberInput,
   SingleSelect,
@@ -12,6 +13,7 @@ import {
 } from '@strapi/design-system';
 import { useIntl } from 'react-intl';
 
+import { fromIsoDay, toIsoDay } from '../../utils/dates';
 import { getTranslation } from '../../utils/getTranslation';
 
 /**
@@ -182,6 +184,29 @@ export function ToggleField({ checked, onChange, onLabel, offLabel, disabled, ..
         onLabel={onLabel ?? formatMessage({ id: getTranslation('form.toggle.on'), defaultMessage: 'On' })}
         offLabel={offLabel ?? formatMessage({ id: getTranslation('form.toggle.off'), defaultMessage: 'Off' })}
         onChange={(event: React.ChangeEvent<HTMLInputElement>) => onChange(event.target.checked)}
+      />
+    </FieldFrame>
+  );
+}
+
+interface DateFieldProps extends BaseFieldProps {
+  /** 'YYYY-MM-DD', or '' for no date. */
+  value: string;
+  onChange: (value: string) => void;
+}
+
+/** A calendar date picker whose value is a 'YYYY-MM-DD' string ('' when cleared). */
+export function DateField({ value, onChange, disabled, ...frame }: DateFieldProps) {
+  const { formatMessage } = useIntl();
+  return (
+    <FieldFrame {...frame}>
+      <DatePicker
+        required={frame.required}
+        value={fromIsoDay(value)}
+        disabled={disabled}
+        clearLabel={formatMessage({ id: getTranslation('form.date.clear'), defaultMessage: 'Clear date' })}
+        onClear={() => onChange('')}
+        onChange={(date: Date | undefined) => onChange(date ? toIsoDay(date) : '')}
       />
     </FieldFrame>
   );

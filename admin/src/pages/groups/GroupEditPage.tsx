@@ -14,7 +14,7 @@ import {
   type SmtpGroup,
 } from '../../../../shared/contracts/groups';
 import { errorForField, toApiError } from '../../api/errors';
-import { useAllGroups, useDeleteGroup, useGroup, useSaveGroup } from '../../api/queries';
+import { useAllGroups, useDeleteGroup, useGroup, useSaveGroup, useStatus } from '../../api/queries';
 import { DeleteButton } from '../../components/DeleteButton';
 import { SelectField, TextareaField, TextField, ToggleField, type SelectOption } from '../../components/form/fields';
 import { FormCell, FormSection } from '../../components/form/FormSection';
@@ -23,6 +23,7 @@ import { usePluginPermissions } from '../../hooks/usePluginPermissions';
 import { getTranslation } from '../../utils/getTranslation';
 import { paths } from '../../utils/paths';
 import { validateWith } from '../../utils/validate';
+import { GroupLiveStatus } from './GroupLiveStatus';
 import { GroupMembersTable } from './GroupMembersTable';
 import { NO_FALLBACK, slugify, toFormValues, toGroupInput, type GroupFormValues } from './groupFormValues';
 
@@ -79,6 +80,8 @@ function GroupEditor({ group, otherGroups, canManage }: GroupEditorProps) {
   const [slugEdited, setSlugEdited] = React.useState(Boolean(group));
   const save = useSaveGroup(group?.documentId);
   const deleteGroup = useDeleteGroup();
+  // The live queue and the members' health; a new group has neither yet.
+  const status = useStatus({ enabled: Boolean(group) });
   const readOnly = !canManage;
 
   const changeValue = <K extends keyof GroupFormValues>(key: K, value: GroupFormValues[K]) => {
@@ -191,6 +194,13 @@ function GroupEditor({ group, otherGroups, canManage }: GroupEditorProps) {
         />
         <Layouts.Content>
           <Flex direction="column" alignItems="stretch" gap={6}>
+            {group && (
+              <GroupLiveStatus
+                groupDocumentId={group.documentId}
+                status={status.data}
+                error={status.isError ? status.error : undefined}
+              />
+            )}
             <FormSection title={formatMessage({ id: getTranslation('group.section.settings'), defaultMessage: 'Settings' })}>
               <FormCell>
                 <TextField
@@ -228,7 +238,7 @@ function GroupEditor({ group, otherGroups, canManage }: GroupEditorProps) {
                   hint={formatMessage({
                     id: getTranslation('group.field.strategy.hint'),
                     defaultMessage:
-                      'Weighted: by each server’s weight. Round robin: each server in turn. Priority: in the servers’ priority order, the next one when one fails. Adaptive: favours healthy, fast servers.',
+                      'Weighted: by each server’s weight. Round robin: each server in turn. Priority: the servers with the lowest priority number first (shared by weight), the next number only when none of them can send, like MX records. Adaptive: favours healthy, fast servers.',
                   })}
                   options={strategyOptions}
                   value={values.strategy}
@@ -277,7 +287,7 @@ function GroupEditor({ group, otherGroups, canManage }: GroupEditorProps) {
                 />
               </FormCell>
             </FormSection>
-            {group && <GroupMembersTable group={group} />}
+            {group && <GroupMembersTable group={group} status={status.data} />}
           </Flex>
         </Layouts.Content>
       </form>

@@ -3,17 +3,19 @@ import { useIntl } from 'react-intl';
 import { useNavigate } from 'react-router-dom';
 
 import type { GroupMember, SmtpGroup } from '../../../../shared/contracts/groups';
+import type { ServerStatus, StatusResponse } from '../../../../shared/contracts/status';
 import { EnabledBadge } from '../../components/EnabledBadge';
+import { HealthBadge, NoValue } from '../../components/LiveStatus';
 import { getTranslation } from '../../utils/getTranslation';
 import { paths } from '../../utils/paths';
 
-const COLUMN_COUNT = 6;
+const COLUMN_COUNT = 7;
 
 /**
  * The servers of a group with each one's weight and the share of the group's traffic that weight
  * gives it (computed by the API over enabled servers). A row opens the server.
  */
-export function GroupMembersTable({ group }: { group: SmtpGroup }) {
+export function GroupMembersTable({ group, status }: { group: SmtpGroup; status?: StatusResponse }) {
   const { formatMessage } = useIntl();
   const navigate = useNavigate();
 
@@ -51,6 +53,7 @@ export function GroupMembersTable({ group }: { group: SmtpGroup }) {
                 {column('group.members.column.share', 'Share')}
                 {column('group.members.column.priority', 'Priority')}
                 {column('group.members.column.status', 'Status')}
+                {column('group.members.column.health', 'Health')}
               </Tr>
             </Thead>
             <Tbody>
@@ -58,6 +61,7 @@ export function GroupMembersTable({ group }: { group: SmtpGroup }) {
                 <MemberRow
                   key={member.documentId}
                   member={member}
+                  status={status?.data.servers.find((server) => server.documentId === member.documentId)}
                   onOpen={() => navigate(paths.server(member.documentId))}
                 />
               ))}
@@ -69,7 +73,7 @@ export function GroupMembersTable({ group }: { group: SmtpGroup }) {
   );
 }
 
-function MemberRow({ member, onOpen }: { member: GroupMember; onOpen: () => void }) {
+function MemberRow({ member, status, onOpen }: { member: GroupMember; status?: ServerStatus; onOpen: () => void }) {
   const { formatNumber } = useIntl();
   return (
     <Tr onClick={onOpen} style={{ cursor: 'pointer' }}>
@@ -96,6 +100,7 @@ function MemberRow({ member, onOpen }: { member: GroupMember; onOpen: () => void
       <Td>
         <EnabledBadge enabled={member.enabled} />
       </Td>
+      <Td>{status ? <HealthBadge health={status.health} /> : <NoValue />}</Td>
     </Tr>
   );
 }

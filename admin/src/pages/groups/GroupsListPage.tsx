@@ -1,14 +1,18 @@
-import { Badge, Button, EmptyStateLayout, Table, Tbody, Td, Th, Thead, Tr, Typography } from '@strapi/design-system';
+import * as React from 'react';
+
+import { Badge, Box, Button, EmptyStateLayout, Flex, Table, Tbody, Td, Th, Thead, Tr, Typography } from '@strapi/design-system';
 import { Plus } from '@strapi/icons';
 import { Layouts, Page } from '@strapi/strapi/admin';
 import { useIntl } from 'react-intl';
 import { useNavigate } from 'react-router-dom';
 
 import type { SmtpGroup } from '../../../../shared/contracts/groups';
+import type { GroupStatus } from '../../../../shared/contracts/status';
 import { toApiError } from '../../api/errors';
-import { useGroupList } from '../../api/queries';
+import { useGroupList, useStatus } from '../../api/queries';
 import { ContentLoader } from '../../components/ContentLoader';
 import { ErrorBox } from '../../components/ErrorBox';
+import { GroupWaitBadge, NoValue } from '../../components/LiveStatus';
 import { ListPagination } from '../../components/ListPagination';
 import { SearchBox } from '../../components/SearchBox';
 import { useLabels } from '../../hooks/useLabels';
@@ -17,15 +21,20 @@ import { usePluginPermissions } from '../../hooks/usePluginPermissions';
 import { getTranslation } from '../../utils/getTranslation';
 import { paths } from '../../utils/paths';
 
-const COLUMN_COUNT = 6;
+const COLUMN_COUNT = 7;
 
-/** The list of server groups. A row opens the group. */
+/** The list of server groups, with each one's live queue (from the status query). A row opens the group. */
 export function GroupsListPage() {
   const { formatMessage } = useIntl();
   const navigate = useNavigate();
   const { canManage } = usePluginPermissions();
   const { page, pageSize, q } = useListParams();
   const groups = useGroupList({ page, pageSize, q, sort: 'name:asc' });
+  const status = useStatus();
+  const statusById = React.useMemo(
+    () => new Map((status.data?.data.groups ?? []).map((entry) => [entry.documentId, entry])),
+    [status.data],
+  );
 
   const title = formatMessage({ id: getTranslation('groups.title'), defaultMessage: 'Server groups' });
 
@@ -74,17 +83,38 @@ export function GroupsListPage() {
             }
           />
         ) : (
-          <>
-            <GroupsTable groups={groups.data.data} onOpen={(group) => navigate(paths.group(group.documentId))} />
-            <ListPagination pagination={groups.data.meta.pagination} />
-          </>
+          <Flex direction="column" alignItems="stretch" gap={4}>
+            {status.isError && (
+              <Typography variant="pi" textColor="danger600" role="status">
+                {formatMessage(
+                  { id: getTranslation('status.unavailable'), defaultMessage: 'Live status unavailable: {message}' },
+                  { message: toApiError(status.error).message },
+                )}
+              </Typography>
+            )}
+            <Box>
+              <GroupsTable
+                groups={groups.data.data}
+                statusById={statusById}
+                onOpen={(group) => navigate(paths.group(group.documentId))}
+              />
+              <ListPagination pagination={groups.data.meta.pagination} />
+            </Box>
+          </Flex>
         )}
       </Layouts.Content>
     </Page.Main>
   );
 }
 
-function GroupsTable({ groups, onOpen }: { groups: SmtpGroup[]; onOpen: (group: SmtpGroup) => void }) {
+interface GroupsTableProps {
+  groups: SmtpGroup[];
+  /** Live queue by documentId; a group missing from it shows a dash. */
+  statusById: Map<string, GroupStatus>;
+  onOpen: (group: SmtpGroup) => void;
+}
+
+function GroupsTable({ groups, statusById, onOpen }: GroupsTableProps) {
   const { formatMessage } = useIntl();
   const column = (id: string, defaultMessage: string) => (
     <Th>
@@ -104,19 +134,25 @@ function GroupsTable({ groups, onOpen }: { groups: SmtpGroup[]; onOpen: (group: 
           {column('groups.column.default', 'Default')}
           {column('groups.column.servers', 'Servers')}
           {column('groups.column.fallback', 'Fallback group')}
+          {column('groups.column.queued', 'Queued')}
         </Tr>
       </Thead>
       <Tbody>
         {groups.map((group) => (
-          <GroupRow key={group.documentId} group={group} onOpen={() => onOpen(group)} />
+          <GroupRow
+            key={group.documentId}
+            group={group}
+            status={statusById.get(group.documentId)}
+            onOpen={() => onOpen(group)}
+          />
         ))}
       </Tbody>
     </Table>
   );
 }
 
-function GroupRow({ group, onOpen }: { group: SmtpGroup; onOpen: () => void }) {
-  const { formatMessage } = useIntl();
+function GroupRow({ group, status, onOpen }: { group: SmtpGroup; status?: GroupStatus; onOpen: () => void }) {
+  const { formatMessage, formatNumber } = useIntl();
   const labels = useLabels();
 
   return (
@@ -144,6 +180,16 @@ function GroupRow({ group, onOpen }: { group: SmtpGroup; onOpen: () => void }) {
       </Td>
       <Td>
         <Typography textColor="neutral800">{group.fallbackGroup?.name ?? '—'}</Typography>
+      </Td>
+      <Td>
+        {status ? (
+          <Flex direction="column" alignItems="flex-start" gap={1}>
+            <Typography textColor="neutral800">{formatNumber(status.depth)}</Typography>
+            {status.waiting && <GroupWaitBadge waiting={status.waiting} />}
+          </Flex>
+        ) : (
+          <NoValue />
+        )}
       </Td>
     </Tr>
   );

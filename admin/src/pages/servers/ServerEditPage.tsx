@@ -16,6 +16,7 @@ import { getTranslation } from '../../utils/getTranslation';
 import { paths } from '../../utils/paths';
 import { validateWith } from '../../utils/validate';
 import { ServerFormFields } from './ServerFormFields';
+import { ServerLiveStatus } from './ServerLiveStatus';
 import { missingRequiredNumbers, toFormValues, toServerInput, type ServerFormValues } from './serverFormValues';
 import { TestConnectionDialog } from './TestConnectionDialog';
 import { TestEmailDialog } from './TestEmailDialog';
@@ -200,14 +201,17 @@ function ServerEditor({ server, groups, canManage, canTest }: ServerEditorProps)
           }
         />
         <Layouts.Content>
-          <ServerFormFields
-            values={values}
-            onChange={changeValue}
-            errors={errors}
-            server={server}
-            groups={groups}
-            readOnly={!canManage}
-          />
+          <Flex direction="column" alignItems="stretch" gap={6}>
+            {server && <ServerLiveStatus server={server} canManage={canManage} />}
+            <ServerFormFields
+              values={values}
+              onChange={changeValue}
+              errors={errors}
+              server={server}
+              groups={groups}
+              readOnly={!canManage}
+            />
+          </Flex>
         </Layouts.Content>
       </form>
 

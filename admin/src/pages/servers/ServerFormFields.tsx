@@ -312,7 +312,10 @@ function RoutingSection({ values, onChange, errors, server, groups, readOnly }: 
         <NumberField
           name="priority"
           label={text('server.field.priority', 'Priority')}
-          hint={text('server.field.priority.hint', 'Orders the servers of a group that uses the priority strategy (0 to 1000).')}
+          hint={text(
+            'server.field.priority.hint',
+            'Lower is preferred, like MX records: with the priority strategy, a group sends through its lowest-numbered servers first (0 to 1000).',
+          )}
           required
           value={values.priority}
           onChange={(value) => onChange('priority', value)}

@@ -1,4 +1,7 @@
+import * as React from 'react';
+
 import {
+  Box,
   Button,
   EmptyStateLayout,
   Flex,
@@ -16,11 +19,13 @@ import { useIntl } from 'react-intl';
 import { useNavigate } from 'react-router-dom';
 
 import type { SmtpServer } from '../../../../shared/contracts/servers';
+import type { ServerStatus } from '../../../../shared/contracts/status';
 import { toApiError } from '../../api/errors';
-import { useServerList } from '../../api/queries';
+import { useServerList, useStatus } from '../../api/queries';
 import { EnabledBadge } from '../../components/EnabledBadge';
 import { ContentLoader } from '../../components/ContentLoader';
 import { ErrorBox } from '../../components/ErrorBox';
+import { HealthBadge, LastHourText, NoValue, QuotaBar } from '../../components/LiveStatus';
 import { ListPagination } from '../../components/ListPagination';
 import { SearchBox } from '../../components/SearchBox';
 import { useLabels } from '../../hooks/useLabels';
@@ -29,15 +34,24 @@ import { usePluginPermissions } from '../../hooks/usePluginPermissions';
 import { getTranslation } from '../../utils/getTranslation';
 import { paths } from '../../utils/paths';
 
-const COLUMN_COUNT = 7;
+const COLUMN_COUNT = 9;
 
-/** The list of SMTP servers: search, a page of rows, pagination. A row opens the server. */
+/**
+ * The list of SMTP servers: search, a page of rows, pagination. A row opens the server. Each row
+ * also shows the server's live state (health, quota use, last hour), from one status query that
+ * refreshes every few seconds.
+ */
 export function ServersListPage() {
   const { formatMessage } = useIntl();
   const navigate = useNavigate();
   const { canManage } = usePluginPermissions();
   const { page, pageSize, q } = useListParams();
   const servers = useServerList({ page, pageSize, q, sort: 'name:asc' });
+  const status = useStatus();
+  const statusById = React.useMemo(
+    () => new Map((status.data?.data.servers ?? []).map((entry) => [entry.documentId, entry])),
+    [status.data],
+  );
 
   const title = formatMessage({ id: getTranslation('servers.title'), defaultMessage: 'SMTP servers' });
 
@@ -90,17 +104,38 @@ export function ServersListPage() {
             }
           />
         ) : (
-          <>
-            <ServersTable servers={servers.data.data} onOpen={(server) => navigate(paths.server(server.documentId))} />
-            <ListPagination pagination={servers.data.meta.pagination} />
-          </>
+          <Flex direction="column" alignItems="stretch" gap={4}>
+            {status.isError && (
+              <Typography variant="pi" textColor="danger600" role="status">
+                {formatMessage(
+                  { id: getTranslation('status.unavailable'), defaultMessage: 'Live status unavailable: {message}' },
+                  { message: toApiError(status.error).message },
+                )}
+              </Typography>
+            )}
+            <Box>
+              <ServersTable
+                servers={servers.data.data}
+                statusById={statusById}
+                onOpen={(server) => navigate(paths.server(server.documentId))}
+              />
+              <ListPagination pagination={servers.data.meta.pagination} />
+            </Box>
+          </Flex>
         )}
       </Layouts.Content>
     </Page.Main>
   );
 }
 
-function ServersTable({ servers, onOpen }: { servers: SmtpServer[]; onOpen: (server: SmtpServer) => void }) {
+interface ServersTableProps {
+  servers: SmtpServer[];
+  /** Live state by documentId; a server missing from it shows dashes. */
+  statusById: Map<string, ServerStatus>;
+  onOpen: (server: SmtpServer) => void;
+}
+
+function ServersTable({ servers, statusById, onOpen }: ServersTableProps) {
   const { formatMessage } = useIntl();
   const column = (id: string, defaultMessage: string) => (
     <Th>
@@ -116,23 +151,30 @@ function ServersTable({ servers, onOpen }: { servers: SmtpServer[]; onOpen: (ser
         <Tr>
           {column('servers.column.name', 'Name')}
           {column('servers.column.host', 'Host')}
-          {column('servers.column.security', 'Security')}
           {column('servers.column.status', 'Status')}
           {column('servers.column.group', 'Group')}
           {column('servers.column.weight', 'Weight')}
-          {column('servers.column.limits', 'Limits')}
+          {column('servers.column.health', 'Health')}
+          {column('servers.column.hour', 'Hour')}
+          {column('servers.column.day', 'Day')}
+          {column('servers.column.lastHour', 'Last hour')}
         </Tr>
       </Thead>
       <Tbody>
         {servers.map((server) => (
-          <ServerRow key={server.documentId} server={server} onOpen={() => onOpen(server)} />
+          <ServerRow
+            key={server.documentId}
+            server={server}
+            status={statusById.get(server.documentId)}
+            onOpen={() => onOpen(server)}
+          />
         ))}
       </Tbody>
     </Table>
   );
 }
 
-function ServerRow({ server, onOpen }: { server: SmtpServer; onOpen: () => void }) {
+function ServerRow({ server, status, onOpen }: { server: SmtpServer; status?: ServerStatus; onOpen: () => void }) {
   const labels = useLabels();
   const { formatMessage } = useIntl();
 
@@ -144,10 +186,12 @@ function ServerRow({ server, onOpen }: { server: SmtpServer; onOpen: () => void 
         </Typography>
       </Td>
       <Td>
-        <Typography textColor="neutral800">{`${server.host}:${server.port}`}</Typography>
-      </Td>
-      <Td>
-        <Typography textColor="neutral800">{labels.security(server.security)}</Typography>
+        <Flex direction="column" alignItems="flex-start">
+          <Typography textColor="neutral800">{`${server.host}:${server.port}`}</Typography>
+          <Typography variant="pi" textColor="neutral600">
+            {labels.security(server.security)}
+          </Typography>
+        </Flex>
       </Td>
       <Td>
         <EnabledBadge enabled={server.enabled} />
@@ -161,37 +205,30 @@ function ServerRow({ server, onOpen }: { server: SmtpServer; onOpen: () => void 
       <Td>
         <Typography textColor="neutral800">{server.weight}</Typography>
       </Td>
+      <Td>{status ? <HealthBadge health={status.health} showReason /> : <NoValue />}</Td>
       <Td>
-        <ServerLimits server={server} />
+        {status ? (
+          <QuotaBar
+            label={formatMessage({ id: getTranslation('quota.hour'), defaultMessage: 'Hour quota' })}
+            used={status.quota.hour.used}
+            cap={status.quota.hour.cap}
+          />
+        ) : (
+          <NoValue />
+        )}
       </Td>
+      <Td>
+        {status ? (
+          <QuotaBar
+            label={formatMessage({ id: getTranslation('quota.day'), defaultMessage: 'Day quota' })}
+            used={status.quota.day.used}
+            cap={status.quota.day.cap}
+          />
+        ) : (
+          <NoValue />
+        )}
+      </Td>
+      <Td>{status ? <LastHourText lastHour={status.lastHour} /> : <NoValue />}</Td>
     </Tr>
-  );
-}
-
-function ServerLimits({ server }: { server: SmtpServer }) {
-  const { formatMessage } = useIntl();
-  const labels = useLabels();
-
-  return (
-    <Flex direction="column" alignItems="flex-start">
-      <Typography variant="pi" textColor="neutral800">
-        {formatMessage(
-          { id: getTranslation('limits.perSecond'), defaultMessage: 'Per second: {value}' },
-          { value: labels.limit(server.ratePerSecond) },
-        )}
-      </Typography>
-      <Typography variant="pi" textColor="neutral800">
-        {formatMessage(
-          { id: getTranslation('limits.perHour'), defaultMessage: 'Per hour: {value}' },
-          { value: labels.limit(server.hourlyLimit) },
-        )}
-      </Typography>
-      <Typography variant="pi" textColor="neutral800">
-        {formatMessage(
-          { id: getTranslation('limits.perDay'), defaultMessage: 'Per day: {value}' },
-          { value: labels.limit(server.dailyLimit) },
-        )}
-      </Typography>
-    </Flex>
   );
 }
