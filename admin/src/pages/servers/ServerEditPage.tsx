@@ -83,7 +83,7 @@ function ServerEditor({ server, groups, canManage, canTest }: ServerEditorProps)
   const { formatMessage } = useIntl();
   const navigate = useNavigate();
   const { toggleNotification } = useNotification();
-  const [values, setValues] = React.useState(() => toFormValues(server));
+  const [values, setValues] = React.useState(() => toFormValues(server, groups.find((group) => group.isDefault)?.documentId));
   const [errors, setErrors] = React.useState<Record<string, string>>({});
   const [openDialog, setOpenDialog] = React.useState<OpenDialog>(null);
   const save = useSaveServer(server?.documentId);

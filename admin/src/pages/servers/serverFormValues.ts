@@ -59,7 +59,8 @@ const today = () => {
 };
 
 /** The form's starting values: the saved server's, or sensible defaults for a new one. */
-export function toFormValues(server?: SmtpServer): ServerFormValues {
+/** Form values for a server; a new one starts in the default group, where routing will use it. */
+export function toFormValues(server?: SmtpServer, defaultGroupId?: string): ServerFormValues {
   return {
     name: server?.name ?? '',
     host: server?.host ?? '',
@@ -78,7 +79,7 @@ export function toFormValues(server?: SmtpServer): ServerFormValues {
     weight: server?.weight ?? 1,
     priority: server?.priority ?? 0,
     enabled: server?.enabled ?? true,
-    group: server?.group?.documentId ?? NO_GROUP,
+    group: server ? (server.group?.documentId ?? NO_GROUP) : (defaultGroupId ?? NO_GROUP),
     warmup: server?.warmup?.preset ?? 'none',
     warmupEnabled: server?.warmup?.enabled ?? true,
     warmupCustomSteps: (server?.warmup?.customSteps ?? []).join(', '),
