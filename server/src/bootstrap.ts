@@ -1,5 +1,6 @@
 import type { Core } from '@strapi/strapi';
 
+import { ensureMessageIndexes } from './repositories/messages';
 import { getService } from './utils/get-service';
 import { GROUP_UID, SERVER_UID } from './utils/uids';
 
@@ -7,6 +8,8 @@ const bootstrap = async ({ strapi }: { strapi: Core.Strapi }) => {
   // Fail the boot now, not at the first send, when the key is missing or wrong.
   getService(strapi, 'runtime').secrets();
   await getService(strapi, 'groups').ensureDefaultGroup();
+  // The delivery log's upsert needs its unique index; fail the boot now if it cannot be made.
+  await ensureMessageIndexes(strapi);
   await getService(strapi, 'engine').start();
   // Any change to servers or groups (admin API, content manager, scripts) reaches the router at once.
   strapi.db.lifecycles.subscribe({

@@ -101,9 +101,10 @@ const toColumns = (entry: MessageLogEntry, now: Date): MessageColumns => ({
  * (recipients, subjects) into its error messages, and those must not reach the logs.
  */
 export const describeDatabaseError = (error: unknown): string => {
-  if (!(error instanceof Error)) return 'unknown error';
-  const code = (error as { code?: unknown }).code;
-  const driverMessage = error.message.split(' - ').pop() ?? '';
+  // Duck-typed: driver errors (better-sqlite3's SqliteError) are not always `instanceof Error`.
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof message !== 'string') return 'unknown error';
+  const driverMessage = message.split(' - ').pop() ?? '';
   return [typeof code === 'string' ? code : null, driverMessage.slice(0, 300)].filter(Boolean).join(': ');
 };
 
