@@ -81,11 +81,17 @@ describe('quotas through the engine', () => {
 
   it("caps a warming-up server at today's plan value and sends the rest through the others", async () => {
     const mailer = app.strapi.plugin('multi-smtp').service('mailer');
-    await mailer.sendBulk(
+    const queued = await mailer.sendBulk(
       Array.from({ length: 120 }, (_, index) => ({ to: `w${index}@example.com`, subject: `w${index}`, text: 'x' })),
       { group: 'warming' }
     );
-    await waitFor('120 messages at the sinks', () => warm.messages.length + plain.messages.length >= 120, 60_000);
+    try {
+      await waitFor('120 messages at the sinks', () => warm.messages.length + plain.messages.length >= 120, 60_000);
+    } catch (error) {
+      const statuses = await Promise.all(queued.map((message: { id: string }) => mailer.status(message.id)));
+      const summary = statuses.map((entry) => `${entry?.status}:${entry?.attempts.length}`).join(' ');
+      throw new Error(`${(error as Error).message}; warm ${warm.messages.length}, plain ${plain.messages.length}; ${summary}`);
+    }
     await sleep(1000);
     expect(warm.messages).toHaveLength(50); // day 1 of the standard ramp
     expect(plain.messages).toHaveLength(70);

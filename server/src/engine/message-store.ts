@@ -104,10 +104,14 @@ export const createMessageStore = (redis: Redis, options: { keyPrefix: string; r
       return parse(id, await redis.hgetall(messageKey(id)));
     },
 
-    /** Writes what changed after an attempt; a final status starts the retention clock. */
+    /**
+     * Writes what changed after an attempt; a final status starts the retention clock and, with
+     * `finished`, takes the message off its group's depth counter in the same round trip.
+     */
     async update(
       id: string,
-      change: Partial<Pick<MessageRecord, 'status' | 'attempts' | 'serverId' | 'serverName' | 'lastReply' | 'smtpMessageId' | 'sentAt' | 'finishedAt'>>
+      change: Partial<Pick<MessageRecord, 'status' | 'attempts' | 'serverId' | 'serverName' | 'lastReply' | 'smtpMessageId' | 'sentAt' | 'finishedAt'>>,
+      finished?: { depthKey: string; depthField: string }
     ): Promise<void> {
       const fields: Record<string, string> = {};
       for (const [name, value] of Object.entries(change)) {
@@ -116,6 +120,7 @@ export const createMessageStore = (redis: Redis, options: { keyPrefix: string; r
       }
       const pipeline = redis.pipeline().hset(messageKey(id), fields);
       if (change.status && FINAL_STATUSES.has(change.status)) pipeline.expire(messageKey(id), options.retentionSec);
+      if (finished) pipeline.hincrby(finished.depthKey, finished.depthField, -1);
       await pipeline.exec();
     },
 

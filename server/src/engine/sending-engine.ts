@@ -240,11 +240,14 @@ export const createSendingEngine = (options: EngineOptions) => {
       .catch((error) => reportError(error, 'stats'));
   };
 
+  /** A finished message: final state written (with the group's depth) in one round trip, then logged. */
   const finish = async (record: MessageRecord, status: 'sent' | 'failed' | 'bounced', now: number) => {
     record.status = status;
-    record.finishedAt = now;
-    await store.update(record.id, { status, finishedAt: now });
-    await redis.hincrby(depthKey, record.meta.groupId ?? 'pinned', -1);
+    record.finishedAt ??= now;
+    // An accepted message was written in full the moment the server accepted it (see attempt()).
+    if (status !== 'sent') {
+      await store.update(record.id, { status, finishedAt: record.finishedAt }, { depthKey, depthField: record.meta.groupId ?? 'pinned' });
+    }
     log(record);
     emit(status, record);
   };
@@ -278,16 +281,22 @@ export const createSendingEngine = (options: EngineOptions) => {
       // First, so that a crash from here on can never send this message again.
       record.status = 'sent';
       record.sentAt = now;
+      record.finishedAt = now;
       record.smtpMessageId = info?.messageId ?? null;
-      await store.update(record.id, {
-        status: 'sent',
-        sentAt: now,
-        attempts: record.attempts,
-        serverId: server.id,
-        serverName: server.name,
-        lastReply: record.lastReply,
-        smtpMessageId: record.smtpMessageId,
-      });
+      await store.update(
+        record.id,
+        {
+          status: 'sent',
+          sentAt: now,
+          finishedAt: now,
+          attempts: record.attempts,
+          serverId: server.id,
+          serverName: server.name,
+          lastReply: record.lastReply,
+          smtpMessageId: record.smtpMessageId,
+        },
+        { depthKey, depthField: record.meta.groupId ?? 'pinned' }
+      );
     } else {
       await store.update(record.id, { attempts: record.attempts, serverId: server.id, serverName: server.name, lastReply: record.lastReply });
     }
@@ -326,8 +335,10 @@ export const createSendingEngine = (options: EngineOptions) => {
       const quotaUntil = exhaustedUntil.get(id) ?? 0;
       const suspendedUntil = byServer.get(id)?.suspendedUntil ?? 0;
       const until = Math.max(quotaUntil, suspendedUntil);
-      if (until <= now) continue;
-      if (!best || until < best.until) best = { until, reason: quotaUntil >= suspendedUntil ? 'quota' : 'suspended' };
+      if (until === 0) continue;
+      // One that just freed (until <= now) is worth another look straight away.
+      const freeAt = Math.max(until, now + 1);
+      if (!best || freeAt < best.until) best = { until: freeAt, reason: quotaUntil >= suspendedUntil ? 'quota' : 'suspended' };
     }
     return best;
   };
@@ -432,11 +443,10 @@ export const createSendingEngine = (options: EngineOptions) => {
 
     if (lastServerTrouble) return { kind: 'retry', reason: lastServerTrouble.summary };
     const now = clock();
-    if (!Number.isFinite(earliestFree)) {
-      // The router skipped every server on what is already known (quota spent, suspended): wait for the first to free.
-      const known = knownFreeAt(directory, record, byServer, now);
-      if (known) return { kind: 'wait', until: known.until, reason: known.reason };
-    }
+    // The router also skips servers on what this process already knows (quota spent, suspended):
+    // the wait ends when the first of all of them frees, tried or skipped.
+    const known = knownFreeAt(directory, record, byServer, now);
+    if (known && known.until < earliestFree) return { kind: 'wait', until: known.until, reason: known.reason };
     return { kind: 'wait', until: Number.isFinite(earliestFree) ? earliestFree : now + UNKNOWN_WAIT_MS, reason: waitReason };
   };
 
@@ -459,10 +469,8 @@ export const createSendingEngine = (options: EngineOptions) => {
     const record = await store.get(job.data.id);
     // Gone (expired) or already finished (e.g. accepted before a crash): never send again.
     if (!record || FINAL_STATUSES.has(record.status)) return;
-    if (record.status === 'queued' || record.status === 'deferred') {
-      record.status = 'sending';
-      await store.update(record.id, { status: 'sending' });
-    }
+    // 'sending' stays in memory: one write fewer per message; the status API shows queued/deferred until done.
+    record.status = 'sending';
     let result = await run(record);
     // A slot that frees within a moment (pacing, a busy connection) is waited for here, briefly,
     // rather than by a trip through the delayed set.

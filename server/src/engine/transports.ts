@@ -1,3 +1,5 @@
+import net from 'node:net';
+
 import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool';
 
@@ -59,6 +61,16 @@ export const createConnectionPool = (options: {
         pool: true,
         maxConnections: 1,
         maxMessages: Infinity,
+        // Nagle's algorithm holds each small SMTP command for a delayed ACK (~40 ms a message, even
+        // on loopback). nodemailer connects the socket we hand it; implicit TLS keeps its own socket.
+        getSocket:
+          server.endpoint.security === 'tls'
+            ? undefined
+            : (_options: unknown, callback: (error: Error | null, socketOptions?: { socket: net.Socket }) => void) => {
+                const socket = new net.Socket();
+                socket.setNoDelay(true);
+                callback(null, { socket });
+              },
       } as SMTPPool.Options);
       const connection: SmtpConnection = { serverId: server.id, version: server.version, leaseToken, transport, idleTimer: null };
       all.add(connection);
