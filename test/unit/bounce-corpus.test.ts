@@ -1,0 +1,71 @@
+/**
+ * The bounce parser over the real-world corpus in ../shared/fixtures/bounces (Sisimai's set of
+ * emails, with reference results): prints the match rates and guards them against regressions.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { parseBounce, type ParsedBounce } from '../../server/src/engine/bounce-parser';
+
+interface Expected {
+  status: string;
+  replyCode: string;
+  reason: string;
+  hardBounce: boolean;
+  feedbackType?: string;
+}
+
+const FIXTURES = path.resolve(__dirname, '..', '..', '..', 'shared', 'fixtures', 'bounces');
+
+/** Floors of the measured rates (percent): raise them as the parser improves. */
+const FLOORS = { recipients: 94, status: 79, hardSoft: 80, reason: 55 };
+/** Per-file time limit (ms): generous for slow CI machines, far below anything pathological. */
+const MAX_MS_PER_FILE = 1000;
+
+describe('bounce corpus', () => {
+  it('matches the reference results on recipients, status and hard/soft', async () => {
+    if (!fs.existsSync(path.join(FIXTURES, 'expected.json'))) {
+      throw new Error(`the bounce corpus is missing at ${FIXTURES} (it comes with ../shared beside the repo)`);
+    }
+    const expected = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'expected.json'), 'utf8')) as Record<
+      string,
+      Expected[]
+    >;
+    const files = Object.keys(expected).sort();
+    expect(files.length).toBeGreaterThan(0);
+
+    let recipients = 0;
+    let status = 0;
+    let hardSoft = 0;
+    let reason = 0;
+    let slowest = 0;
+    for (const file of files) {
+      const want = expected[file] ?? [];
+      const raw = fs.readFileSync(path.join(FIXTURES, 'emails', file));
+      const started = performance.now();
+      let got: ParsedBounce;
+      try {
+        got = await parseBounce(raw);
+      } catch (error) {
+        throw new Error(`${file} threw: ${String(error)}`);
+      }
+      slowest = Math.max(slowest, performance.now() - started);
+      const have = got.recipients;
+      if (have.length !== want.length) continue;
+      recipients++;
+      if (want.every((w, i) => w.status === (have[i]?.status ?? ''))) status++;
+      if (want.every((w, i) => w.hardBounce === have[i]?.hardBounce)) hardSoft++;
+      if (want.every((w, i) => w.reason === have[i]?.reason)) reason++;
+    }
+    const pct = (n: number) => (Math.floor((1000 * n) / files.length) / 10).toFixed(1);
+    console.log(
+      `bounce corpus: ${files.length} files; recipients ${pct(recipients)} %, status ${pct(status)} %, ` +
+        `hard/soft ${pct(hardSoft)} %, reason ${pct(reason)} %; slowest file ${slowest.toFixed(0)} ms`
+    );
+    expect((100 * recipients) / files.length).toBeGreaterThanOrEqual(FLOORS.recipients);
+    expect((100 * status) / files.length).toBeGreaterThanOrEqual(FLOORS.status);
+    expect((100 * hardSoft) / files.length).toBeGreaterThanOrEqual(FLOORS.hardSoft);
+    expect((100 * reason) / files.length).toBeGreaterThanOrEqual(FLOORS.reason);
+    expect(slowest).toBeLessThan(MAX_MS_PER_FILE);
+  });
+});
