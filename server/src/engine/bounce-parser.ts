@@ -111,7 +111,9 @@ function isTemporary(replyCode: string | null, text: string, action: string | nu
   if (replyCode?.startsWith('4')) return true;
   if (replyCode?.startsWith('5')) return false;
   if (action && /delayed/i.test(action)) return true;
-  return /temporar|will (?:be )?retr|try again later|delayed/i.test(text.slice(0, 4000));
+  return /temporar|will (?:be )?retr|try again later|delayed|retry timeout exceeded|have been failing for a long time/i.test(
+    text.slice(0, 4000)
+  );
 }
 
 function htmlToText(html: string): string {
@@ -133,7 +135,7 @@ function headersRecord(headers: MimeHeader[]): Record<string, string> {
 
 /** Markers after which a non-MIME bounce quotes the returned message. */
 const RETURNED_MARKERS =
-  /^[ \t]*(?:-{2,}|={2,}|\*{2,})?[ \t]*(?:this is a copy of the message|below this line is a copy|original message follows|original message headers|the original message was received|returned message follows|unsent message below|message headers follow|headers of the original message|\|{3,}|original message|rfc822 message|the headers of your message|content-type: message\/rfc822|undelivered message|the original message headers)/im;
+  /^[ \t]*(?:-{2,}|={2,}|\*{2,})?[ \t]*(?:this is a copy of the message|below this line is a copy|original message follows|original message headers|the original message was received(?! at)|returned message follows|unsent message below|message headers follow|headers of the original message|\|{3,}|original message|rfc822 message|the headers of your message|content-type: message\/rfc822|undelivered message|the original message headers)/im;
 
 interface Collected {
   dsn: string[];
@@ -173,7 +175,9 @@ function collect(root: MimePart): Collected {
       if (p.body) out.texts.push(p.body);
       return;
     }
-    if (t === 'text/plain' || t === 'text' || t === 'text/enriched') out.texts.push(p.body.slice(0, MAX_SCAN));
+    // A multipart whose boundary never appears is read as plain text.
+    if (t === 'text/plain' || t === 'text' || t === 'text/enriched' || t.startsWith('multipart/'))
+      out.texts.push(p.body.slice(0, MAX_SCAN));
     else if (t === 'text/html') out.texts.push(htmlToText(p.body));
   });
   // Prefer plain text: drop html renderings when plain text exists.
@@ -234,7 +238,12 @@ function makeRecipient(
   }
   const replyCode = findReplyCode(diag ?? '') ?? (diag ? null : findReplyCode(context));
   if (!status) status = findStatus(text);
-  const reason = decideReason(status, text, action);
+  // Google Groups: the group does not exist or does not let the sender post.
+  const groupRefused =
+    !status && /@googlegroups\.com$/i.test(recipient) && /groups\.google\.com|google groups/i.test(context);
+  const reason = groupRefused
+    ? 'rejected'
+    : decideReason(status, text, action, failedAtData(context, recipient, diag));
   if (!status) status = pseudoStatus(reason, isTemporary(replyCode, text, action));
   return {
     recipient,
@@ -245,6 +254,23 @@ function makeRecipient(
     feedbackType: null,
     diagnostic: diag,
   };
+}
+
+/** Whether the bounce says the recipient's failure was the answer to DATA (not to RCPT TO). */
+function failedAtData(text: string, recipient: string, diag: string | null): boolean {
+  const t = text.slice(0, MAX_SCAN);
+  const lower = t.toLowerCase();
+  const at = recipient ? lower.indexOf(recipient.toLowerCase()) : -1;
+  if (at >= 0 && /in reply to (?:end of )?data\b|after (?:end of )?data\b/i.test(t.slice(at, at + 600))) return true;
+  if (diag && /in reply to (?:end of )?data\b|after (?:end of )?data\b/i.test(diag)) return true;
+  const transcript = /^>>> DATA[ \t]*\r?\n<<< ?([^\n]{0,500})/gim;
+  let m: RegExpExecArray | null;
+  while ((m = transcript.exec(t))) {
+    const answer = (m[1] ?? '').toLowerCase();
+    const local = recipient.toLowerCase().split('@')[0] ?? '';
+    if (!/@/.test(answer) || (local && answer.includes(`${local}@`))) return true;
+  }
+  return false;
 }
 
 function cleanRecipient(value: string): string {
@@ -385,6 +411,7 @@ function parseBounceSync(raw: string | Buffer, options: ParseBounceOptions): Par
 
   // Non-MIME bounces quote the returned message inline.
   let texts = c.texts.filter((t) => t.trim());
+  const fullText = texts.join('\n').slice(0, MAX_SCAN);
   let returned = c.returned;
   if (!returned) {
     const joined = texts.join('\n');
@@ -442,14 +469,10 @@ function parseBounceSync(raw: string | Buffer, options: ParseBounceOptions): Par
 
   // RFC 3464 delivery status notifications.
   const dsnBodies = c.dsn.length ? c.dsn : [];
-  if (
-    !dsnBodies.length &&
-    /^(?:final|original)-recipient:/im.test(bounceText) &&
-    /^(?:status|action):/im.test(bounceText)
-  ) {
-    dsnBodies.push(
-      bounceText.slice(bounceText.search(/^(?:reporting-mta|final-recipient|original-recipient|arrival-date):/im))
-    );
+  for (const t of [bounceText, fullText]) {
+    if (dsnBodies.length) break;
+    if (/^(?:final|original)-recipient:/im.test(t) && /^(?:status|action):/im.test(t))
+      dsnBodies.push(t.slice(t.search(/^(?:reporting-mta|final-recipient|original-recipient|arrival-date):/im)));
   }
   const recipients: BouncedRecipient[] = [];
   for (const body of dsnBodies) {

@@ -35,6 +35,8 @@ const connect = (config: PluginConfig['redis'], extra: RedisOptions) => {
  */
 const engine = ({ strapi }: { strapi: Core.Strapi }) => {
   let instance: SendingEngine | null = null;
+  /** See the `clockOffsetMs` config: shifts the engine's clock (tests stand near a quota window's end). */
+  let clockOffsetMs = 0;
   let connections: Redis[] = [];
 
   const directorySource: DirectorySource = {
@@ -88,6 +90,7 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
     async start() {
       if (instance) return;
       const config = getService(strapi, 'runtime').config();
+      clockOffsetMs = config.clockOffsetMs;
       const commands = connect(config.redis, { maxRetriesPerRequest: 3 });
       // BullMQ's blocking commands need unlimited retries on their connection.
       const bull = connect(config.redis, { maxRetriesPerRequest: null });
@@ -106,7 +109,7 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
           ehloName: config.smtp.ehloName,
         },
         worker: config.worker,
-        clock: config.clockOffsetMs ? () => Date.now() + config.clockOffsetMs : undefined,
+        clock: () => Date.now() + clockOffsetMs,
         retry: config.retry,
         lockDurationMs: config.worker.lockDurationMs,
         log: (entry) => getService(strapi, 'messageLog').record(entry),
@@ -123,6 +126,11 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
     get(): SendingEngine {
       if (!instance) throw new Error('multi-smtp: the sending engine has not started (it starts in bootstrap)');
       return instance;
+    },
+
+    /** Shifts the engine's clock from now on (tests only, like the `clockOffsetMs` config). */
+    setClockOffset(offsetMs: number) {
+      clockOffsetMs = offsetMs;
     },
 
     /** After servers or groups changed: the next message sees the change. */

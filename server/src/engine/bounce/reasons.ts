@@ -46,8 +46,9 @@ export const REASON_OF_STATUS: Record<string, string> = {
   '5.1.8': 'rejected',
   '5.1.9': 'systemerror',
   '5.1.10': 'notaccept',
+  '5.1.351': 'userunknown',
   '5.2.0': 'filtered',
-  '5.2.1': 'filtered',
+  '5.2.1': 'userunknown',
   '5.2.2': 'mailboxfull',
   '5.2.3': 'exceedlimit',
   '5.2.4': 'filtered',
@@ -143,7 +144,7 @@ export const HARD_REASONS = new Set(['userunknown', 'hostunknown', 'hasmoved', '
 const TEXT_REASONS: Array<[string, RegExp]> = [
   [
     'mesgtoobig',
-    /message (?:size |length )?(?:exceeds|too (?:big|large))|message is too (?:big|large)|size limit|exceeds? (?:the )?(?:maximum|max) (?:message )?size|mail size limit|too large/i,
+    /message (?:size |length )?(?:exceeds|too (?:big|large))|message is too (?:big|large)|size limit|exceeds? (?:the )?(?:maximum|max) (?:message )?size|mail size limit|too large|line limit exceeded/i,
   ],
   ['virusdetected', /virus|malware|infected/i],
   [
@@ -160,7 +161,7 @@ const TEXT_REASONS: Array<[string, RegExp]> = [
     /relay(?:ing)? (?:access )?(?:denied|not permitted|prohibited)|not permitted to relay|unable to relay|relaying (?:is )?not allowed|we do not relay|no relaying/i,
   ],
   ['toomanyconn', /too many (?:connections|concurrent|simultaneous)|connection rate limit|throttl/i],
-  ['speeding', /rate limit|sending rate|too (?:fast|many messages)|exceeded (?:the )?(?:rate|limit)/i],
+  ['speeding', /rate limit|receiving mail at a rate|sending rate|too (?:fast|many messages)|exceeded (?:the )?(?:rate|limit)/i],
   ['hasmoved', /has moved|address (?:has )?changed|no longer (?:valid|in use) .*new address|mailbox has moved/i],
   [
     'suspend',
@@ -172,11 +173,11 @@ const TEXT_REASONS: Array<[string, RegExp]> = [
   ],
   [
     'hostunknown',
-    /host (?:or domain name )?not found|unknown (?:host|domain)|domain (?:does not exist|not found|name not found)|no such (?:host|domain)|name or service not known|unrouteable (?:mail )?domain|host unknown|illegal host\/domain|no mx|nxdomain|unable to resolve|hostname not known|mx (?:record|host)s? (?:for .* )?(?:not found|lookup)/i,
+    /(?:^|\s)[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){1,8} does not exist|host (?:or domain name )?not found|unknown (?:host|domain)|domain (?:does not exist|not found|name not found)|no such (?:host|domain)|name or service not known|unrouteable (?:mail )?domain|host unknown|illegal host\/domain|no mx|nxdomain|unable to resolve|hostname not known|mx (?:record|host)s? (?:for .* )?(?:not found|lookup)/i,
   ],
   [
     'userunknown',
-    /user unknown|unknown user|no such (?:user|mailbox|recipient|address|account)|(?:user|mailbox|recipient|address|account)(?: name)? (?:does not|doesn'?t|did not) exist|(?:recipient|user|mailbox|address)(?: address)? (?:is )?(?:unknown|invalid|not found|unavailable|rejected)|invalid (?:recipient|mailbox|user|address)|unknown (?:recipient|local|mailbox|address)|not (?:a )?(?:valid|known) (?:user|recipient|mailbox)|unrouteable address|address rejected|mailbox not found|not our customer|no mailbox|user not found|no account|is not a valid mailbox|unknown or illegal alias|bad destination|addressee unknown|not listed in|does not have an account|recipient not found|user doesn.t have a .* account|mailbox is unavailable|mailbox unavailable|no valid recipients|couldn't find any host|address not present|cannot be delivered because the address/i,
+    /user unknown|unknown user|no such (?:user|mailbox|recipient|address|account)|(?:user|mailbox|recipient|address|account)(?: name)? (?:does not|doesn'?t|did not) exist|(?:recipient|user|mailbox|address)(?: address)? (?:is )?(?:unknown|invalid|not found|unavailable)|invalid (?:recipient|mailbox|user|address)|unknown (?:recipient|local|mailbox|address)|not (?:a )?(?:valid|known) (?:user|recipient|mailbox)|unrouteable address|recipient name is not recognized|recipient address rejected(?:: access denied|\.|\s*$)|mailbox not found|not our customer|no mailbox|user not found|no account|is not a valid mailbox|unknown or illegal alias|bad destination|addressee unknown|not listed in|does not have an account|recipient not found|user doesn.t have a .* account|mailbox is unavailable|mailbox unavailable|no valid recipients|couldn't find any host|address not present|cannot be delivered because the address/i,
   ],
   [
     'filtered',
@@ -184,7 +185,7 @@ const TEXT_REASONS: Array<[string, RegExp]> = [
   ],
   [
     'expired',
-    /did not accept our requests to connect|(?:delivery )?time (?:expired|limit exceeded|out)|timed? ?out|retry time|too long in (?:the )?queue|could not be delivered within|has been delayed|expired|giving up|delivery attempts? (?:will continue|failed for)|deferred|gave up|unable to deliver .* for \d+ days/i,
+    /did not accept our requests to connect|(?:delivery )?time (?:expired|limit exceeded|out)|timed? ?out|retry time|too long in (?:the )?queue|could not be delivered within|has been delayed|expired|giving up|delivery attempts? (?:will continue|failed for)|deferred|gave up|not delivered within|was aborted after|will be retried for|have been failing for a long time|unable to deliver .* for \d+ days/i,
   ],
   [
     'networkerror',
@@ -195,11 +196,14 @@ const TEXT_REASONS: Array<[string, RegExp]> = [
     /blocked|blacklist|block ?list|denylist|\brbl\b|dnsbl|spamcop|sorbs|barracuda|listed (?:at|in|on)|poor reputation|access denied|banned|refused to talk|not allowed to send|connection rejected|client host rejected|ip (?:address )?rejected/i,
   ],
   ['policyviolation', /policy|prohibited|not allowed|dmarc/i],
-  ['contenterror', /content|attachment|mime|header (?:syntax|error)|malformed/i],
+  [
+    'contenterror',
+    /\bcontent\b(?![-:])|attachments? (?:not allowed|rejected|blocked|type|extension)|(?:prohibited|forbidden|unsafe) attachment|\bmime\b(?![-:]| format)|header (?:syntax|error)|malformed(?! (?:recipient )?address)|media error/i,
+  ],
   ['securityerror', /authentication required|tls required|encryption required|starttls|security/i],
   ['systemfull', /system (?:is )?full|disk full|out of (?:disk|storage)/i],
   ['notaccept', /does not accept mail|not accept(?:ing)? mail|null mx|no mail service/i],
-  ['syntaxerror', /syntax error|command unrecognized|bad command sequence/i],
+  ['syntaxerror', /syntax error|malformed (?:recipient )?address|command unrecognized|bad command sequence/i],
   ['mailererror', /mailer error|command failed|program exited|exit status|procmail|\bpipe\b/i],
   [
     'systemerror',
@@ -232,14 +236,26 @@ const SPECIFIC_STATUS_WINS = new Set([
 ]);
 
 /** Picks the reason from a status code and a text. */
-export function decideReason(status: string | null, text: string, action: string | null): string {
+export function decideReason(status: string | null, text: string, action: string | null, atData = false): string {
+  const reason = decideReasonOnly(status, text, action);
+  // An unknown-user answer to DATA (after the recipient was accepted) is a content filter's verdict.
+  if (atData && reason === 'userunknown' && !/^5\.1\.[1-9]/.test(status ?? '')) return 'filtered';
+  return reason;
+}
+
+function decideReasonOnly(status: string | null, text: string, action: string | null): string {
   if (action && /deliver|relay|expand/i.test(action) && status?.startsWith('2')) return 'delivered';
   if (status?.startsWith('2')) return 'delivered';
   const byStatus = status ? REASON_OF_STATUS[status] : undefined;
   const byText = text ? reasonOfText(text) : null;
+  // X.2.1 (mailbox disabled): Sisimai reads it as an unknown user unless the text says more.
+  if (status?.endsWith('.2.1') && (byText === 'suspend' || byText === 'speeding' || byText === 'filtered'))
+    return byText;
   if (byStatus && SPECIFIC_STATUS_WINS.has(byStatus) && !(status ?? '').endsWith('.0')) {
     return byStatus;
   }
+  // Bad sender address (X.1.7, X.1.8): the message is refused whatever the text says about users.
+  if (byStatus === 'rejected' && /^[45]\.1\.[78]$/.test(status ?? '')) return byStatus;
   if (byStatus === 'filtered' && byText !== 'spamdetected' && byText !== 'suspend' && byText !== 'mailboxfull')
     return byStatus;
   if (byText) return byText;
