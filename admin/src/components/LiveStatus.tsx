@@ -1,7 +1,10 @@
+import * as React from 'react';
+
 import { Badge, Box, Flex, Typography } from '@strapi/design-system';
 import { useIntl } from 'react-intl';
 
 import type { GroupStatus, ServerStatus } from '../../../shared/contracts/status';
+import { toApiError } from '../api/errors';
 import { useLabels } from '../hooks/useLabels';
 import { getTranslation } from '../utils/getTranslation';
 
@@ -152,4 +155,58 @@ export function GroupWaitBadge({ waiting }: { waiting: NonNullable<GroupStatus['
 /** A dash for a live value that could not be loaded. */
 export function NoValue() {
   return <Typography textColor="neutral500">—</Typography>;
+}
+
+/** "Live status unavailable: …", for a status query that failed. `inline` is the small, announced variant of lists. */
+export function StatusUnavailable({ error, inline = false }: { error: unknown; inline?: boolean }) {
+  const { formatMessage } = useIntl();
+  const text = formatMessage(
+    { id: getTranslation('status.unavailable'), defaultMessage: 'Live status unavailable: {message}' },
+    { message: toApiError(error).message },
+  );
+  return inline ? (
+    <Typography variant="pi" textColor="danger600" role="status">
+      {text}
+    </Typography>
+  ) : (
+    <Typography textColor="danger600">{text}</Typography>
+  );
+}
+
+interface LiveStatusSectionProps {
+  /** Spaces the children. */
+  gap: 3 | 4;
+  children: React.ReactNode;
+  /** Rendered after the children, outside their column (dialogs). */
+  overlay?: React.ReactNode;
+}
+
+/** The "Live status" panel of a server or group page. */
+export function LiveStatusSection({ gap, children, overlay }: LiveStatusSectionProps) {
+  const { formatMessage } = useIntl();
+  return (
+    <Box
+      background="neutral0"
+      hasRadius
+      shadow="tableShadow"
+      padding={6}
+      tag="section"
+      aria-label={formatMessage({ id: getTranslation('live.title'), defaultMessage: 'Live status' })}
+    >
+      <Flex direction="column" alignItems="stretch" gap={gap}>
+        {children}
+      </Flex>
+      {overlay}
+    </Box>
+  );
+}
+
+/** The panel's "Live status" heading. */
+export function LiveStatusTitle() {
+  const { formatMessage } = useIntl();
+  return (
+    <Typography variant="delta" tag="h2">
+      {formatMessage({ id: getTranslation('live.title'), defaultMessage: 'Live status' })}
+    </Typography>
+  );
 }

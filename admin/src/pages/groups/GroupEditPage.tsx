@@ -1,10 +1,9 @@
 import * as React from 'react';
 
-import { Button, Flex } from '@strapi/design-system';
-import { Check } from '@strapi/icons';
-import { BackButton, Layouts, Page, useNotification } from '@strapi/strapi/admin';
+import { Flex } from '@strapi/design-system';
+import { Page } from '@strapi/strapi/admin';
 import { useIntl } from 'react-intl';
-import { useNavigate, useParams } from 'react-router-dom';
+import { useParams } from 'react-router-dom';
 
 import {
   GROUP_STRATEGIES,
@@ -15,9 +14,10 @@ import {
 } from '../../../../shared/contracts/groups';
 import { errorForField, toApiError } from '../../api/errors';
 import { useAllGroups, useDeleteGroup, useGroup, useSaveGroup, useStatus } from '../../api/queries';
-import { DeleteButton } from '../../components/DeleteButton';
+import { EditPageLayout } from '../../components/EditPageLayout';
 import { SelectField, TextareaField, TextField, ToggleField, type SelectOption } from '../../components/form/fields';
 import { FormCell, FormSection } from '../../components/form/FormSection';
+import { useEditorActions } from '../../hooks/useEditorActions';
 import { useLabels } from '../../hooks/useLabels';
 import { usePluginPermissions } from '../../hooks/usePluginPermissions';
 import { getTranslation } from '../../utils/getTranslation';
@@ -71,8 +71,7 @@ interface GroupEditorProps {
 
 function GroupEditor({ group, otherGroups, canManage }: GroupEditorProps) {
   const { formatMessage } = useIntl();
-  const navigate = useNavigate();
-  const { toggleNotification } = useNotification();
+  const { saveRecord, deleteRecord } = useEditorActions();
   const labels = useLabels();
   const [values, setValues] = React.useState(() => toFormValues(group));
   const [errors, setErrors] = React.useState<Record<string, string>>({});
@@ -103,46 +102,24 @@ function GroupEditor({ group, otherGroups, canManage }: GroupEditorProps) {
     }
 
     const input = toGroupInput(values);
-    const problems = validateWith(group ? updateGroupSchema : createGroupSchema, input);
-    setErrors(problems);
-    if (Object.keys(problems).length > 0) {
-      toggleNotification({
-        type: 'warning',
-        message: formatMessage({ id: getTranslation('form.fixErrors'), defaultMessage: 'Some fields need a correction.' }),
-      });
-      return;
-    }
-
-    try {
-      const saved = await save.mutateAsync(input);
-      toggleNotification({
-        type: 'success',
-        message: formatMessage({ id: getTranslation('group.saved'), defaultMessage: 'Group saved' }),
-      });
-      if (!group) {
-        navigate(paths.group(saved.data.documentId), { replace: true });
-      }
-    } catch (error) {
-      const info = toApiError(error);
-      setErrors(info.fieldErrors);
-      toggleNotification({ type: 'danger', message: info.message });
-    }
+    await saveRecord({
+      problems: validateWith(group ? updateGroupSchema : createGroupSchema, input),
+      setErrors,
+      save: () => save.mutateAsync(input),
+      savedMessage: formatMessage({ id: getTranslation('group.saved'), defaultMessage: 'Group saved' }),
+      createdPath: group ? undefined : (saved) => paths.group(saved.data.documentId),
+    });
   };
 
   const confirmDelete = async () => {
     if (!group) {
       return;
     }
-    try {
-      await deleteGroup.mutateAsync(group.documentId);
-      toggleNotification({
-        type: 'success',
-        message: formatMessage({ id: getTranslation('group.deleted'), defaultMessage: 'Group deleted' }),
-      });
-      navigate(paths.groups);
-    } catch (error) {
-      toggleNotification({ type: 'danger', message: toApiError(error).message });
-    }
+    await deleteRecord({
+      remove: () => deleteGroup.mutateAsync(group.documentId),
+      deletedMessage: formatMessage({ id: getTranslation('group.deleted'), defaultMessage: 'Group deleted' }),
+      listPath: paths.groups,
+    });
   };
 
   const strategyOptions: SelectOption[] = GROUP_STRATEGIES.map((strategy) => ({
@@ -162,135 +139,125 @@ function GroupEditor({ group, otherGroups, canManage }: GroupEditorProps) {
   const title = group?.name ?? formatMessage({ id: getTranslation('group.new.title'), defaultMessage: 'New group' });
 
   return (
-    <Page.Main>
-      <Page.Title>{title}</Page.Title>
-      <form onSubmit={submit} noValidate>
-        <Layouts.Header
-          title={title}
-          subtitle={group?.slug}
-          navigationAction={<BackButton fallback={paths.groups} />}
-          primaryAction={
-            <Flex gap={2}>
-              {group && canManage && (
-                <DeleteButton
-                  confirmText={formatMessage(
-                    {
-                      id: getTranslation('group.delete.confirm'),
-                      defaultMessage: 'Delete the group “{name}”? A group that still holds servers cannot be deleted: move them to another group first.',
-                    },
-                    { name: group.name },
-                  )}
-                  onConfirm={confirmDelete}
-                  loading={deleteGroup.isPending}
-                />
-              )}
-              {canManage && (
-                <Button type="submit" startIcon={<Check />} loading={save.isPending}>
-                  {formatMessage({ id: getTranslation('actions.save'), defaultMessage: 'Save' })}
-                </Button>
-              )}
-            </Flex>
-          }
-        />
-        <Layouts.Content>
-          <Flex direction="column" alignItems="stretch" gap={6}>
-            {group && (
-              <GroupLiveStatus
-                groupDocumentId={group.documentId}
-                status={status.data}
-                error={status.isError ? status.error : undefined}
-              />
-            )}
-            <FormSection title={formatMessage({ id: getTranslation('group.section.settings'), defaultMessage: 'Settings' })}>
-              <FormCell>
-                <TextField
-                  name="name"
-                  label={formatMessage({ id: getTranslation('group.field.name'), defaultMessage: 'Name' })}
-                  required
-                  value={values.name}
-                  onChange={changeName}
-                  error={errorForField(errors, 'name')}
-                  disabled={readOnly}
-                />
-              </FormCell>
-              <FormCell>
-                <TextField
-                  name="slug"
-                  label={formatMessage({ id: getTranslation('group.field.slug'), defaultMessage: 'Slug' })}
-                  hint={formatMessage({
-                    id: getTranslation('group.field.slug.hint'),
-                    defaultMessage: 'How code picks this group, e.g. eu-marketing. Lowercase letters, digits and dashes.',
-                  })}
-                  required
-                  value={values.slug}
-                  onChange={(slug) => {
-                    setSlugEdited(true);
-                    changeValue('slug', slug);
-                  }}
-                  error={errorForField(errors, 'slug')}
-                  disabled={readOnly}
-                />
-              </FormCell>
-              <FormCell>
-                <SelectField
-                  name="strategy"
-                  label={formatMessage({ id: getTranslation('group.field.strategy'), defaultMessage: 'Strategy' })}
-                  hint={formatMessage({
-                    id: getTranslation('group.field.strategy.hint'),
-                    defaultMessage:
-                      'Weighted: by each server’s weight. Round robin: each server in turn. Priority: the servers with the lowest priority number first (shared by weight), the next number only when none of them can send, like MX records. Adaptive: favours healthy, fast servers.',
-                  })}
-                  options={strategyOptions}
-                  value={values.strategy}
-                  onChange={(strategy) => changeValue('strategy', strategy as GroupStrategy)}
-                  error={errorForField(errors, 'strategy')}
-                  disabled={readOnly}
-                />
-              </FormCell>
-              <FormCell>
-                <SelectField
-                  name="fallbackGroup"
-                  label={formatMessage({ id: getTranslation('group.field.fallbackGroup'), defaultMessage: 'Fallback group' })}
-                  hint={formatMessage({
-                    id: getTranslation('group.field.fallbackGroup.hint'),
-                    defaultMessage: 'Used when none of this group’s servers can send.',
-                  })}
-                  options={fallbackOptions}
-                  value={values.fallbackGroup}
-                  onChange={(fallbackGroup) => changeValue('fallbackGroup', fallbackGroup)}
-                  error={errorForField(errors, 'fallbackGroup')}
-                  disabled={readOnly}
-                />
-              </FormCell>
-              <FormCell>
-                <ToggleField
-                  name="isDefault"
-                  label={formatMessage({ id: getTranslation('group.field.isDefault'), defaultMessage: 'Default group' })}
-                  hint={formatMessage({
-                    id: getTranslation('group.field.isDefault.hint'),
-                    defaultMessage: 'Messages that name no group go here. Only one group can be the default.',
-                  })}
-                  checked={values.isDefault}
-                  onChange={(isDefault) => changeValue('isDefault', isDefault)}
-                  error={errorForField(errors, 'isDefault')}
-                  disabled={readOnly}
-                />
-              </FormCell>
-              <FormCell wide>
-                <TextareaField
-                  name="description"
-                  label={formatMessage({ id: getTranslation('group.field.description'), defaultMessage: 'Description' })}
-                  value={values.description}
-                  onChange={(description) => changeValue('description', description)}
-                  error={errorForField(errors, 'description')}
-                  disabled={readOnly}
-                />
-              </FormCell>
-            </FormSection>
-            {group && <GroupMembersTable group={group} status={status.data} />}
-          </Flex>
-        </Layouts.Content>
-      </form>
-    </Page.Main>
+    <EditPageLayout
+      title={title}
+      subtitle={group?.slug}
+      backTo={paths.groups}
+      onSubmit={submit}
+      deletion={
+        group && canManage
+          ? {
+              confirmText: formatMessage(
+                {
+                  id: getTranslation('group.delete.confirm'),
+                  defaultMessage: 'Delete the group “{name}”? A group that still holds servers cannot be deleted: move them to another group first.',
+                },
+                { name: group.name },
+              ),
+              onConfirm: confirmDelete,
+              loading: deleteGroup.isPending,
+            }
+          : undefined
+      }
+      canSave={canManage}
+      saving={save.isPending}
+    >
+      <Flex direction="column" alignItems="stretch" gap={6}>
+        {group && (
+          <GroupLiveStatus
+            groupDocumentId={group.documentId}
+            status={status.data}
+            error={status.isError ? status.error : undefined}
+          />
+        )}
+        <FormSection title={formatMessage({ id: getTranslation('group.section.settings'), defaultMessage: 'Settings' })}>
+          <FormCell>
+            <TextField
+              name="name"
+              label={formatMessage({ id: getTranslation('group.field.name'), defaultMessage: 'Name' })}
+              required
+              value={values.name}
+              onChange={changeName}
+              error={errorForField(errors, 'name')}
+              disabled={readOnly}
+            />
+          </FormCell>
+          <FormCell>
+            <TextField
+              name="slug"
+              label={formatMessage({ id: getTranslation('group.field.slug'), defaultMessage: 'Slug' })}
+              hint={formatMessage({
+                id: getTranslation('group.field.slug.hint'),
+                defaultMessage: 'How code picks this group, e.g. eu-marketing. Lowercase letters, digits and dashes.',
+              })}
+              required
+              value={values.slug}
+              onChange={(slug) => {
+                setSlugEdited(true);
+                changeValue('slug', slug);
+              }}
+              error={errorForField(errors, 'slug')}
+              disabled={readOnly}
+            />
+          </FormCell>
+          <FormCell>
+            <SelectField
+              name="strategy"
+              label={formatMessage({ id: getTranslation('group.field.strategy'), defaultMessage: 'Strategy' })}
+              hint={formatMessage({
+                id: getTranslation('group.field.strategy.hint'),
+                defaultMessage:
+                  'Weighted: by each server’s weight. Round robin: each server in turn. Priority: the servers with the lowest priority number first (shared by weight), the next number only when none of them can send, like MX records. Adaptive: favours healthy, fast servers.',
+              })}
+              options={strategyOptions}
+              value={values.strategy}
+              onChange={(strategy) => changeValue('strategy', strategy as GroupStrategy)}
+              error={errorForField(errors, 'strategy')}
+              disabled={readOnly}
+            />
+          </FormCell>
+          <FormCell>
+            <SelectField
+              name="fallbackGroup"
+              label={formatMessage({ id: getTranslation('group.field.fallbackGroup'), defaultMessage: 'Fallback group' })}
+              hint={formatMessage({
+                id: getTranslation('group.field.fallbackGroup.hint'),
+                defaultMessage: 'Used when none of this group’s servers can send.',
+              })}
+              options={fallbackOptions}
+              value={values.fallbackGroup}
+              onChange={(fallbackGroup) => changeValue('fallbackGroup', fallbackGroup)}
+              error={errorForField(errors, 'fallbackGroup')}
+              disabled={readOnly}
+            />
+          </FormCell>
+          <FormCell>
+            <ToggleField
+              name="isDefault"
+              label={formatMessage({ id: getTranslation('group.field.isDefault'), defaultMessage: 'Default group' })}
+              hint={formatMessage({
+                id: getTranslation('group.field.isDefault.hint'),
+                defaultMessage: 'Messages that name no group go here. Only one group can be the default.',
+              })}
+              checked={values.isDefault}
+              onChange={(isDefault) => changeValue('isDefault', isDefault)}
+              error={errorForField(errors, 'isDefault')}
+              disabled={readOnly}
+            />
+          </FormCell>
+          <FormCell wide>
+            <TextareaField
+              name="description"
+              label={formatMessage({ id: getTranslation('group.field.description'), defaultMessage: 'Description' })}
+              value={values.description}
+              onChange={(description) => changeValue('description', description)}
+              error={errorForField(errors, 'description')}
+              disabled={readOnly}
+            />
+          </FormCell>
+        </FormSection>
+        {group && <GroupMembersTable group={group} status={status.data} />}
+      </Flex>
+    </EditPageLayout>
   );
 }

@@ -1,39 +1,20 @@
 import * as React from 'react';
 
-import {
-  Box,
-  Button,
-  EmptyStateLayout,
-  Flex,
-  Grid,
-  Table,
-  Tbody,
-  Td,
-  Th,
-  Thead,
-  Tr,
-  Typography,
-} from '@strapi/design-system';
+import { Box, Button, Flex, Grid, Typography } from '@strapi/design-system';
 import { ArrowClockwise, Cross } from '@strapi/icons';
-import { Layouts, Page } from '@strapi/strapi/admin';
 import { useIntl } from 'react-intl';
 
 import { MESSAGE_STATUSES, type MessageLogEntry } from '../../../../shared/contracts/messages';
-import { toApiError } from '../../api/errors';
 import { useAllGroups, useAllServers, useMessageList } from '../../api/queries';
-import { ContentLoader } from '../../components/ContentLoader';
-import { ErrorBox } from '../../components/ErrorBox';
+import { CellText, DataTable, type Column } from '../../components/DataTable';
 import { DateField, SelectField, type SelectOption } from '../../components/form/fields';
-import { ListPagination } from '../../components/ListPagination';
-import { SearchBox } from '../../components/SearchBox';
+import { ListPageLayout, ListResult } from '../../components/ListPageLayout';
 import { useLabels } from '../../hooks/useLabels';
 import { useListParams } from '../../hooks/useListParams';
 import { getTranslation } from '../../utils/getTranslation';
 import { toMessageListParams, useLogFilters, type LogFilterKey } from './logParams';
 import { MessageDialog } from './MessageDialog';
 import { MessageStatusBadge } from './MessageStatusBadge';
-
-const COLUMN_COUNT = 7;
 
 /** The select value meaning "no filter" (the design system's select cannot hold an empty value). */
 const ANY = 'any';
@@ -48,77 +29,53 @@ export function DeliveryLogPage() {
   const { filters, setFilter, clearFilters, hasFilters, hasFieldFilters } = useLogFilters();
   const messages = useMessageList(toMessageListParams(filters, page, pageSize));
   const [opened, setOpened] = React.useState<MessageLogEntry | null>(null);
+  const columns = useMessageColumns();
 
-  const title = formatMessage({ id: getTranslation('log.title'), defaultMessage: 'Delivery log' });
+  const text = (id: string, defaultMessage: string) => formatMessage({ id: getTranslation(id), defaultMessage });
 
   return (
-    <Page.Main>
-      <Page.Title>{title}</Page.Title>
-      <Layouts.Header
-        title={title}
-        subtitle={
-          messages.data
-            ? formatMessage(
-                { id: getTranslation('log.count'), defaultMessage: '{total, plural, one {# message} other {# messages}}' },
-                { total: messages.data.meta.pagination.total },
-              )
-            : undefined
-        }
-        primaryAction={
-          <Button
-            variant="secondary"
-            startIcon={<ArrowClockwise />}
-            onClick={() => void messages.refetch()}
-            loading={messages.isFetching && !messages.isPending}
-          >
-            {formatMessage({ id: getTranslation('log.refresh'), defaultMessage: 'Refresh' })}
-          </Button>
-        }
-      />
-      <Layouts.Action
-        startActions={
-          <SearchBox
-            param="recipient"
-            label={formatMessage({ id: getTranslation('log.search'), defaultMessage: 'Search by recipient' })}
-            placeholder={formatMessage({
-              id: getTranslation('log.search.placeholder'),
-              defaultMessage: 'Recipient address',
-            })}
-          />
-        }
-      />
-      <Layouts.Content>
-        <Flex direction="column" alignItems="stretch" gap={4}>
-          <LogFilterFields
-            filters={filters}
-            onChange={setFilter}
-            onClear={hasFieldFilters ? clearFilters : undefined}
-          />
-          {messages.isPending ? (
-            <ContentLoader />
-          ) : messages.isError ? (
-            <ErrorBox
-              title={formatMessage({ id: getTranslation('log.loadFailed'), defaultMessage: 'The delivery log could not be loaded' })}
-              message={toApiError(messages.error).message}
-            />
-          ) : messages.data.data.length === 0 ? (
-            <EmptyStateLayout
-              content={
-                hasFilters
-                  ? formatMessage({ id: getTranslation('log.empty.filtered'), defaultMessage: 'No message matches these filters.' })
-                  : formatMessage({ id: getTranslation('log.empty'), defaultMessage: 'No message sent yet.' })
-              }
-            />
-          ) : (
-            <Box>
-              <MessagesTable messages={messages.data.data} onOpen={setOpened} />
-              <ListPagination pagination={messages.data.meta.pagination} />
-            </Box>
-          )}
-        </Flex>
-      </Layouts.Content>
-      {opened && <MessageDialog entry={opened} onClose={() => setOpened(null)} />}
-    </Page.Main>
+    <ListPageLayout
+      title={text('log.title', 'Delivery log')}
+      subtitle={
+        messages.data
+          ? formatMessage(
+              { id: getTranslation('log.count'), defaultMessage: '{total, plural, one {# message} other {# messages}}' },
+              { total: messages.data.meta.pagination.total },
+            )
+          : undefined
+      }
+      primaryAction={
+        <Button
+          variant="secondary"
+          startIcon={<ArrowClockwise />}
+          onClick={() => void messages.refetch()}
+          loading={messages.isFetching && !messages.isPending}
+        >
+          {text('log.refresh', 'Refresh')}
+        </Button>
+      }
+      search={{
+        param: 'recipient',
+        label: text('log.search', 'Search by recipient'),
+        placeholder: text('log.search.placeholder', 'Recipient address'),
+      }}
+      overlay={opened && <MessageDialog entry={opened} onClose={() => setOpened(null)} />}
+    >
+      <Flex direction="column" alignItems="stretch" gap={4}>
+        <LogFilterFields filters={filters} onChange={setFilter} onClear={hasFieldFilters ? clearFilters : undefined} />
+        <ListResult
+          query={messages}
+          errorTitle={text('log.loadFailed', 'The delivery log could not be loaded')}
+          emptyText={
+            hasFilters
+              ? text('log.empty.filtered', 'No message matches these filters.')
+              : text('log.empty', 'No message sent yet.')
+          }
+        >
+          {(rows) => <DataTable columns={columns} rows={rows} rowKey={(entry) => entry.id} onRowClick={setOpened} />}
+        </ListResult>
+      </Flex>
+    </ListPageLayout>
   );
 }
 
@@ -216,81 +173,71 @@ function LogFilterFields({ filters, onChange, onClear }: LogFilterFieldsProps) {
   );
 }
 
-function MessagesTable({ messages, onOpen }: { messages: MessageLogEntry[]; onOpen: (entry: MessageLogEntry) => void }) {
-  const { formatMessage } = useIntl();
-  const column = (id: string, defaultMessage: string) => (
-    <Th>
-      <Typography variant="sigma" textColor="neutral600">
-        {formatMessage({ id: getTranslation(id), defaultMessage })}
-      </Typography>
-    </Th>
-  );
-
-  return (
-    <Table colCount={COLUMN_COUNT} rowCount={messages.length + 1}>
-      <Thead>
-        <Tr>
-          {column('log.column.queuedAt', 'Queued at')}
-          {column('log.column.recipients', 'Recipients')}
-          {column('log.column.subject', 'Subject')}
-          {column('log.column.status', 'Status')}
-          {column('log.column.server', 'Server')}
-          {column('log.column.attempts', 'Attempts')}
-          {column('log.column.lastReply', 'Last reply')}
-        </Tr>
-      </Thead>
-      <Tbody>
-        {messages.map((entry) => (
-          <MessageRow key={entry.id} entry={entry} onOpen={() => onOpen(entry)} />
-        ))}
-      </Tbody>
-    </Table>
-  );
-}
-
 /** Long texts are cut to one line in the table; the dialog shows them whole. */
 const CELL_MAX_WIDTH = '20rem';
 
-function MessageRow({ entry, onOpen }: { entry: MessageLogEntry; onOpen: () => void }) {
+function useMessageColumns(): Column<MessageLogEntry>[] {
   const { formatMessage, formatNumber } = useIntl();
   const labels = useLabels();
-  const [firstRecipient, ...otherRecipients] = entry.recipients;
+  const text = (id: string, defaultMessage: string) => formatMessage({ id: getTranslation(id), defaultMessage });
 
-  const recipients =
-    otherRecipients.length > 0
+  const recipients = (entry: MessageLogEntry) => {
+    const [firstRecipient, ...otherRecipients] = entry.recipients;
+    return otherRecipients.length > 0
       ? formatMessage(
           { id: getTranslation('log.recipients.more'), defaultMessage: '{first} +{count} more' },
           { first: firstRecipient, count: otherRecipients.length },
         )
       : (firstRecipient ?? '—');
+  };
 
-  return (
-    <Tr onClick={onOpen} style={{ cursor: 'pointer' }}>
-      <Td>
+  return [
+    {
+      key: 'queuedAt',
+      header: text('log.column.queuedAt', 'Queued at'),
+      render: (entry) => (
         <Typography textColor="neutral800" style={{ whiteSpace: 'nowrap' }}>
           {labels.dateTime(entry.queuedAt)}
         </Typography>
-      </Td>
-      <Td>
+      ),
+    },
+    {
+      key: 'recipients',
+      header: text('log.column.recipients', 'Recipients'),
+      render: (entry) => (
         <Typography textColor="neutral800" ellipsis title={entry.recipients.join(', ')} style={{ maxWidth: CELL_MAX_WIDTH }}>
-          {recipients}
+          {recipients(entry)}
         </Typography>
-      </Td>
-      <Td>
+      ),
+    },
+    {
+      key: 'subject',
+      header: text('log.column.subject', 'Subject'),
+      render: (entry) => (
         <Typography textColor="neutral800" ellipsis title={entry.subject} style={{ maxWidth: CELL_MAX_WIDTH }}>
           {entry.subject || '—'}
         </Typography>
-      </Td>
-      <Td>
-        <MessageStatusBadge status={entry.status} />
-      </Td>
-      <Td>
-        <Typography textColor="neutral800">{entry.serverName ?? '—'}</Typography>
-      </Td>
-      <Td>
-        <Typography textColor="neutral800">{formatNumber(entry.attempts.length)}</Typography>
-      </Td>
-      <Td>
+      ),
+    },
+    {
+      key: 'status',
+      header: text('log.column.status', 'Status'),
+      render: (entry) => <MessageStatusBadge status={entry.status} />,
+    },
+    {
+      key: 'server',
+      header: text('log.column.server', 'Server'),
+      render: (entry) => <CellText>{entry.serverName ?? '—'}</CellText>,
+    },
+    {
+      key: 'attempts',
+      header: text('log.column.attempts', 'Attempts'),
+      render: (entry) => <CellText>{formatNumber(entry.attempts.length)}</CellText>,
+    },
+    {
+      key: 'lastReply',
+      header: text('log.column.lastReply', 'Last reply'),
+      render: (entry) => (
         <Typography
           variant="pi"
           textColor="neutral800"
@@ -300,7 +247,7 @@ function MessageRow({ entry, onOpen }: { entry: MessageLogEntry; onOpen: () => v
         >
           {entry.lastReply ?? '—'}
         </Typography>
-      </Td>
-    </Tr>
-  );
+      ),
+    },
+  ];
 }

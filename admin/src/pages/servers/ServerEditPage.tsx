@@ -1,16 +1,17 @@
 import * as React from 'react';
 
 import { Button, Flex } from '@strapi/design-system';
-import { Check, Mail, Play } from '@strapi/icons';
-import { BackButton, Layouts, Page, useNotification } from '@strapi/strapi/admin';
+import { Mail, Play } from '@strapi/icons';
+import { Page } from '@strapi/strapi/admin';
 import { useIntl } from 'react-intl';
-import { useNavigate, useParams } from 'react-router-dom';
+import { useParams } from 'react-router-dom';
 
 import type { SmtpGroup } from '../../../../shared/contracts/groups';
 import { createServerSchema, updateServerSchema, type SmtpServer } from '../../../../shared/contracts/servers';
 import { toApiError } from '../../api/errors';
 import { useAllGroups, useDeleteServer, useSaveServer, useServer, useTestConnection } from '../../api/queries';
-import { DeleteButton } from '../../components/DeleteButton';
+import { EditPageLayout } from '../../components/EditPageLayout';
+import { useEditorActions } from '../../hooks/useEditorActions';
 import { usePluginPermissions } from '../../hooks/usePluginPermissions';
 import { getTranslation } from '../../utils/getTranslation';
 import { paths } from '../../utils/paths';
@@ -81,8 +82,7 @@ interface ServerEditorProps {
 
 function ServerEditor({ server, groups, canManage, canTest }: ServerEditorProps) {
   const { formatMessage } = useIntl();
-  const navigate = useNavigate();
-  const { toggleNotification } = useNotification();
+  const { saveRecord, deleteRecord } = useEditorActions();
   const [values, setValues] = React.useState(() => toFormValues(server, groups.find((group) => group.isDefault)?.documentId));
   const [errors, setErrors] = React.useState<Record<string, string>>({});
   const [openDialog, setOpenDialog] = React.useState<OpenDialog>(null);
@@ -103,52 +103,30 @@ function ServerEditor({ server, groups, canManage, canTest }: ServerEditorProps)
 
     // Check with the same schema as the server first, so most mistakes show without a round trip.
     const input = toServerInput(values);
-    const problems = {
-      ...validateWith(server ? updateServerSchema : createServerSchema, input),
-      ...missingRequiredNumbers(
-        values,
-        formatMessage({ id: getTranslation('form.required'), defaultMessage: 'is required' }),
-      ),
-    };
-    setErrors(problems);
-    if (Object.keys(problems).length > 0) {
-      toggleNotification({
-        type: 'warning',
-        message: formatMessage({ id: getTranslation('form.fixErrors'), defaultMessage: 'Some fields need a correction.' }),
-      });
-      return;
-    }
-
-    try {
-      const saved = await save.mutateAsync(input);
-      toggleNotification({
-        type: 'success',
-        message: formatMessage({ id: getTranslation('server.saved'), defaultMessage: 'Server saved' }),
-      });
-      if (!server) {
-        navigate(paths.server(saved.data.documentId), { replace: true });
-      }
-    } catch (error) {
-      const info = toApiError(error);
-      setErrors(info.fieldErrors);
-      toggleNotification({ type: 'danger', message: info.message });
-    }
+    await saveRecord({
+      problems: {
+        ...validateWith(server ? updateServerSchema : createServerSchema, input),
+        ...missingRequiredNumbers(
+          values,
+          formatMessage({ id: getTranslation('form.required'), defaultMessage: 'is required' }),
+        ),
+      },
+      setErrors,
+      save: () => save.mutateAsync(input),
+      savedMessage: formatMessage({ id: getTranslation('server.saved'), defaultMessage: 'Server saved' }),
+      createdPath: server ? undefined : (saved) => paths.server(saved.data.documentId),
+    });
   };
 
   const confirmDelete = async () => {
     if (!server) {
       return;
     }
-    try {
-      await deleteServer.mutateAsync(server.documentId);
-      toggleNotification({
-        type: 'success',
-        message: formatMessage({ id: getTranslation('server.deleted'), defaultMessage: 'Server deleted' }),
-      });
-      navigate(paths.servers);
-    } catch (error) {
-      toggleNotification({ type: 'danger', message: toApiError(error).message });
-    }
+    await deleteRecord({
+      remove: () => deleteServer.mutateAsync(server.documentId),
+      deletedMessage: formatMessage({ id: getTranslation('server.deleted'), defaultMessage: 'Server deleted' }),
+      listPath: paths.servers,
+    });
   };
 
   const runConnectionTest = () => {
@@ -160,79 +138,75 @@ function ServerEditor({ server, groups, canManage, canTest }: ServerEditorProps)
     server?.name ?? formatMessage({ id: getTranslation('server.new.title'), defaultMessage: 'New SMTP server' });
 
   return (
-    <Page.Main>
-      <Page.Title>{title}</Page.Title>
-      <form onSubmit={submit} noValidate>
-        <Layouts.Header
-          title={title}
-          subtitle={server ? `${server.host}:${server.port}` : undefined}
-          navigationAction={<BackButton fallback={paths.servers} />}
-          primaryAction={
-            <Flex gap={2} wrap="wrap">
-              {server && canTest && (
-                <>
-                  <Button type="button" variant="secondary" startIcon={<Play />} onClick={runConnectionTest}>
-                    {formatMessage({ id: getTranslation('server.testConnection'), defaultMessage: 'Test connection' })}
-                  </Button>
-                  <Button type="button" variant="secondary" startIcon={<Mail />} onClick={() => setOpenDialog('test-email')}>
-                    {formatMessage({ id: getTranslation('server.sendTestEmail'), defaultMessage: 'Send test email' })}
-                  </Button>
-                </>
-              )}
-              {server && canManage && (
-                <DeleteButton
-                  confirmText={formatMessage(
-                    {
-                      id: getTranslation('server.delete.confirm'),
-                      defaultMessage: 'Delete the server “{name}”? Messages will no longer be routed through it.',
-                    },
-                    { name: server.name },
-                  )}
-                  onConfirm={confirmDelete}
-                  loading={deleteServer.isPending}
-                />
-              )}
-              {canManage && (
-                <Button type="submit" startIcon={<Check />} loading={save.isPending}>
-                  {formatMessage({ id: getTranslation('actions.save'), defaultMessage: 'Save' })}
-                </Button>
-              )}
-            </Flex>
-          }
-        />
-        <Layouts.Content>
-          <Flex direction="column" alignItems="stretch" gap={6}>
-            {server && <ServerLiveStatus server={server} canManage={canManage} />}
-            <ServerFormFields
-              values={values}
-              onChange={changeValue}
-              errors={errors}
-              server={server}
-              groups={groups}
-              readOnly={!canManage}
+    <EditPageLayout
+      title={title}
+      subtitle={server ? `${server.host}:${server.port}` : undefined}
+      backTo={paths.servers}
+      onSubmit={submit}
+      actions={
+        server &&
+        canTest && (
+          <>
+            <Button type="button" variant="secondary" startIcon={<Play />} onClick={runConnectionTest}>
+              {formatMessage({ id: getTranslation('server.testConnection'), defaultMessage: 'Test connection' })}
+            </Button>
+            <Button type="button" variant="secondary" startIcon={<Mail />} onClick={() => setOpenDialog('test-email')}>
+              {formatMessage({ id: getTranslation('server.sendTestEmail'), defaultMessage: 'Send test email' })}
+            </Button>
+          </>
+        )
+      }
+      deletion={
+        server && canManage
+          ? {
+              confirmText: formatMessage(
+                {
+                  id: getTranslation('server.delete.confirm'),
+                  defaultMessage: 'Delete the server “{name}”? Messages will no longer be routed through it.',
+                },
+                { name: server.name },
+              ),
+              onConfirm: confirmDelete,
+              loading: deleteServer.isPending,
+            }
+          : undefined
+      }
+      canSave={canManage}
+      saving={save.isPending}
+      overlay={
+        // Dialogs sit outside the form: their own buttons must not submit it.
+        <>
+          {server && openDialog === 'test-connection' && (
+            <TestConnectionDialog
+              serverName={server.name}
+              onClose={() => setOpenDialog(null)}
+              onRunAgain={() => testConnection.mutate()}
+              isRunning={testConnection.isPending}
+              result={testConnection.data?.data}
+              requestError={testConnection.isError ? toApiError(testConnection.error) : undefined}
             />
-          </Flex>
-        </Layouts.Content>
-      </form>
-
-      {/* Dialogs sit outside the form: their own buttons must not submit it. */}
-      {server && openDialog === 'test-connection' && (
-        <TestConnectionDialog
-          serverName={server.name}
-          onClose={() => setOpenDialog(null)}
-          onRunAgain={() => testConnection.mutate()}
-          isRunning={testConnection.isPending}
-          result={testConnection.data?.data}
-          requestError={testConnection.isError ? toApiError(testConnection.error) : undefined}
+          )}
+          {server && openDialog === 'test-email' && (
+            <TestEmailDialog
+              serverDocumentId={server.documentId}
+              serverName={server.name}
+              onClose={() => setOpenDialog(null)}
+            />
+          )}
+        </>
+      }
+    >
+      <Flex direction="column" alignItems="stretch" gap={6}>
+        {server && <ServerLiveStatus server={server} canManage={canManage} />}
+        <ServerFormFields
+          values={values}
+          onChange={changeValue}
+          errors={errors}
+          server={server}
+          groups={groups}
+          readOnly={!canManage}
         />
-      )}
-      {server && openDialog === 'test-email' && (
-        <TestEmailDialog
-          serverDocumentId={server.documentId}
-          serverName={server.name}
-          onClose={() => setOpenDialog(null)}
-        />
-      )}
-    </Page.Main>
+      </Flex>
+    </EditPageLayout>
   );
 }

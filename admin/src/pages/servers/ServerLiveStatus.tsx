@@ -1,6 +1,6 @@
 import * as React from 'react';
 
-import { Box, Button, Flex, Grid, Typography } from '@strapi/design-system';
+import { Button, Flex, Grid, Typography } from '@strapi/design-system';
 import { Play, Stop } from '@strapi/icons';
 import { useNotification } from '@strapi/strapi/admin';
 import { useIntl } from 'react-intl';
@@ -12,7 +12,7 @@ import { useResumeServer, useServerStatus } from '../../api/queries';
 import { ContentLoader } from '../../components/ContentLoader';
 import { DetailList } from '../../components/DetailList';
 import { ErrorBox } from '../../components/ErrorBox';
-import { HealthBadge, LastHourText, QuotaBar } from '../../components/LiveStatus';
+import { HealthBadge, LastHourText, LiveStatusSection, LiveStatusTitle, QuotaBar } from '../../components/LiveStatus';
 import { useLabels } from '../../hooks/useLabels';
 import { getTranslation } from '../../utils/getTranslation';
 import { SuspendServerDialog } from './SuspendServerDialog';
@@ -51,61 +51,53 @@ export function ServerLiveStatus({ server, canManage }: ServerLiveStatusProps) {
   };
 
   return (
-    <Box
-      background="neutral0"
-      hasRadius
-      shadow="tableShadow"
-      padding={6}
-      tag="section"
-      aria-label={formatMessage({ id: getTranslation('live.title'), defaultMessage: 'Live status' })}
-    >
-      <Flex direction="column" alignItems="stretch" gap={4}>
-        <Flex justifyContent="space-between" alignItems="flex-start" gap={4} wrap="wrap">
-          <Flex direction="column" alignItems="flex-start" gap={1}>
-            <Typography variant="delta" tag="h2">
-              {formatMessage({ id: getTranslation('live.title'), defaultMessage: 'Live status' })}
-            </Typography>
-            <Typography variant="pi" textColor="neutral600">
-              {formatMessage({ id: getTranslation('live.refresh'), defaultMessage: 'Updated every 5 seconds.' })}
-            </Typography>
-          </Flex>
-          {canManage && health && (
-            <Flex gap={2}>
-              {canResume && (
-                <Button type="button" variant="secondary" startIcon={<Play />} onClick={runResume} loading={resume.isPending}>
-                  {formatMessage({ id: getTranslation('server.resume'), defaultMessage: 'Resume' })}
-                </Button>
-              )}
-              {!isSuspended && (
-                <Button type="button" variant="danger-light" startIcon={<Stop />} onClick={() => setSuspending(true)}>
-                  {formatMessage({ id: getTranslation('server.suspend'), defaultMessage: 'Suspend' })}
-                </Button>
-              )}
-            </Flex>
-          )}
-        </Flex>
-
-        {status.isPending ? (
-          <ContentLoader />
-        ) : status.isError ? (
-          <ErrorBox
-            title={formatMessage({ id: getTranslation('live.loadFailed'), defaultMessage: 'The live status could not be loaded' })}
-            message={toApiError(status.error).message}
+    <LiveStatusSection
+      gap={4}
+      overlay={
+        // Rendered here, inside the server form's React tree; the dialog stops its own submit from reaching that form.
+        suspending && (
+          <SuspendServerDialog
+            serverDocumentId={server.documentId}
+            serverName={server.name}
+            onClose={() => setSuspending(false)}
           />
-        ) : (
-          <LiveStatusDetails status={status.data.data} />
+        )
+      }
+    >
+      <Flex justifyContent="space-between" alignItems="flex-start" gap={4} wrap="wrap">
+        <Flex direction="column" alignItems="flex-start" gap={1}>
+          <LiveStatusTitle />
+          <Typography variant="pi" textColor="neutral600">
+            {formatMessage({ id: getTranslation('live.refresh'), defaultMessage: 'Updated every 5 seconds.' })}
+          </Typography>
+        </Flex>
+        {canManage && health && (
+          <Flex gap={2}>
+            {canResume && (
+              <Button type="button" variant="secondary" startIcon={<Play />} onClick={runResume} loading={resume.isPending}>
+                {formatMessage({ id: getTranslation('server.resume'), defaultMessage: 'Resume' })}
+              </Button>
+            )}
+            {!isSuspended && (
+              <Button type="button" variant="danger-light" startIcon={<Stop />} onClick={() => setSuspending(true)}>
+                {formatMessage({ id: getTranslation('server.suspend'), defaultMessage: 'Suspend' })}
+              </Button>
+            )}
+          </Flex>
         )}
       </Flex>
 
-      {/* Rendered here, inside the server form's React tree; the dialog stops its own submit from reaching that form. */}
-      {suspending && (
-        <SuspendServerDialog
-          serverDocumentId={server.documentId}
-          serverName={server.name}
-          onClose={() => setSuspending(false)}
+      {status.isPending ? (
+        <ContentLoader />
+      ) : status.isError ? (
+        <ErrorBox
+          title={formatMessage({ id: getTranslation('live.loadFailed'), defaultMessage: 'The live status could not be loaded' })}
+          message={toApiError(status.error).message}
         />
+      ) : (
+        <LiveStatusDetails status={status.data.data} />
       )}
-    </Box>
+    </LiveStatusSection>
   );
 }
 

@@ -1,40 +1,22 @@
 import * as React from 'react';
 
-import {
-  Box,
-  Button,
-  EmptyStateLayout,
-  Flex,
-  Table,
-  Tbody,
-  Td,
-  Th,
-  Thead,
-  Tr,
-  Typography,
-} from '@strapi/design-system';
+import { Button, Flex, Typography } from '@strapi/design-system';
 import { Plus } from '@strapi/icons';
-import { Layouts, Page } from '@strapi/strapi/admin';
 import { useIntl } from 'react-intl';
 import { useNavigate } from 'react-router-dom';
 
 import type { SmtpServer } from '../../../../shared/contracts/servers';
 import type { ServerStatus } from '../../../../shared/contracts/status';
-import { toApiError } from '../../api/errors';
 import { useServerList, useStatus } from '../../api/queries';
+import { CellText, DataTable, type Column } from '../../components/DataTable';
 import { EnabledBadge } from '../../components/EnabledBadge';
-import { ContentLoader } from '../../components/ContentLoader';
-import { ErrorBox } from '../../components/ErrorBox';
-import { HealthBadge, LastHourText, NoValue, QuotaBar } from '../../components/LiveStatus';
-import { ListPagination } from '../../components/ListPagination';
-import { SearchBox } from '../../components/SearchBox';
+import { ListPageLayout, ListResult } from '../../components/ListPageLayout';
+import { HealthBadge, LastHourText, NoValue, QuotaBar, StatusUnavailable } from '../../components/LiveStatus';
 import { useLabels } from '../../hooks/useLabels';
 import { useListParams } from '../../hooks/useListParams';
 import { usePluginPermissions } from '../../hooks/usePluginPermissions';
 import { getTranslation } from '../../utils/getTranslation';
 import { paths } from '../../utils/paths';
-
-const COLUMN_COUNT = 9;
 
 /**
  * The list of SMTP servers: search, a page of rows, pagination. A row opens the server. Each row
@@ -52,183 +34,127 @@ export function ServersListPage() {
     () => new Map((status.data?.data.servers ?? []).map((entry) => [entry.documentId, entry])),
     [status.data],
   );
-
-  const title = formatMessage({ id: getTranslation('servers.title'), defaultMessage: 'SMTP servers' });
+  const columns = useServerColumns(statusById);
+  const text = (id: string, defaultMessage: string) => formatMessage({ id: getTranslation(id), defaultMessage });
 
   return (
-    <Page.Main>
-      <Page.Title>{title}</Page.Title>
-      <Layouts.Header
-        title={title}
-        subtitle={
-          servers.data
-            ? formatMessage(
-                { id: getTranslation('servers.count'), defaultMessage: '{total, plural, one {# server} other {# servers}}' },
-                { total: servers.data.meta.pagination.total },
-              )
-            : undefined
+    <ListPageLayout
+      title={text('servers.title', 'SMTP servers')}
+      subtitle={
+        servers.data
+          ? formatMessage(
+              { id: getTranslation('servers.count'), defaultMessage: '{total, plural, one {# server} other {# servers}}' },
+              { total: servers.data.meta.pagination.total },
+            )
+          : undefined
+      }
+      primaryAction={
+        canManage ? (
+          <Button startIcon={<Plus />} onClick={() => navigate(paths.newServer)}>
+            {text('servers.add', 'Add server')}
+          </Button>
+        ) : undefined
+      }
+      search={{
+        label: text('servers.search', 'Search servers'),
+        placeholder: text('servers.search.placeholder', 'Search by name or host'),
+      }}
+    >
+      <ListResult
+        query={servers}
+        errorTitle={text('servers.loadFailed', 'The servers could not be loaded')}
+        emptyText={
+          q
+            ? text('servers.empty.search', 'No server matches this search.')
+            : text('servers.empty', 'No SMTP server yet.')
         }
-        primaryAction={
-          canManage ? (
-            <Button startIcon={<Plus />} onClick={() => navigate(paths.newServer)}>
-              {formatMessage({ id: getTranslation('servers.add'), defaultMessage: 'Add server' })}
-            </Button>
-          ) : undefined
-        }
-      />
-      <Layouts.Action
-        startActions={
-          <SearchBox
-            label={formatMessage({ id: getTranslation('servers.search'), defaultMessage: 'Search servers' })}
-            placeholder={formatMessage({
-              id: getTranslation('servers.search.placeholder'),
-              defaultMessage: 'Search by name or host',
-            })}
+        notice={status.isError && <StatusUnavailable error={status.error} inline />}
+      >
+        {(rows) => (
+          <DataTable
+            columns={columns}
+            rows={rows}
+            rowKey={(server) => server.documentId}
+            onRowClick={(server) => navigate(paths.server(server.documentId))}
           />
-        }
-      />
-      <Layouts.Content>
-        {servers.isPending ? (
-          <ContentLoader />
-        ) : servers.isError ? (
-          <ErrorBox
-            title={formatMessage({ id: getTranslation('servers.loadFailed'), defaultMessage: 'The servers could not be loaded' })}
-            message={toApiError(servers.error).message}
-          />
-        ) : servers.data.data.length === 0 ? (
-          <EmptyStateLayout
-            content={
-              q
-                ? formatMessage({ id: getTranslation('servers.empty.search'), defaultMessage: 'No server matches this search.' })
-                : formatMessage({ id: getTranslation('servers.empty'), defaultMessage: 'No SMTP server yet.' })
-            }
-          />
-        ) : (
-          <Flex direction="column" alignItems="stretch" gap={4}>
-            {status.isError && (
-              <Typography variant="pi" textColor="danger600" role="status">
-                {formatMessage(
-                  { id: getTranslation('status.unavailable'), defaultMessage: 'Live status unavailable: {message}' },
-                  { message: toApiError(status.error).message },
-                )}
-              </Typography>
-            )}
-            <Box>
-              <ServersTable
-                servers={servers.data.data}
-                statusById={statusById}
-                onOpen={(server) => navigate(paths.server(server.documentId))}
-              />
-              <ListPagination pagination={servers.data.meta.pagination} />
-            </Box>
-          </Flex>
         )}
-      </Layouts.Content>
-    </Page.Main>
+      </ListResult>
+    </ListPageLayout>
   );
 }
 
-interface ServersTableProps {
-  servers: SmtpServer[];
-  /** Live state by documentId; a server missing from it shows dashes. */
-  statusById: Map<string, ServerStatus>;
-  onOpen: (server: SmtpServer) => void;
-}
-
-function ServersTable({ servers, statusById, onOpen }: ServersTableProps) {
+/** The table's columns; `statusById` holds the live state by documentId (a server missing from it shows dashes). */
+function useServerColumns(statusById: Map<string, ServerStatus>): Column<SmtpServer>[] {
   const { formatMessage } = useIntl();
-  const column = (id: string, defaultMessage: string) => (
-    <Th>
-      <Typography variant="sigma" textColor="neutral600">
-        {formatMessage({ id: getTranslation(id), defaultMessage })}
-      </Typography>
-    </Th>
-  );
-
-  return (
-    <Table colCount={COLUMN_COUNT} rowCount={servers.length + 1}>
-      <Thead>
-        <Tr>
-          {column('servers.column.name', 'Name')}
-          {column('servers.column.host', 'Host')}
-          {column('servers.column.status', 'Status')}
-          {column('servers.column.group', 'Group')}
-          {column('servers.column.weight', 'Weight')}
-          {column('servers.column.health', 'Health')}
-          {column('servers.column.hour', 'Hour')}
-          {column('servers.column.day', 'Day')}
-          {column('servers.column.lastHour', 'Last hour')}
-        </Tr>
-      </Thead>
-      <Tbody>
-        {servers.map((server) => (
-          <ServerRow
-            key={server.documentId}
-            server={server}
-            status={statusById.get(server.documentId)}
-            onOpen={() => onOpen(server)}
-          />
-        ))}
-      </Tbody>
-    </Table>
-  );
-}
-
-function ServerRow({ server, status, onOpen }: { server: SmtpServer; status?: ServerStatus; onOpen: () => void }) {
   const labels = useLabels();
-  const { formatMessage } = useIntl();
+  const text = (id: string, defaultMessage: string) => formatMessage({ id: getTranslation(id), defaultMessage });
+  const live = (server: SmtpServer, render: (status: ServerStatus) => React.ReactNode) => {
+    const status = statusById.get(server.documentId);
+    return status ? render(status) : <NoValue />;
+  };
 
-  return (
-    <Tr onClick={onOpen} style={{ cursor: 'pointer' }}>
-      <Td>
+  return [
+    {
+      key: 'name',
+      header: text('servers.column.name', 'Name'),
+      render: (server) => (
         <Typography fontWeight="semiBold" textColor="neutral800">
           {server.name}
         </Typography>
-      </Td>
-      <Td>
+      ),
+    },
+    {
+      key: 'host',
+      header: text('servers.column.host', 'Host'),
+      render: (server) => (
         <Flex direction="column" alignItems="flex-start">
-          <Typography textColor="neutral800">{`${server.host}:${server.port}`}</Typography>
+          <CellText>{`${server.host}:${server.port}`}</CellText>
           <Typography variant="pi" textColor="neutral600">
             {labels.security(server.security)}
           </Typography>
         </Flex>
-      </Td>
-      <Td>
-        <EnabledBadge enabled={server.enabled} />
-      </Td>
-      <Td>
-        <Typography textColor="neutral800">
-          {server.group?.name ??
-            formatMessage({ id: getTranslation('servers.noGroup'), defaultMessage: 'No group' })}
-        </Typography>
-      </Td>
-      <Td>
-        <Typography textColor="neutral800">{server.weight}</Typography>
-      </Td>
-      <Td>{status ? <HealthBadge health={status.health} showReason /> : <NoValue />}</Td>
-      <Td>
-        {status ? (
-          <QuotaBar
-            label={formatMessage({ id: getTranslation('quota.hour'), defaultMessage: 'Hour quota' })}
-            used={status.quota.hour.used}
-            cap={status.quota.hour.cap}
-          />
-        ) : (
-          <NoValue />
-        )}
-      </Td>
-      <Td>
-        {status ? (
-          <QuotaBar
-            label={formatMessage({ id: getTranslation('quota.day'), defaultMessage: 'Day quota' })}
-            used={status.quota.day.used}
-            cap={status.quota.day.cap}
-          />
-        ) : (
-          <NoValue />
-        )}
-      </Td>
-      <Td>{status ? <LastHourText lastHour={status.lastHour} /> : <NoValue />}</Td>
-    </Tr>
-  );
+      ),
+    },
+    {
+      key: 'status',
+      header: text('servers.column.status', 'Status'),
+      render: (server) => <EnabledBadge enabled={server.enabled} />,
+    },
+    {
+      key: 'group',
+      header: text('servers.column.group', 'Group'),
+      render: (server) => <CellText>{server.group?.name ?? text('servers.noGroup', 'No group')}</CellText>,
+    },
+    {
+      key: 'weight',
+      header: text('servers.column.weight', 'Weight'),
+      render: (server) => <CellText>{server.weight}</CellText>,
+    },
+    {
+      key: 'health',
+      header: text('servers.column.health', 'Health'),
+      render: (server) => live(server, (status) => <HealthBadge health={status.health} showReason />),
+    },
+    {
+      key: 'hour',
+      header: text('servers.column.hour', 'Hour'),
+      render: (server) =>
+        live(server, (status) => (
+          <QuotaBar label={text('quota.hour', 'Hour quota')} used={status.quota.hour.used} cap={status.quota.hour.cap} />
+        )),
+    },
+    {
+      key: 'day',
+      header: text('servers.column.day', 'Day'),
+      render: (server) =>
+        live(server, (status) => (
+          <QuotaBar label={text('quota.day', 'Day quota')} used={status.quota.day.used} cap={status.quota.day.cap} />
+        )),
+    },
+    {
+      key: 'lastHour',
+      header: text('servers.column.lastHour', 'Last hour'),
+      render: (server) => live(server, (status) => <LastHourText lastHour={status.lastHour} />),
+    },
+  ];
 }

@@ -1,6 +1,6 @@
 import * as React from 'react';
 
-import { Button, Flex, Modal, Typography } from '@strapi/design-system';
+import { Button, Flex, Typography } from '@strapi/design-system';
 import { Stop } from '@strapi/icons';
 import { useNotification } from '@strapi/strapi/admin';
 import { useIntl } from 'react-intl';
@@ -8,6 +8,7 @@ import { useIntl } from 'react-intl';
 import { suspendServerSchema, type SuspendServerInput } from '../../../../shared/contracts/status';
 import { errorForField, toApiError } from '../../api/errors';
 import { useSuspendServer } from '../../api/queries';
+import { ModalDialog } from '../../components/ModalDialog';
 import { ErrorBox } from '../../components/ErrorBox';
 import { NumberField, TextField } from '../../components/form/fields';
 import { getTranslation } from '../../utils/getTranslation';
@@ -65,73 +66,62 @@ export function SuspendServerDialog({ serverDocumentId, serverName, onClose }: S
   };
 
   return (
-    <Modal.Root open onOpenChange={(open: boolean) => !open && onClose()}>
-      <Modal.Content>
-        <form onSubmit={submit} noValidate>
-          <Modal.Header closeLabel={formatMessage({ id: getTranslation('actions.closeDialog'), defaultMessage: 'Close dialog' })}>
-            <Modal.Title>
-              {formatMessage({ id: getTranslation('suspend.title'), defaultMessage: 'Suspend {name}' }, { name: serverName })}
-            </Modal.Title>
-          </Modal.Header>
-          <Modal.Body>
-            <Flex direction="column" alignItems="stretch" gap={4}>
-              <Typography textColor="neutral600">
-                {formatMessage({
-                  id: getTranslation('suspend.explanation'),
-                  defaultMessage:
-                    'The server gets no new messages until the time is up or you resume it. Its groups send through their other servers.',
-                })}
-              </Typography>
-              <NumberField
-                name="minutes"
-                label={formatMessage({ id: getTranslation('suspend.minutes'), defaultMessage: 'Minutes' })}
-                hint={formatMessage({
-                  id: getTranslation('suspend.minutes.hint'),
-                  defaultMessage: 'From 1 to 43200 (30 days).',
-                })}
-                required
-                value={minutes}
-                onChange={(value) => {
-                  setMinutes(value);
-                  setFieldErrors(({ minutes: _cleared, ...others }) => others);
-                }}
-                error={errorForField(fieldErrors, 'minutes')}
-              />
-              <TextField
-                name="reason"
-                label={formatMessage({ id: getTranslation('suspend.reason'), defaultMessage: 'Reason' })}
-                placeholder={formatMessage({
-                  id: getTranslation('suspend.reason.placeholder'),
-                  defaultMessage: 'Suspended by hand',
-                })}
-                hint={formatMessage({ id: getTranslation('suspend.reason.hint'), defaultMessage: 'Optional. Shown on the server’s status.' })}
-                value={reason}
-                onChange={(value) => {
-                  setReason(value);
-                  setFieldErrors(({ reason: _cleared, ...others }) => others);
-                }}
-                error={errorForField(fieldErrors, 'reason')}
-              />
-              {requestError && Object.keys(fieldErrors).length === 0 && (
-                <ErrorBox
-                  title={formatMessage({ id: getTranslation('suspend.failed'), defaultMessage: 'The server could not be suspended' })}
-                  message={requestError}
-                />
-              )}
-            </Flex>
-          </Modal.Body>
-          <Modal.Footer>
-            <Modal.Close>
-              <Button type="button" variant="tertiary">
-                {formatMessage({ id: getTranslation('actions.cancel'), defaultMessage: 'Cancel' })}
-              </Button>
-            </Modal.Close>
-            <Button type="submit" variant="danger" startIcon={<Stop />} loading={suspend.isPending}>
-              {formatMessage({ id: getTranslation('server.suspend'), defaultMessage: 'Suspend' })}
-            </Button>
-          </Modal.Footer>
-        </form>
-      </Modal.Content>
-    </Modal.Root>
+    <ModalDialog
+      title={formatMessage({ id: getTranslation('suspend.title'), defaultMessage: 'Suspend {name}' }, { name: serverName })}
+      onClose={onClose}
+      onSubmit={submit}
+      closeText={formatMessage({ id: getTranslation('actions.cancel'), defaultMessage: 'Cancel' })}
+      actions={
+        <Button type="submit" variant="danger" startIcon={<Stop />} loading={suspend.isPending}>
+          {formatMessage({ id: getTranslation('server.suspend'), defaultMessage: 'Suspend' })}
+        </Button>
+      }
+    >
+      <Flex direction="column" alignItems="stretch" gap={4}>
+        <Typography textColor="neutral600">
+          {formatMessage({
+            id: getTranslation('suspend.explanation'),
+            defaultMessage:
+              'The server gets no new messages until the time is up or you resume it. Its groups send through their other servers.',
+          })}
+        </Typography>
+        <NumberField
+          name="minutes"
+          label={formatMessage({ id: getTranslation('suspend.minutes'), defaultMessage: 'Minutes' })}
+          hint={formatMessage({
+            id: getTranslation('suspend.minutes.hint'),
+            defaultMessage: 'From 1 to 43200 (30 days).',
+          })}
+          required
+          value={minutes}
+          onChange={(value) => {
+            setMinutes(value);
+            setFieldErrors(({ minutes: _cleared, ...others }) => others);
+          }}
+          error={errorForField(fieldErrors, 'minutes')}
+        />
+        <TextField
+          name="reason"
+          label={formatMessage({ id: getTranslation('suspend.reason'), defaultMessage: 'Reason' })}
+          placeholder={formatMessage({
+            id: getTranslation('suspend.reason.placeholder'),
+            defaultMessage: 'Suspended by hand',
+          })}
+          hint={formatMessage({ id: getTranslation('suspend.reason.hint'), defaultMessage: 'Optional. Shown on the server’s status.' })}
+          value={reason}
+          onChange={(value) => {
+            setReason(value);
+            setFieldErrors(({ reason: _cleared, ...others }) => others);
+          }}
+          error={errorForField(fieldErrors, 'reason')}
+        />
+        {requestError && Object.keys(fieldErrors).length === 0 && (
+          <ErrorBox
+            title={formatMessage({ id: getTranslation('suspend.failed'), defaultMessage: 'The server could not be suspended' })}
+            message={requestError}
+          />
+        )}
+      </Flex>
+    </ModalDialog>
   );
 }

@@ -1,9 +1,10 @@
-import { Badge, Button, Flex, Loader, Modal, Status, Table, Tbody, Td, Th, Thead, Tr, Typography } from '@strapi/design-system';
+import { Badge, Button, Flex, Loader, Typography } from '@strapi/design-system';
 import { useIntl } from 'react-intl';
 
 import type { ConnectionTestResult } from '../../../../shared/contracts/tests';
 import type { ApiErrorInfo } from '../../api/errors';
-import { DetailList } from '../../components/DetailList';
+import { CellText, DataTable } from '../../components/DataTable';
+import { ModalDialog, TestOutcome } from '../../components/ModalDialog';
 import { ErrorBox } from '../../components/ErrorBox';
 import { useLabels } from '../../hooks/useLabels';
 import { getTranslation } from '../../utils/getTranslation';
@@ -33,53 +34,42 @@ export function TestConnectionDialog({
   const { formatMessage } = useIntl();
 
   return (
-    <Modal.Root open onOpenChange={(open: boolean) => !open && onClose()}>
-      <Modal.Content>
-        <Modal.Header closeLabel={formatMessage({ id: getTranslation('actions.closeDialog'), defaultMessage: 'Close dialog' })}>
-          <Modal.Title>
-            {formatMessage(
-              { id: getTranslation('testConnection.title'), defaultMessage: 'Connection test: {name}' },
-              { name: serverName },
-            )}
-          </Modal.Title>
-        </Modal.Header>
-        <Modal.Body>
-          <Flex direction="column" alignItems="stretch" gap={4}>
-            <Typography variant="pi" textColor="neutral600">
-              {formatMessage({
-                id: getTranslation('testConnection.savedSettings'),
-                defaultMessage: 'The test uses the saved settings: save your changes first.',
-              })}
+    <ModalDialog
+      title={formatMessage(
+        { id: getTranslation('testConnection.title'), defaultMessage: 'Connection test: {name}' },
+        { name: serverName },
+      )}
+      onClose={onClose}
+      actions={
+        <Button type="button" variant="secondary" onClick={onRunAgain} disabled={isRunning}>
+          {formatMessage({ id: getTranslation('testConnection.runAgain'), defaultMessage: 'Run again' })}
+        </Button>
+      }
+    >
+      <Flex direction="column" alignItems="stretch" gap={4}>
+        <Typography variant="pi" textColor="neutral600">
+          {formatMessage({
+            id: getTranslation('testConnection.savedSettings'),
+            defaultMessage: 'The test uses the saved settings: save your changes first.',
+          })}
+        </Typography>
+        {isRunning ? (
+          <Flex gap={2}>
+            <Loader small />
+            <Typography>
+              {formatMessage({ id: getTranslation('testConnection.running'), defaultMessage: 'Testing the connection…' })}
             </Typography>
-            {isRunning ? (
-              <Flex gap={2}>
-                <Loader small />
-                <Typography>
-                  {formatMessage({ id: getTranslation('testConnection.running'), defaultMessage: 'Testing the connection…' })}
-                </Typography>
-              </Flex>
-            ) : requestError ? (
-              <ErrorBox
-                title={formatMessage({ id: getTranslation('testConnection.requestFailed'), defaultMessage: 'The test could not run' })}
-                message={requestError.message}
-              />
-            ) : result ? (
-              <ConnectionResult result={result} />
-            ) : null}
           </Flex>
-        </Modal.Body>
-        <Modal.Footer>
-          <Modal.Close>
-            <Button type="button" variant="tertiary">
-              {formatMessage({ id: getTranslation('actions.close'), defaultMessage: 'Close' })}
-            </Button>
-          </Modal.Close>
-          <Button type="button" variant="secondary" onClick={onRunAgain} disabled={isRunning}>
-            {formatMessage({ id: getTranslation('testConnection.runAgain'), defaultMessage: 'Run again' })}
-          </Button>
-        </Modal.Footer>
-      </Modal.Content>
-    </Modal.Root>
+        ) : requestError ? (
+          <ErrorBox
+            title={formatMessage({ id: getTranslation('testConnection.requestFailed'), defaultMessage: 'The test could not run' })}
+            message={requestError.message}
+          />
+        ) : result ? (
+          <ConnectionResult result={result} />
+        ) : null}
+      </Flex>
+    </ModalDialog>
   );
 }
 
@@ -97,33 +87,31 @@ function ConnectionResult({ result }: { result: ConnectionTestResult }) {
       : formatMessage({ id: getTranslation('testConnection.failed'), defaultMessage: 'Connection failed' });
 
   return (
-    <Flex direction="column" alignItems="stretch" gap={4}>
-      <Status variant={result.ok ? 'success' : 'danger'} role="status">
-        <Typography fontWeight="bold">{headline}</Typography>
-      </Status>
-      <Typography>{result.message}</Typography>
-      <DetailList
-        details={[
-          {
-            label: formatMessage({ id: getTranslation('testConnection.reply'), defaultMessage: 'Server reply' }),
-            value: result.reply ? <code>{result.reply}</code> : null,
-          },
-          {
-            label: formatMessage({ id: getTranslation('testConnection.errorCode'), defaultMessage: 'Error code' }),
-            value: result.errorCode ? <code>{result.errorCode}</code> : null,
-          },
-          {
-            label: formatMessage({ id: getTranslation('testConnection.capabilities'), defaultMessage: 'Capabilities' }),
-            value: result.capabilities.length > 0 ? <Capabilities capabilities={result.capabilities} /> : null,
-          },
-          {
-            label: formatMessage({ id: getTranslation('testConnection.total'), defaultMessage: 'Total time' }),
-            value: labels.milliseconds(result.totalMs),
-          },
-        ]}
-      />
+    <TestOutcome
+      ok={result.ok}
+      headline={headline}
+      message={result.message}
+      details={[
+        {
+          label: formatMessage({ id: getTranslation('testConnection.reply'), defaultMessage: 'Server reply' }),
+          value: result.reply ? <code>{result.reply}</code> : null,
+        },
+        {
+          label: formatMessage({ id: getTranslation('testConnection.errorCode'), defaultMessage: 'Error code' }),
+          value: result.errorCode ? <code>{result.errorCode}</code> : null,
+        },
+        {
+          label: formatMessage({ id: getTranslation('testConnection.capabilities'), defaultMessage: 'Capabilities' }),
+          value: result.capabilities.length > 0 ? <Capabilities capabilities={result.capabilities} /> : null,
+        },
+        {
+          label: formatMessage({ id: getTranslation('testConnection.total'), defaultMessage: 'Total time' }),
+          value: labels.milliseconds(result.totalMs),
+        },
+      ]}
+    >
       {result.steps.length > 0 && <StepTimings result={result} />}
-    </Flex>
+    </TestOutcome>
   );
 }
 
@@ -143,38 +131,28 @@ function StepTimings({ result }: { result: ConnectionTestResult }) {
   const labels = useLabels();
 
   return (
-    <Table colCount={2} rowCount={result.steps.length + 1}>
-      <Thead>
-        <Tr>
-          <Th>
-            <Typography variant="sigma" textColor="neutral600">
-              {formatMessage({ id: getTranslation('testConnection.step'), defaultMessage: 'Step' })}
-            </Typography>
-          </Th>
-          <Th>
-            <Typography variant="sigma" textColor="neutral600">
-              {formatMessage({ id: getTranslation('testConnection.time'), defaultMessage: 'Time' })}
-            </Typography>
-          </Th>
-        </Tr>
-      </Thead>
-      <Tbody>
-        {result.steps.map((timing) => {
-          const failedHere = !result.ok && timing.step === result.failedStep;
-          return (
-            <Tr key={timing.step}>
-              <Td>
-                <Typography textColor={failedHere ? 'danger600' : 'neutral800'} fontWeight={failedHere ? 'bold' : undefined}>
-                  {timing.step}
-                </Typography>
-              </Td>
-              <Td>
-                <Typography textColor="neutral800">{labels.milliseconds(timing.ms)}</Typography>
-              </Td>
-            </Tr>
-          );
-        })}
-      </Tbody>
-    </Table>
+    <DataTable
+      columns={[
+        {
+          key: 'step',
+          header: formatMessage({ id: getTranslation('testConnection.step'), defaultMessage: 'Step' }),
+          render: (timing) => {
+            const failedHere = !result.ok && timing.step === result.failedStep;
+            return (
+              <Typography textColor={failedHere ? 'danger600' : 'neutral800'} fontWeight={failedHere ? 'bold' : undefined}>
+                {timing.step}
+              </Typography>
+            );
+          },
+        },
+        {
+          key: 'time',
+          header: formatMessage({ id: getTranslation('testConnection.time'), defaultMessage: 'Time' }),
+          render: (timing) => <CellText>{labels.milliseconds(timing.ms)}</CellText>,
+        },
+      ]}
+      rows={result.steps}
+      rowKey={(timing) => timing.step}
+    />
   );
 }

@@ -1,13 +1,13 @@
 import * as React from 'react';
 
-import { Button, Flex, Modal, Status, Typography } from '@strapi/design-system';
+import { Button, Flex } from '@strapi/design-system';
 import { PaperPlane } from '@strapi/icons';
 import { useIntl } from 'react-intl';
 
 import { testEmailSchema, type TestEmailInput, type TestEmailResult } from '../../../../shared/contracts/tests';
 import { errorForField, toApiError } from '../../api/errors';
 import { useSendTestEmail } from '../../api/queries';
-import { DetailList } from '../../components/DetailList';
+import { ModalDialog, TestOutcome } from '../../components/ModalDialog';
 import { ErrorBox } from '../../components/ErrorBox';
 import { TextField } from '../../components/form/fields';
 import { useLabels } from '../../hooks/useLabels';
@@ -54,66 +54,51 @@ export function TestEmailDialog({ serverDocumentId, serverName, onClose }: TestE
   const result = sendTestEmail.data?.data;
 
   return (
-    <Modal.Root open onOpenChange={(open: boolean) => !open && onClose()}>
-      <Modal.Content>
-        <form onSubmit={send} noValidate>
-          <Modal.Header closeLabel={formatMessage({ id: getTranslation('actions.closeDialog'), defaultMessage: 'Close dialog' })}>
-            <Modal.Title>
-              {formatMessage(
-                { id: getTranslation('testEmail.title'), defaultMessage: 'Test email through {name}' },
-                { name: serverName },
-              )}
-            </Modal.Title>
-          </Modal.Header>
-          <Modal.Body>
-            <Flex direction="column" alignItems="stretch" gap={4}>
-              <TextField
-                name="to"
-                type="email"
-                label={formatMessage({ id: getTranslation('testEmail.to'), defaultMessage: 'To' })}
-                placeholder="you@example.com"
-                required
-                value={to}
-                onChange={(value) => {
-                  setTo(value);
-                  setFieldErrors(({ to: _cleared, ...others }) => others);
-                }}
-                error={errorForField(fieldErrors, 'to')}
-              />
-              <TextField
-                name="subject"
-                label={formatMessage({ id: getTranslation('testEmail.subject'), defaultMessage: 'Subject' })}
-                placeholder={formatMessage({
-                  id: getTranslation('testEmail.subject.placeholder'),
-                  defaultMessage: 'Test email from Multi SMTP',
-                })}
-                hint={formatMessage({ id: getTranslation('testEmail.subject.hint'), defaultMessage: 'Optional.' })}
-                value={subject}
-                onChange={setSubject}
-                error={errorForField(fieldErrors, 'subject')}
-              />
-              {requestError && Object.keys(fieldErrors).length === 0 && (
-                <ErrorBox
-                  title={formatMessage({ id: getTranslation('testEmail.requestFailed'), defaultMessage: 'The test email could not be sent' })}
-                  message={requestError}
-                />
-              )}
-              {result && !sendTestEmail.isPending && <EmailResult result={result} />}
-            </Flex>
-          </Modal.Body>
-          <Modal.Footer>
-            <Modal.Close>
-              <Button type="button" variant="tertiary">
-                {formatMessage({ id: getTranslation('actions.close'), defaultMessage: 'Close' })}
-              </Button>
-            </Modal.Close>
-            <Button type="submit" startIcon={<PaperPlane />} loading={sendTestEmail.isPending}>
-              {formatMessage({ id: getTranslation('testEmail.send'), defaultMessage: 'Send' })}
-            </Button>
-          </Modal.Footer>
-        </form>
-      </Modal.Content>
-    </Modal.Root>
+    <ModalDialog
+      title={formatMessage({ id: getTranslation('testEmail.title'), defaultMessage: 'Test email through {name}' }, { name: serverName })}
+      onClose={onClose}
+      onSubmit={send}
+      actions={
+        <Button type="submit" startIcon={<PaperPlane />} loading={sendTestEmail.isPending}>
+          {formatMessage({ id: getTranslation('testEmail.send'), defaultMessage: 'Send' })}
+        </Button>
+      }
+    >
+      <Flex direction="column" alignItems="stretch" gap={4}>
+        <TextField
+          name="to"
+          type="email"
+          label={formatMessage({ id: getTranslation('testEmail.to'), defaultMessage: 'To' })}
+          placeholder="you@example.com"
+          required
+          value={to}
+          onChange={(value) => {
+            setTo(value);
+            setFieldErrors(({ to: _cleared, ...others }) => others);
+          }}
+          error={errorForField(fieldErrors, 'to')}
+        />
+        <TextField
+          name="subject"
+          label={formatMessage({ id: getTranslation('testEmail.subject'), defaultMessage: 'Subject' })}
+          placeholder={formatMessage({
+            id: getTranslation('testEmail.subject.placeholder'),
+            defaultMessage: 'Test email from Multi SMTP',
+          })}
+          hint={formatMessage({ id: getTranslation('testEmail.subject.hint'), defaultMessage: 'Optional.' })}
+          value={subject}
+          onChange={setSubject}
+          error={errorForField(fieldErrors, 'subject')}
+        />
+        {requestError && Object.keys(fieldErrors).length === 0 && (
+          <ErrorBox
+            title={formatMessage({ id: getTranslation('testEmail.requestFailed'), defaultMessage: 'The test email could not be sent' })}
+            message={requestError}
+          />
+        )}
+        {result && !sendTestEmail.isPending && <EmailResult result={result} />}
+      </Flex>
+    </ModalDialog>
   );
 }
 
@@ -123,47 +108,44 @@ function EmailResult({ result }: { result: TestEmailResult }) {
   const accepted = result.ok && result.accepted.length > 0;
 
   return (
-    <Flex direction="column" alignItems="stretch" gap={4}>
-      <Status variant={accepted ? 'success' : 'danger'} role="status">
-        <Typography fontWeight="bold">
-          {accepted
-            ? formatMessage({ id: getTranslation('testEmail.accepted'), defaultMessage: 'Accepted' })
-            : formatMessage({ id: getTranslation('testEmail.rejected'), defaultMessage: 'Rejected' })}
-        </Typography>
-      </Status>
-      <Typography>{result.message}</Typography>
-      <DetailList
-        details={[
-          {
-            label: formatMessage({ id: getTranslation('testEmail.recipients'), defaultMessage: 'Recipients' }),
-            value: result.accepted.join(', '),
-          },
-          {
-            label: formatMessage({ id: getTranslation('testEmail.refusedRecipients'), defaultMessage: 'Refused recipients' }),
-            value: result.rejected.join(', '),
-          },
-          {
-            label: formatMessage({ id: getTranslation('testEmail.failedStep'), defaultMessage: 'Failed at step' }),
-            value: result.failedStep,
-          },
-          {
-            label: formatMessage({ id: getTranslation('testEmail.reply'), defaultMessage: 'SMTP reply' }),
-            value: result.reply ? <code>{result.reply}</code> : null,
-          },
-          {
-            label: formatMessage({ id: getTranslation('testEmail.errorCode'), defaultMessage: 'Error code' }),
-            value: result.errorCode ? <code>{result.errorCode}</code> : null,
-          },
-          {
-            label: formatMessage({ id: getTranslation('testEmail.messageId'), defaultMessage: 'Message ID' }),
-            value: result.messageId ? <code>{result.messageId}</code> : null,
-          },
-          {
-            label: formatMessage({ id: getTranslation('testEmail.time'), defaultMessage: 'Time taken' }),
-            value: labels.milliseconds(result.totalMs),
-          },
-        ]}
-      />
-    </Flex>
+    <TestOutcome
+      ok={accepted}
+      headline={
+        accepted
+          ? formatMessage({ id: getTranslation('testEmail.accepted'), defaultMessage: 'Accepted' })
+          : formatMessage({ id: getTranslation('testEmail.rejected'), defaultMessage: 'Rejected' })
+      }
+      message={result.message}
+      details={[
+        {
+          label: formatMessage({ id: getTranslation('testEmail.recipients'), defaultMessage: 'Recipients' }),
+          value: result.accepted.join(', '),
+        },
+        {
+          label: formatMessage({ id: getTranslation('testEmail.refusedRecipients'), defaultMessage: 'Refused recipients' }),
+          value: result.rejected.join(', '),
+        },
+        {
+          label: formatMessage({ id: getTranslation('testEmail.failedStep'), defaultMessage: 'Failed at step' }),
+          value: result.failedStep,
+        },
+        {
+          label: formatMessage({ id: getTranslation('testEmail.reply'), defaultMessage: 'SMTP reply' }),
+          value: result.reply ? <code>{result.reply}</code> : null,
+        },
+        {
+          label: formatMessage({ id: getTranslation('testEmail.errorCode'), defaultMessage: 'Error code' }),
+          value: result.errorCode ? <code>{result.errorCode}</code> : null,
+        },
+        {
+          label: formatMessage({ id: getTranslation('testEmail.messageId'), defaultMessage: 'Message ID' }),
+          value: result.messageId ? <code>{result.messageId}</code> : null,
+        },
+        {
+          label: formatMessage({ id: getTranslation('testEmail.time'), defaultMessage: 'Time taken' }),
+          value: labels.milliseconds(result.totalMs),
+        },
+      ]}
+    />
   );
 }
