@@ -544,8 +544,17 @@ export const createSendingEngine = (options: EngineOptions) => {
     return Math.max(0, at - clock());
   };
 
-  /** Stores and logs new messages; the caller queues them. */
-  const accept = async (messages: OutgoingMessage[], sendOptions: SendOptions, ids: string[]) => {
+  /**
+   * Stores and logs new messages; the caller queues them. With an idempotency key (one message),
+   * the message is stored first and the key claimed after, so a key never points to a message that
+   * does not exist; when the key was already taken, the new copy is removed and the earlier message
+   * is returned instead.
+   */
+  const accept = async (
+    messages: OutgoingMessage[],
+    sendOptions: SendOptions,
+    ids: string[]
+  ): Promise<{ records: MessageRecord[]; duplicate: QueuedMessage | null }> => {
     const target = await resolveTarget(sendOptions);
     const now = clock();
     const records: MessageRecord[] = messages.map((message, index) => {
@@ -573,20 +582,20 @@ export const createSendingEngine = (options: EngineOptions) => {
       };
     });
     await store.createMany(records);
+    if (sendOptions.idempotencyKey) {
+      const owner = await store.claimIdempotencyKey(sendOptions.idempotencyKey, ids[0]!);
+      if (owner !== ids[0]) {
+        await store.delete(ids[0]!);
+        const earlier = await store.get(owner);
+        return { records: [], duplicate: { id: owner, status: earlier?.status ?? 'queued', duplicate: true } };
+      }
+    }
     await redis.hincrby(depthKey, target.groupId ?? 'pinned', records.length);
     for (const record of records) {
       log(record);
       emit('queued', record);
     }
-    return records;
-  };
-
-  const existing = async (idempotencyKey: string | undefined, id: string): Promise<QueuedMessage | null> => {
-    if (!idempotencyKey) return null;
-    const owner = await store.claimIdempotencyKey(idempotencyKey, id);
-    if (owner === id) return null;
-    const record = await store.get(owner);
-    return { id: owner, status: record?.status ?? 'sent', duplicate: true };
+    return { records, duplicate: null };
   };
 
   return {
@@ -596,11 +605,9 @@ export const createSendingEngine = (options: EngineOptions) => {
     async send(input: OutgoingMessageInput | unknown, sendOptions: SendOptions = {}): Promise<QueuedMessage> {
       const message = validate(input);
       const delay = delayOf(sendOptions.sendAt);
-      await resolveTarget(sendOptions);
       const id = randomUUID();
-      const duplicate = await existing(sendOptions.idempotencyKey, id);
+      const { duplicate } = await accept([message], sendOptions, [id]);
       if (duplicate) return duplicate;
-      await accept([message], sendOptions, [id]);
       await queue.add(QUEUE_NAME, { id }, jobOptions(id, sendOptions, delay));
       return { id, status: 'queued' };
     },
@@ -615,7 +622,7 @@ export const createSendingEngine = (options: EngineOptions) => {
       for (let start = 0; start < messages.length; start += chunk) {
         const slice = messages.slice(start, start + chunk);
         const ids = slice.map(() => randomUUID());
-        await accept(slice, sendOptions, ids);
+        await accept(slice, { ...sendOptions, idempotencyKey: undefined }, ids);
         await queue.addBulk(ids.map((id) => ({ name: QUEUE_NAME, data: { id }, opts: jobOptions(id, sendOptions, delay) })));
         results.push(...ids.map((id) => ({ id, status: 'queued' as const })));
       }
@@ -630,12 +637,14 @@ export const createSendingEngine = (options: EngineOptions) => {
       const started = clock();
       const message = validate(input);
       const id = randomUUID();
-      const duplicate = await existing(sendOptions.idempotencyKey, id);
+      const {
+        records: [record],
+        duplicate,
+      } = await accept([message], { ...sendOptions, source: sendOptions.source ?? 'api' }, [id]);
       if (duplicate) {
-        const record = await store.get(duplicate.id);
-        return { ...duplicate, server: null, reply: record?.lastReply ?? null, attempts: record?.attempts ?? [], rejectedRecipients: [], totalMs: 0 };
+        const earlier = await store.get(duplicate.id);
+        return { ...duplicate, server: null, reply: earlier?.lastReply ?? null, attempts: earlier?.attempts ?? [], rejectedRecipients: [], totalMs: 0 };
       }
-      const [record] = await accept([message], { ...sendOptions, source: sendOptions.source ?? 'api' }, [id]);
       record!.status = 'sending';
       const result = await run(record!);
       const now = clock();
