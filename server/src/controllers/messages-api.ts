@@ -4,9 +4,9 @@ import { z } from 'zod';
 
 import { MessageValidationError } from '../engine/sending-engine';
 import { getService } from '../utils/get-service';
+import type { Context } from './crud';
 import { parseInput } from '../utils/validation';
 
-type Context = Parameters<Core.MiddlewareHandler>[0];
 
 const sendOptionsSchema = z.strictObject({
   group: z.string().min(1).optional(),

@@ -2,8 +2,8 @@ import type { Core } from '@strapi/strapi';
 import { errors } from '@strapi/utils';
 
 import { getService } from '../utils/get-service';
+import type { Context } from './crud';
 
-type Context = Parameters<Core.MiddlewareHandler>[0];
 
 /** Admin API for the delivery log: thin, the service parses and shapes. */
 const messages = ({ strapi }: { strapi: Core.Strapi }) => ({

@@ -1,8 +1,8 @@
 import type { Core } from '@strapi/strapi';
 
 import { getService } from '../utils/get-service';
+import type { Context } from './crud';
 
-type Context = Parameters<Core.MiddlewareHandler>[0];
 
 /** A failed test is still a successful request (200 with ok: false): the result is the answer. */
 const serverTests = ({ strapi }: { strapi: Core.Strapi }) => ({

@@ -1,8 +1,8 @@
 import type { Core } from '@strapi/strapi';
 
 import { getService } from '../utils/get-service';
+import type { Context } from './crud';
 
-type Context = Parameters<Core.MiddlewareHandler>[0];
 
 const status = ({ strapi }: { strapi: Core.Strapi }) => ({
   async overview(ctx: Context) {
