@@ -1,10 +1,18 @@
-import serverSchema from './server/schema.json';
+import campaignSchema from './campaign/schema.json';
 import groupSchema from './group/schema.json';
+import mailingListSchema from './mailing-list/schema.json';
 import messageSchema from './message/schema.json';
+import serverSchema from './server/schema.json';
+import subscriberSchema from './subscriber/schema.json';
+import suppressionSchema from './suppression/schema.json';
 
-/** Content types; their UIDs (plugin::multi-smtp.server, plugin::multi-smtp.group) are public API. */
+/** Content types; their UIDs (plugin::multi-smtp.<name>) are public API. */
 export default {
   server: { schema: serverSchema },
   group: { schema: groupSchema },
   message: { schema: messageSchema },
+  campaign: { schema: campaignSchema },
+  'mailing-list': { schema: mailingListSchema },
+  subscriber: { schema: subscriberSchema },
+  suppression: { schema: suppressionSchema },
 };

@@ -2,10 +2,8 @@ import type { Core } from '@strapi/strapi';
 
 import type { AttemptRecord, MessageLogEntry, MessageStatus } from '../../../shared/contracts/messages';
 import messageSchema from '../content-types/message/schema.json';
+import { MESSAGE_UID } from '../utils/uids';
 import type { Page } from './types';
-
-/** Public UID of the delivery log's content type. */
-export const MESSAGE_UID = 'plugin::multi-smtp.message' as const;
 
 /** A delivery log row as Strapi's query engine returns it (JSON parsed, datetimes as ISO strings). */
 export interface MessageEntity {
