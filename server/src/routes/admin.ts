@@ -1,4 +1,6 @@
 import { ACTIONS } from '../../../shared/permissions';
+import { audienceRoutes } from './admin-audience';
+import { campaignsRoutes } from './admin-campaigns';
 import { requires } from './policies';
 
 /** Admin API, served under /multi-smtp/... to admin users only. */
@@ -36,5 +38,8 @@ export default {
 
     { method: 'GET', path: '/messages', handler: 'messages.find', config: requires(ACTIONS.reportsRead) },
     { method: 'GET', path: '/messages/:id', handler: 'messages.findOne', config: requires(ACTIONS.reportsRead) },
+
+    ...campaignsRoutes,
+    ...audienceRoutes,
   ],
 };

@@ -128,6 +128,18 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
       return instance;
     },
 
+    /** The Redis connection for commands (quotas, campaign state, suppressions): shared, never closed by callers. */
+    redis(): Redis {
+      const commands = connections[0];
+      if (!commands) throw new Error('multi-smtp: the sending engine has not started (it starts in bootstrap)');
+      return commands;
+    },
+
+    /** Every Redis key of the plugin starts with this (config redis.keyPrefix). */
+    keyPrefix(): string {
+      return getService(strapi, 'runtime').config().redis.keyPrefix;
+    },
+
     /** Shifts the engine's clock from now on (tests only, like the `clockOffsetMs` config). */
     setClockOffset(offsetMs: number) {
       clockOffsetMs = offsetMs;
