@@ -1,3 +1,4 @@
+import campaignState from './campaign-state';
 import engine from './engine';
 import groups from './groups';
 import mailer from './mailer';
@@ -7,4 +8,4 @@ import serverTests from './server-tests';
 import servers from './servers';
 import status from './status';
 
-export default { runtime, servers, groups, serverTests, engine, mailer, status, messageLog };
+export default { runtime, servers, groups, serverTests, engine, mailer, status, messageLog, campaignState };
