@@ -1,0 +1,250 @@
+import { createHash } from 'node:crypto';
+
+import { domainOf, normaliseAddress } from './address';
+
+/**
+ * The fan-out of one campaign: reads its audience a page at a time after a keyset cursor, skips
+ * who must not get it, renders a message for everyone else, queues the page as ONE batch, and only
+ * then saves the cursor. Plain TypeScript: every effect is a function handed in, so the loop is
+ * tested with small fakes (test/unit/fan-out.test.ts) and run for real by the campaign runner.
+ *
+ * Exactly once, across crashes: the batch of page N has the id `${campaignId}:${N}` and its message
+ * ids are derived from the campaign and each recipient's key, so a process that dies after queueing
+ * a page but before saving the cursor reads the same page again after a restart, builds the same
+ * batch id, and the queue refuses it (`queued: false`): nobody is skipped and nobody is sent twice.
+ *
+ * Bounded: before each page it waits while the campaign's queued-but-unfinished messages plus the
+ * next page would pass `maxInFlight`, so the queue (and Redis memory) never hold more than that,
+ * whatever the audience's size.
+ *
+ * Skipped (counted in the cursor, never queued): an invalid address, a subscriber who is not
+ * 'subscribed', a recipient the audience marks as a duplicate (an earlier entry has the same
+ * address), an address repeated within the page, and a suppressed address or domain.
+ */
+
+export interface FanOutRecipient {
+  /** The keyset key, unique and ascending within the audience (subscriber id, entry id). */
+  key: string;
+  email: string;
+  name: string | null;
+  subscriberId: string | null;
+  attributes: Record<string, unknown>;
+  /** The subscriber's status, for list audiences; null for other sources. */
+  status?: string | null;
+  /** True when an earlier entry of the audience has the same (normalised) address. */
+  duplicate?: boolean;
+}
+
+export interface FanOutPage {
+  recipients: FanOutRecipient[];
+  /** The key to read the next page after (the last key this page scanned); null when this was the last page. */
+  next: string | null;
+}
+
+/** A page about to be queued: written before the batch, so a replay after a crash reads exactly the same entries. */
+export interface PendingPage {
+  /** Key of the page's last recipient: the replay reads (after, upTo]. */
+  upTo: string;
+  /** What the page's `next` was. */
+  next: string | null;
+  /** The page size it was read with. */
+  limit: number;
+}
+
+export interface FanOutCursor {
+  /** Last key read (null: from the start). */
+  after: string | null;
+  /** Pages read so far; the next page's batch is `${campaignId}:${seq}`. */
+  seq: number;
+  /** Recipients skipped by the fan-out itself (the gate's skips are counted by the engine). */
+  skipped: number;
+  /** Recipients handed to the queue. */
+  queued: number;
+  /** Every entry read: nothing is left to fan out. */
+  done: boolean;
+  /** Set between reading a page and queueing it. */
+  pending?: PendingPage | null;
+}
+
+export const INITIAL_CURSOR: FanOutCursor = { after: null, seq: 0, skipped: 0, queued: 0, done: false, pending: null };
+
+export interface BatchMessage<M> {
+  id: string;
+  subscriberId: string | null;
+  message: M;
+}
+
+export type SkipReason = 'invalid' | 'not-subscribed' | 'duplicate' | 'suppressed';
+
+export interface FanOutDeps<M> {
+  campaignId: string;
+  /** Up to `limit` entries with key > after (and <= upTo when given), in key order. */
+  readPage(after: string | null, limit: number, upTo?: string): Promise<FanOutPage>;
+  /** Of these normalised addresses, those suppressed (by address, or by their domain). */
+  filterSuppressed(emails: string[]): Promise<Set<string>>;
+  /** The message for one recipient (its address already normalised). May throw: the fan-out stops with that error. */
+  render(recipient: FanOutRecipient & { email: string }, messageId: string): M;
+  queueBatch(batch: { batchId: string; messages: BatchMessage<M>[] }): Promise<{ queued: boolean }>;
+  loadCursor(): Promise<FanOutCursor | null>;
+  saveCursor(cursor: FanOutCursor): Promise<void>;
+  /** Messages of this campaign queued and not finished yet. */
+  inFlight(): Promise<number>;
+  /** True when the fan-out must stop now (paused, cancelled, lock lost, process stopping). */
+  shouldStop(): boolean | Promise<boolean>;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+}
+
+export interface FanOutOptions {
+  pageSize: number;
+  maxInFlight: number;
+  /** How often in-flight is read again while waiting for room. */
+  pollMs?: number;
+}
+
+export interface FanOutStats {
+  pages: number;
+  /** Queued by this run (a page the queue refused as already queued is not counted). */
+  queued: number;
+  skipped: number;
+  byReason: Record<SkipReason, number>;
+  /** Pages whose batch had been queued before (a crash between queue and checkpoint). */
+  replayedPages: number;
+  /** Time spent waiting for room under maxInFlight. */
+  waitMs: number;
+  /** Time spent on everything else (reading, rendering, queueing, checkpointing). */
+  workMs: number;
+}
+
+export interface FanOutResult {
+  outcome: 'done' | 'stopped';
+  cursor: FanOutCursor;
+  stats: FanOutStats;
+}
+
+const SIMPLE_ADDRESS = /^[^\s@<>(),;:"[\]\\]+@[^\s@<>(),;:"[\]\\]+\.[^\s@<>(),;:"[\]\\]+$/;
+
+/** A plausible single mailbox after normalisation (the engine validates the message again). */
+export const isSendableAddress = (email: string): boolean => email.length <= 254 && SIMPLE_ADDRESS.test(email);
+
+/**
+ * A UUID (version 5 layout, SHA-256 instead of SHA-1) that is always the same for the same
+ * campaign and recipient key: a page fanned out again after a crash carries the same message ids.
+ */
+export const deterministicUuid = (namespace: string, name: string): string => {
+  const bytes = createHash('sha256').update(namespace).update('\u0000').update(name).digest().subarray(0, 16);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x50;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+};
+
+export const batchIdOf = (campaignId: string, seq: number) => `${campaignId}:${seq}`;
+export const messageIdOf = (campaignId: string, recipientKey: string) => deterministicUuid(`campaign:${campaignId}`, recipientKey);
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Decides, for one page, who is sent and who is skipped. Pure except for the suppression lookup.
+ */
+export const classifyPage = async (
+  recipients: FanOutRecipient[],
+  filterSuppressed: (emails: string[]) => Promise<Set<string>>
+): Promise<{ send: (FanOutRecipient & { email: string })[]; skipped: Record<SkipReason, number> }> => {
+  const skipped: Record<SkipReason, number> = { invalid: 0, 'not-subscribed': 0, duplicate: 0, suppressed: 0 };
+  const candidates: (FanOutRecipient & { email: string })[] = [];
+  const seen = new Set<string>();
+  for (const recipient of recipients) {
+    const email = normaliseAddress(recipient.email ?? '');
+    if (!isSendableAddress(email)) skipped.invalid += 1;
+    else if (recipient.status != null && recipient.status !== 'subscribed') skipped['not-subscribed'] += 1;
+    else if (recipient.duplicate || seen.has(email)) skipped.duplicate += 1;
+    else {
+      seen.add(email);
+      candidates.push({ ...recipient, email });
+    }
+  }
+  if (candidates.length === 0) return { send: candidates, skipped };
+  const suppressed = await filterSuppressed(candidates.map((recipient) => recipient.email));
+  if (suppressed.size === 0) return { send: candidates, skipped };
+  const send = candidates.filter((recipient) => {
+    const blocked = suppressed.has(recipient.email) || suppressed.has(`@${domainOf(recipient.email)}`);
+    if (blocked) skipped.suppressed += 1;
+    return !blocked;
+  });
+  return { send, skipped };
+};
+
+/** Runs the fan-out until the audience is exhausted or `shouldStop` says so. Errors propagate (the caller fails the campaign). */
+export const runFanOut = async <M>(deps: FanOutDeps<M>, options: FanOutOptions): Promise<FanOutResult> => {
+  const sleep = deps.sleep ?? defaultSleep;
+  const now = deps.now ?? Date.now;
+  const pollMs = options.pollMs ?? 100;
+  // A page never holds more than the in-flight bound, so a page always fits once the queue drains.
+  const pageSize = Math.max(1, Math.min(options.pageSize, options.maxInFlight));
+  const stats: FanOutStats = {
+    pages: 0,
+    queued: 0,
+    skipped: 0,
+    byReason: { invalid: 0, 'not-subscribed': 0, duplicate: 0, suppressed: 0 },
+    replayedPages: 0,
+    waitMs: 0,
+    workMs: 0,
+  };
+  let cursor: FanOutCursor = { ...INITIAL_CURSOR, ...(await deps.loadCursor()) };
+
+  for (;;) {
+    if (cursor.done) return { outcome: 'done', cursor, stats };
+    if (await deps.shouldStop()) return { outcome: 'stopped', cursor, stats };
+
+    // Back-pressure: room for a whole page under maxInFlight.
+    const waitStarted = now();
+    let waited = false;
+    while ((await deps.inFlight()) + pageSize > options.maxInFlight) {
+      waited = true;
+      if (await deps.shouldStop()) {
+        stats.waitMs += now() - waitStarted;
+        return { outcome: 'stopped', cursor, stats };
+      }
+      await sleep(pollMs);
+    }
+    if (waited) stats.waitMs += now() - waitStarted;
+
+    const workStarted = now();
+    // A page read before a crash and maybe queued: read exactly its entries again (same batch id).
+    const { pending } = cursor;
+    const page = pending ? await deps.readPage(cursor.after, pending.limit, pending.upTo) : await deps.readPage(cursor.after, pageSize);
+    const next = pending ? pending.next : page.next;
+    const { send, skipped } = await classifyPage(page.recipients, (emails) => deps.filterSuppressed(emails));
+    const messages: BatchMessage<M>[] = send.map((recipient) => {
+      const id = messageIdOf(deps.campaignId, recipient.key);
+      return { id, subscriberId: recipient.subscriberId, message: deps.render(recipient, id) };
+    });
+    let queued = true;
+    if (messages.length > 0) {
+      if (!pending) {
+        const upTo = page.recipients.at(-1)!.key;
+        await deps.saveCursor({ ...cursor, pending: { upTo, next, limit: pageSize } });
+      }
+      ({ queued } = await deps.queueBatch({ batchId: batchIdOf(deps.campaignId, cursor.seq), messages }));
+    }
+    const skippedHere = Object.values(skipped).reduce((sum, count) => sum + count, 0);
+    cursor = {
+      after: next ?? page.recipients.at(-1)?.key ?? cursor.after,
+      // Every page moves the sequence on, queued or not, so a batch id is never used for two pages.
+      seq: cursor.seq + 1,
+      skipped: cursor.skipped + skippedHere,
+      queued: cursor.queued + messages.length,
+      done: next === null,
+      pending: null,
+    };
+    await deps.saveCursor(cursor);
+
+    stats.pages += 1;
+    stats.skipped += skippedHere;
+    for (const reason of Object.keys(skipped) as SkipReason[]) stats.byReason[reason] += skipped[reason];
+    if (queued) stats.queued += messages.length;
+    else stats.replayedPages += 1;
+    stats.workMs += now() - workStarted;
+  }
+};

@@ -1,0 +1,263 @@
+import {
+  batchIdOf,
+  deterministicUuid,
+  INITIAL_CURSOR,
+  messageIdOf,
+  runFanOut,
+  type BatchMessage,
+  type FanOutCursor,
+  type FanOutDeps,
+  type FanOutRecipient,
+} from '../../server/src/engine/fan-out';
+
+interface Entry extends FanOutRecipient {
+  /** Entries a fake audience filter leaves out (still scanned, as a JS filter would). */
+  excluded?: boolean;
+}
+
+const entry = (id: number, extra: Partial<Entry> = {}): Entry => ({
+  key: String(id),
+  email: `user${id}@example.com`,
+  name: `User ${id}`,
+  subscriberId: `sub-${id}`,
+  attributes: {},
+  status: 'subscribed',
+  ...extra,
+});
+
+class Crash extends Error {}
+
+/**
+ * A fake world: an audience in a table, a queue that refuses a batch id it has seen (as BullMQ
+ * does with a job id), a cursor store, and "workers" that finish queued messages whenever the
+ * fan-out sleeps.
+ */
+const world = (entries: Entry[], options: { suppressed?: string[]; drainPerSleep?: number } = {}) => {
+  const table = [...entries];
+  const batches = new Map<string, BatchMessage<string>[]>();
+  let storedCursor: FanOutCursor | null = null;
+  let unfinished = 0;
+  let peakInFlight = 0;
+  const suppressed = new Set(options.suppressed ?? []);
+  const control = { crashAfterQueue: -1, crashBeforeQueue: -1, stopAfterPages: Infinity, pagesRead: 0, cursorWrites: 0 };
+
+  const deps: FanOutDeps<string> = {
+    campaignId: 'c1',
+    async readPage(after, limit, upTo) {
+      control.pagesRead += 1;
+      const afterKey = after === null ? -Infinity : Number(after);
+      const upToKey = upTo === undefined ? Infinity : Number(upTo);
+      const scanned = table
+        .filter((row) => Number(row.key) > afterKey && Number(row.key) <= upToKey)
+        .sort((a, b) => Number(a.key) - Number(b.key))
+        .slice(0, limit);
+      const exhausted = scanned.length < limit || Number(scanned.at(-1)!.key) === Math.max(...table.map((row) => Number(row.key)));
+      return {
+        recipients: scanned.filter((row) => !row.excluded),
+        next: exhausted ? null : scanned.at(-1)!.key,
+      };
+    },
+    async filterSuppressed(emails) {
+      return new Set(emails.filter((email) => suppressed.has(email) || suppressed.has(`@${email.split('@')[1]}`)));
+    },
+    render: (recipient, id) => `${id}|${recipient.email}`,
+    async queueBatch({ batchId, messages }) {
+      if (control.crashBeforeQueue === batches.size) {
+        control.crashBeforeQueue = -1;
+        throw new Crash('died before queueing');
+      }
+      if (batches.has(batchId)) return { queued: false };
+      batches.set(batchId, messages);
+      unfinished += messages.length;
+      peakInFlight = Math.max(peakInFlight, unfinished);
+      if (control.crashAfterQueue === batches.size) {
+        control.crashAfterQueue = -1;
+        throw new Crash('died between queueing and the checkpoint');
+      }
+      return { queued: true };
+    },
+    async loadCursor() {
+      return storedCursor ? { ...storedCursor } : null;
+    },
+    async saveCursor(cursor) {
+      control.cursorWrites += 1;
+      storedCursor = { ...cursor };
+    },
+    async inFlight() {
+      return unfinished;
+    },
+    shouldStop: () => control.pagesRead >= control.stopAfterPages,
+    async sleep() {
+      unfinished = Math.max(0, unfinished - (options.drainPerSleep ?? Infinity));
+    },
+  };
+
+  const queuedEmails = () => [...batches.values()].flat().map((message) => message.message.split('|')[1]!);
+  return {
+    deps,
+    table,
+    batches,
+    control,
+    queuedEmails,
+    cursor: () => storedCursor,
+    peakInFlight: () => peakInFlight,
+    finishAll: () => {
+      unfinished = 0;
+    },
+  };
+};
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, index) => from + index);
+
+describe('campaign fan-out', () => {
+  it('queues everyone once, a page per batch, with deterministic batch and message ids', async () => {
+    const w = world(range(1, 25).map((id) => entry(id)));
+    const result = await runFanOut(w.deps, { pageSize: 10, maxInFlight: 100 });
+    expect(result.outcome).toBe('done');
+    expect(result.cursor).toMatchObject({ done: true, queued: 25, skipped: 0, seq: 3, pending: null });
+    expect([...w.batches.keys()]).toEqual(['c1:0', 'c1:1', 'c1:2']);
+    expect(w.queuedEmails()).toEqual(range(1, 25).map((id) => `user${id}@example.com`));
+    const first = w.batches.get('c1:0')![0]!;
+    expect(first.id).toBe(messageIdOf('c1', '1'));
+    expect(first.subscriberId).toBe('sub-1');
+    expect(first.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(messageIdOf('c1', '1')).not.toBe(messageIdOf('c2', '1'));
+    expect(deterministicUuid('a', 'b')).toBe(deterministicUuid('a', 'b'));
+    expect(batchIdOf('c1', 7)).toBe('c1:7');
+  });
+
+  it.each([1, 2, 3])('loses and repeats no one when it dies between queueing batch %i and its checkpoint', async (crashAt) => {
+    const w = world(range(1, 30).map((id) => entry(id)));
+    w.control.crashAfterQueue = crashAt;
+    await expect(runFanOut(w.deps, { pageSize: 10, maxInFlight: 100 })).rejects.toThrow(Crash);
+    // The checkpoint still names the page that was being queued.
+    expect(w.cursor()?.pending).toBeTruthy();
+    // A new process picks it up from the stored cursor.
+    const result = await runFanOut(w.deps, { pageSize: 10, maxInFlight: 100 });
+    expect(result.outcome).toBe('done');
+    expect(result.stats.replayedPages).toBe(1);
+    expect(result.cursor.queued).toBe(30);
+    const emails = w.queuedEmails();
+    expect(emails).toHaveLength(30);
+    expect(new Set(emails).size).toBe(30);
+  });
+
+  it('replays exactly the crashed page even when an entry of it was deleted meanwhile', async () => {
+    const w = world(range(1, 30).map((id) => entry(id)));
+    w.control.crashAfterQueue = 1;
+    await expect(runFanOut(w.deps, { pageSize: 10, maxInFlight: 100 })).rejects.toThrow(Crash);
+    // Entry 4 (in the queued page) is deleted before the restart: a page read by count would now
+    // reach entry 11, which the refused replay batch would lose.
+    w.table.splice(w.table.findIndex((row) => row.key === '4'), 1);
+    const result = await runFanOut(w.deps, { pageSize: 10, maxInFlight: 100 });
+    expect(result.outcome).toBe('done');
+    const emails = w.queuedEmails();
+    expect(emails).toHaveLength(30);
+    expect(emails).toContain('user11@example.com');
+    expect(new Set(emails).size).toBe(30);
+  });
+
+  it('loses no one when it dies after the checkpoint of the pending page but before queueing', async () => {
+    const w = world(range(1, 30).map((id) => entry(id)));
+    w.control.crashBeforeQueue = 1; // the second batch
+    await expect(runFanOut(w.deps, { pageSize: 10, maxInFlight: 100 })).rejects.toThrow(Crash);
+    const result = await runFanOut(w.deps, { pageSize: 10, maxInFlight: 100 });
+    expect(result.stats.replayedPages).toBe(0);
+    const emails = w.queuedEmails();
+    expect(emails).toHaveLength(30);
+    expect(new Set(emails).size).toBe(30);
+  });
+
+  it('never has more than maxInFlight messages queued and unfinished', async () => {
+    const w = world(range(1, 500).map((id) => entry(id)), { drainPerSleep: 7 });
+    const result = await runFanOut(w.deps, { pageSize: 40, maxInFlight: 100, pollMs: 1 });
+    expect(result.outcome).toBe('done');
+    expect(w.queuedEmails()).toHaveLength(500);
+    expect(w.peakInFlight()).toBeLessThanOrEqual(100);
+    expect(w.peakInFlight()).toBeGreaterThan(60);
+    expect(result.stats.waitMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('uses pages no larger than maxInFlight, so a small bound still makes progress', async () => {
+    const w = world(range(1, 50).map((id) => entry(id)), { drainPerSleep: 1 });
+    const result = await runFanOut(w.deps, { pageSize: 500, maxInFlight: 5, pollMs: 1 });
+    expect(result.outcome).toBe('done');
+    expect(w.peakInFlight()).toBeLessThanOrEqual(5);
+    expect(w.queuedEmails()).toHaveLength(50);
+  });
+
+  it('skips and counts invalid, unsubscribed, duplicate and suppressed recipients', async () => {
+    const entries = [
+      entry(1),
+      entry(2, { email: 'not an address' }),
+      entry(3, { status: 'unsubscribed' }),
+      entry(4, { status: 'bounced' }),
+      entry(5, { email: '  USER1@Example.com ' }), // the same address as 1, in the same page
+      entry(6, { duplicate: true }), // the audience says an earlier entry has its address
+      entry(7, { email: 'blocked@example.com' }),
+      entry(8, { email: 'someone@blocked-domain.test' }),
+      entry(9, { email: ' Mixed@Case.Example ', status: null, subscriberId: null }),
+      entry(12, { email: 'user1@example.com' }), // a repeat in a later page: the audience marks it (duplicate)
+      entry(13),
+    ];
+    entries[9]!.duplicate = true;
+    const w = world(entries, { suppressed: ['blocked@example.com', '@blocked-domain.test'] });
+    const result = await runFanOut(w.deps, { pageSize: 5, maxInFlight: 100 });
+    expect(result.outcome).toBe('done');
+    expect(w.queuedEmails()).toEqual(['user1@example.com', 'mixed@case.example', 'user13@example.com']);
+    expect(result.stats.byReason).toEqual({ invalid: 1, 'not-subscribed': 2, duplicate: 3, suppressed: 2 });
+    expect(result.cursor.skipped).toBe(8);
+    expect(result.cursor.queued).toBe(3);
+    expect(result.cursor.skipped + result.cursor.queued).toBe(entries.length);
+  });
+
+  it('pages by key, not by matches: a page with no recipients moves the cursor on', async () => {
+    const entries = range(1, 40).map((id) => entry(id, { excluded: id <= 30 }));
+    const w = world(entries);
+    const result = await runFanOut(w.deps, { pageSize: 10, maxInFlight: 100 });
+    expect(result.outcome).toBe('done');
+    expect(w.queuedEmails()).toEqual(range(31, 40).map((id) => `user${id}@example.com`));
+    // Empty pages queue nothing but still take a sequence number: a batch id is never reused.
+    expect([...w.batches.keys()]).toEqual(['c1:3']);
+  });
+
+  it('stops when told and resumes from the cursor', async () => {
+    const w = world(range(1, 50).map((id) => entry(id)));
+    w.control.stopAfterPages = 2;
+    const first = await runFanOut(w.deps, { pageSize: 10, maxInFlight: 100 });
+    expect(first.outcome).toBe('stopped');
+    expect(first.cursor).toMatchObject({ done: false, queued: 20, seq: 2 });
+    w.control.stopAfterPages = Infinity;
+    const second = await runFanOut(w.deps, { pageSize: 10, maxInFlight: 100 });
+    expect(second.outcome).toBe('done');
+    expect(w.queuedEmails()).toEqual(range(1, 50).map((id) => `user${id}@example.com`));
+  });
+
+  it('stops while waiting for room under maxInFlight', async () => {
+    const w = world(range(1, 50).map((id) => entry(id)), { drainPerSleep: 0 });
+    let checks = 0;
+    w.deps.shouldStop = () => {
+      checks += 1;
+      return checks > 5;
+    };
+    const result = await runFanOut(w.deps, { pageSize: 10, maxInFlight: 20, pollMs: 1 });
+    expect(result.outcome).toBe('stopped');
+    expect(w.queuedEmails()).toHaveLength(20);
+  });
+
+  it('propagates a render error without saving a cursor past the page', async () => {
+    const w = world(range(1, 20).map((id) => entry(id)));
+    w.deps.render = (recipient) => {
+      if (recipient.key === '15') throw new Error('template failed');
+      return `x|${recipient.email}`;
+    };
+    await expect(runFanOut(w.deps, { pageSize: 10, maxInFlight: 100 })).rejects.toThrow('template failed');
+    expect(w.cursor()).toMatchObject({ after: '10', seq: 1, queued: 10, pending: null });
+  });
+
+  it('an empty audience is done at once', async () => {
+    const w = world([]);
+    const result = await runFanOut(w.deps, { pageSize: 10, maxInFlight: 100 });
+    expect(result).toMatchObject({ outcome: 'done', cursor: { ...INITIAL_CURSOR, done: true, seq: 1 } });
+  });
+});
