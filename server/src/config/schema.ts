@@ -50,6 +50,18 @@ const smtpSchema = z
   })
   .prefault({});
 
+const campaignsSchema = z
+  .strictObject({
+    /** An address (or mailto: URI) also offered in List-Unsubscribe, e.g. unsubscribe@example.com. */
+    unsubscribeMailto: z.string().min(3).optional(),
+    /**
+     * Requests per minute one client IP may make to the public unsubscribe endpoint (429 beyond).
+     * Generous: mailbox providers send one-click POSTs from a few shared IPs.
+     */
+    rateLimitPerMinute: z.int().min(1).max(100000).default(120),
+  })
+  .prefault({});
+
 export const pluginConfigSchema = z.strictObject({
   encryptionKey: z
     .string({ error: (issue) => (issue.input === undefined ? `is required. ${ENCRYPTION_KEY_HELP}` : 'must be a string') })
@@ -64,6 +76,7 @@ export const pluginConfigSchema = z.strictObject({
   worker: workerSchema,
   retry: retrySchema,
   smtp: smtpSchema,
+  campaigns: campaignsSchema,
   /** The site's public URL, for tracking and unsubscribe links (e.g. https://example.com). */
   publicUrl: z.url({ error: 'must be an absolute URL' }).optional(),
   /** Slug of the group used when a message names none (falls back to the group marked default). */

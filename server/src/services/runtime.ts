@@ -1,7 +1,8 @@
 import type { Core } from '@strapi/strapi';
 
 import { parsePluginConfig, type PluginConfig } from '../config/schema';
-import { createSecretBox, type SecretBox } from '../engine/secret-box';
+import { createSecretBox, parseEncryptionKey, type SecretBox } from '../engine/secret-box';
+import { createUnsubscribeTokens, type UnsubscribeTokens } from '../engine/unsubscribe';
 import { PLUGIN_ID } from '../../../shared/plugin-id';
 
 /**
@@ -11,6 +12,7 @@ import { PLUGIN_ID } from '../../../shared/plugin-id';
 const runtime = ({ strapi }: { strapi: Core.Strapi }) => {
   let config: PluginConfig | undefined;
   let secretBox: SecretBox | undefined;
+  let unsubscribeTokens: UnsubscribeTokens | undefined;
 
   return {
     config(): PluginConfig {
@@ -21,6 +23,12 @@ const runtime = ({ strapi }: { strapi: Core.Strapi }) => {
     secrets(): SecretBox {
       secretBox ??= createSecretBox(this.config().encryptionKey);
       return secretBox;
+    },
+
+    /** Signs and checks unsubscribe tokens; the MAC key is derived from the encryption key (HKDF, its own label). */
+    unsubscribeTokens(): UnsubscribeTokens {
+      unsubscribeTokens ??= createUnsubscribeTokens(parseEncryptionKey(this.config().encryptionKey));
+      return unsubscribeTokens;
     },
   };
 };
