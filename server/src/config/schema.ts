@@ -59,6 +59,13 @@ const campaignsSchema = z
      * Generous: mailbox providers send one-click POSTs from a few shared IPs.
      */
     rateLimitPerMinute: z.int().min(1).max(100000).default(120),
+    /**
+     * Messages of one campaign queued and not yet finished, at most. The fan-out waits below it, so
+     * the queue (and Redis memory) stay bounded whatever the audience's size.
+     */
+    maxInFlight: z.int().min(1).max(1000000).default(2000),
+    /** Recipients read, rendered and queued together (one queue job per page). */
+    pageSize: z.int().min(1).max(10000).default(500),
   })
   .prefault({});
 
