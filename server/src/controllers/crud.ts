@@ -15,7 +15,7 @@ interface CrudService {
 
 /** Thin HTTP layer for a CRUD resource: read the request, call the service, set the body. */
 export const crudController =
-  (serviceName: 'servers' | 'groups') =>
+  (serviceName: 'servers' | 'groups' | 'campaigns' | 'mailingLists' | 'subscribers') =>
   ({ strapi }: { strapi: Core.Strapi }) => {
     const service = (): CrudService => getService(strapi, serviceName);
     return {

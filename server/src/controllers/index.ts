@@ -1,8 +1,13 @@
+import campaigns from './campaigns';
 import groups from './groups';
+import mailingLists from './mailing-lists';
 import messages from './messages';
 import messagesApi from './messages-api';
 import serverTests from './server-tests';
 import servers from './servers';
 import status from './status';
+import subscribers from './subscribers';
+import suppressions from './suppressions';
+import unsubscribe from './unsubscribe';
 
-export default { servers, groups, serverTests, messagesApi, status, messages };
+export default { servers, groups, serverTests, messagesApi, status, messages, campaigns, unsubscribe, mailingLists, subscribers, suppressions };

@@ -7,5 +7,11 @@ export default {
   routes: [
     { method: 'POST', path: '/messages', handler: 'messagesApi.send', config: { policies: [] as string[] } },
     { method: 'GET', path: '/messages/:id', handler: 'messagesApi.status', config: { policies: [] as string[] } },
+
+    // Public: the unsubscribe link of campaign mail (no login; rate-limited per IP in the controller).
+    { method: 'GET', path: '/unsubscribe', handler: 'unsubscribe.page', config: { auth: false, policies: [] as string[] } },
+    { method: 'GET', path: '/unsubscribe/:token', handler: 'unsubscribe.page', config: { auth: false, policies: [] as string[] } },
+    { method: 'POST', path: '/unsubscribe', handler: 'unsubscribe.confirm', config: { auth: false, policies: [] as string[] } },
+    { method: 'POST', path: '/unsubscribe/:token', handler: 'unsubscribe.confirm', config: { auth: false, policies: [] as string[] } },
   ],
 };
