@@ -1,4 +1,5 @@
 import type { CampaignProgress, CampaignStatus } from '../../../shared/contracts/campaigns';
+import type { CampaignCounts as EngineCampaignCounts } from './sending-engine';
 
 /**
  * A campaign's progress from two sources (plain TypeScript, no Strapi): the engine's live counters
@@ -10,13 +11,8 @@ import type { CampaignProgress, CampaignStatus } from '../../../shared/contracts
  * messages between the oldest sample of the last `RATE_WINDOW_MS` and now, per second.
  */
 
-export interface CampaignCounts {
-  queued: number;
-  sent: number;
-  failed: number;
-  bounced: number;
-  skipped: number;
-}
+/** The engine's live counters (in flight is worked out here again). */
+export type CampaignCounts = Omit<EngineCampaignCounts, 'inFlight'>;
 
 export interface StoredCounters {
   totalRecipients: number | null;

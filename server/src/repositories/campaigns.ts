@@ -2,12 +2,13 @@ import type { Core } from '@strapi/strapi';
 
 import type { Audience } from '../../../shared/contracts/audiences';
 import type { CampaignStatus } from '../../../shared/contracts/campaigns';
+import type { StoredCounters } from '../engine/campaign-progress';
 import { CAMPAIGN_UID, SUBSCRIBER_UID } from '../utils/uids';
 import { documentsOf } from './documents';
 import type { GroupRefEntity, Page } from './types';
 
 /** A campaign row as the document service returns it. */
-export interface CampaignEntity {
+export interface CampaignEntity extends StoredCounters {
   id: number;
   documentId: string;
   name: string;
@@ -25,12 +26,6 @@ export interface CampaignEntity {
   trackOpens: boolean | null;
   trackClicks: boolean | null;
   tags: string[] | null;
-  totalRecipients: number | null;
-  queuedCount: number | null;
-  sentCount: number | null;
-  failedCount: number | null;
-  bouncedCount: number | null;
-  skippedCount: number | null;
   startedAt: string | null;
   completedAt: string | null;
   lastError: string | null;
