@@ -11,6 +11,8 @@ const bootstrap = async ({ strapi }: { strapi: Core.Strapi }) => {
   // The delivery log's upsert needs its unique index; fail the boot now if it cannot be made.
   await ensureMessageIndexes(strapi);
   await getService(strapi, 'engine').start();
+  // The Redis mirror of the suppression list may be missing or stale (flushed Redis, edits while down).
+  await getService(strapi, 'suppressions').syncToRedis();
   // Any change to servers or groups (admin API, content manager, scripts) reaches the router at once.
   strapi.db.lifecycles.subscribe({
     models: [SERVER_UID, GROUP_UID],

@@ -1,9 +1,31 @@
 import { ACTIONS } from '../../../shared/permissions';
 import { requires } from './policies';
 
-/** Admin routes for audience (spread into admin.ts). */
-export const audienceRoutes = [
-  // filled in by the audience work
-] as { method: string; path: string; handler: string; config: ReturnType<typeof requires> }[];
+const read = requires(ACTIONS.campaignsRead);
+const manage = requires(ACTIONS.campaignsManage);
 
-void ACTIONS;
+/**
+ * Admin routes for the audience data: mailing lists, subscribers, suppressions (spread into admin.ts).
+ * Fixed paths (import, export) come before `/:id`, which would otherwise take them.
+ */
+export const audienceRoutes = [
+  { method: 'GET', path: '/lists', handler: 'mailingLists.find', config: read },
+  { method: 'GET', path: '/lists/:id', handler: 'mailingLists.findOne', config: read },
+  { method: 'POST', path: '/lists', handler: 'mailingLists.create', config: manage },
+  { method: 'PUT', path: '/lists/:id', handler: 'mailingLists.update', config: manage },
+  { method: 'DELETE', path: '/lists/:id', handler: 'mailingLists.delete', config: manage },
+
+  { method: 'GET', path: '/subscribers/export', handler: 'subscribers.export', config: read },
+  { method: 'POST', path: '/subscribers/import', handler: 'subscribers.import', config: manage },
+  { method: 'GET', path: '/subscribers', handler: 'subscribers.find', config: read },
+  { method: 'GET', path: '/subscribers/:id', handler: 'subscribers.findOne', config: read },
+  { method: 'POST', path: '/subscribers', handler: 'subscribers.create', config: manage },
+  { method: 'PUT', path: '/subscribers/:id', handler: 'subscribers.update', config: manage },
+  { method: 'DELETE', path: '/subscribers/:id', handler: 'subscribers.delete', config: manage },
+
+  { method: 'GET', path: '/suppressions/export', handler: 'suppressions.export', config: read },
+  { method: 'GET', path: '/suppressions', handler: 'suppressions.find', config: read },
+  { method: 'GET', path: '/suppressions/:id', handler: 'suppressions.findOne', config: read },
+  { method: 'POST', path: '/suppressions', handler: 'suppressions.create', config: manage },
+  { method: 'DELETE', path: '/suppressions/:id', handler: 'suppressions.delete', config: manage },
+] as { method: string; path: string; handler: string; config: ReturnType<typeof requires> }[];

@@ -1,3 +1,6 @@
+import audiences from './audiences';
+import campaignGate from './campaign-gate';
+import campaignRunner from './campaign-runner';
 import campaignState from './campaign-state';
 import campaigns from './campaigns';
 import engine from './engine';
@@ -11,4 +14,4 @@ import servers from './servers';
 import status from './status';
 import unsubscribe from './unsubscribe';
 
-export default { runtime, servers, groups, serverTests, engine, mailer, status, messageLog, campaignState, campaigns, unsubscribe, rateLimit };
+export default { runtime, servers, groups, serverTests, engine, mailer, status, messageLog, campaignState, audiences, campaignGate, campaignRunner, campaigns, unsubscribe, rateLimit };
