@@ -8,6 +8,7 @@ describe('campaign test send: any address, a subscriber or sample data, the grou
   let sink: TestSmtpServer;
   let otherSink: TestSmtpServer;
   let otherServerId: string;
+  let otherGroupId: string;
   let listId: string;
   let bobId: string;
 
@@ -27,6 +28,7 @@ describe('campaign test send: any address, a subscriber or sample data, the grou
     api = asAdmin(app);
     const defaultGroup = (await api.get('/multi-smtp/groups')).body.data[0].documentId;
     const otherGroup = (await api.post('/multi-smtp/groups', { name: 'Other', slug: 'other' })).body.data.documentId;
+    otherGroupId = otherGroup;
     for (const [name, port, group] of [
       ['main-sink', sink.port, defaultGroup],
       ['other-sink', otherSink.port, otherGroup],
@@ -130,6 +132,14 @@ describe('campaign test send: any address, a subscriber or sample data, the grou
     const campaign = await createCampaign(api, campaignBody());
     const response = await testSend(campaign.documentId, { to: ['qa@example.com'], server: otherServerId });
     expect(response.body.data.results[0]).toMatchObject({ accepted: true, server: { id: otherServerId, name: 'other-sink' } });
+    expect(await otherSink.waitForMessages(1)).toHaveLength(1);
+    expect(sink.messages).toHaveLength(0);
+  });
+
+  it("goes through the campaign's own group", async () => {
+    const campaign = await createCampaign(api, campaignBody({ group: otherGroupId }));
+    const response = await testSend(campaign.documentId, { to: ['qa@example.com'] });
+    expect(response.body.data.results[0]).toMatchObject({ accepted: true, server: { name: 'other-sink' } });
     expect(await otherSink.waitForMessages(1)).toHaveLength(1);
     expect(sink.messages).toHaveLength(0);
   });
