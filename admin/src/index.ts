@@ -20,8 +20,12 @@ export default {
       icon: Mail,
       intlLabel: { id: getTranslation('plugin.name'), defaultMessage: PLUGIN_NAME },
       Component: () => import('./pages/App'),
-      // Only admins who may read servers see the menu entry; the API checks the same action.
-      permissions: [{ action: actionId(ACTIONS.serversRead), subject: null }],
+      // Admins who may read servers or campaigns see the menu entry (either one is enough); the API
+      // checks each route's own action.
+      permissions: [
+        { action: actionId(ACTIONS.serversRead), subject: null },
+        { action: actionId(ACTIONS.campaignsRead), subject: null },
+      ],
     });
   },
 

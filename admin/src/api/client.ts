@@ -71,7 +71,7 @@ export const queryKeys = {
  * Strapi's fetch client does not URL-encode params, so the query string is built here.
  * Empty values are left out so the server applies its defaults.
  */
-const toQueryString = (params: object) => {
+export const toQueryString = (params: object) => {
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) {
     if (value !== undefined && value !== null && value !== '') {
@@ -82,6 +82,8 @@ const toQueryString = (params: object) => {
 };
 
 const url = (path: string) => `/${PLUGIN_ID}${path}`;
+/** The admin API path of one of the plugin's routes, e.g. `/multi-smtp/campaigns`. */
+export const pluginUrl = url;
 const serverUrl = (documentId: string, suffix = '') => url(`/servers/${encodeURIComponent(documentId)}${suffix}`);
 const groupUrl = (documentId: string) => url(`/groups/${encodeURIComponent(documentId)}`);
 const messageUrl = (id: string) => url(`/messages/${encodeURIComponent(id)}`);

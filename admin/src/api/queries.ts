@@ -42,18 +42,22 @@ export function useServer(documentId: string | undefined) {
   });
 }
 
-export function useGroupList(params: GroupListParams) {
+export function useGroupList(params: GroupListParams, { enabled = true }: { enabled?: boolean } = {}) {
   const api = useApi();
   return useQuery({
     queryKey: queryKeys.groupList(params),
     queryFn: ({ signal }) => api.listGroups(params, signal),
     placeholderData: keepPreviousData,
+    enabled,
   });
 }
 
-/** Every group (up to 100), sorted by name: the choices of the group and fallback selects. */
-export function useAllGroups() {
-  return useGroupList({ page: 1, pageSize: SELECT_PAGE_SIZE, sort: 'name:asc' });
+/**
+ * Every group (up to 100), sorted by name: the choices of the group and fallback selects.
+ * `enabled: false` for admins who may not list groups (the campaign editor without `servers.read`).
+ */
+export function useAllGroups(options: { enabled?: boolean } = {}) {
+  return useGroupList({ page: 1, pageSize: SELECT_PAGE_SIZE, sort: 'name:asc' }, options);
 }
 
 export function useGroup(documentId: string | undefined) {

@@ -6,35 +6,61 @@ import { usePluginPermissions } from '../hooks/usePluginPermissions';
 import { getTranslation } from '../utils/getTranslation';
 import { paths } from '../utils/paths';
 
-/** The plugin's side navigation: Servers, Groups and (with `reports.read`) the Delivery log. */
+/**
+ * The plugin's side navigation, in two sections shown per permission: Sending (Servers, Groups and,
+ * with `reports.read`, the Delivery log) and Campaigns (Campaigns, Subscribers, Lists, Suppressions).
+ */
 export function PluginNav() {
   const { formatMessage } = useIntl();
   const { pathname } = useLocation();
-  const { reportsRead } = usePluginPermissions();
+  const { canRead, reportsRead, campaignsRead } = usePluginPermissions();
+  const text = (id: string, defaultMessage: string) => formatMessage({ id: getTranslation(id), defaultMessage });
 
   // The servers list lives at the plugin's root, so "Servers" is active everywhere except under the other pages.
-  const onOtherPage = pathname.includes(paths.groups) || pathname.includes(paths.log);
+  const otherPages = [paths.groups, paths.log, paths.campaigns, paths.subscribers, paths.lists, paths.suppressions];
+  const onOtherPage = otherPages.some((path) => pathname.includes(path));
+
+  const sendingLinks = [
+    canRead && (
+      <SubNav.Link
+        key="servers"
+        to={paths.servers}
+        end
+        className={onOtherPage ? undefined : 'active'}
+        label={text('nav.servers', 'Servers')}
+      />
+    ),
+    canRead && <SubNav.Link key="groups" to={paths.groups} label={text('nav.groups', 'Groups')} />,
+    reportsRead && <SubNav.Link key="log" to={paths.log} label={text('nav.log', 'Delivery log')} />,
+  ].filter(Boolean);
+
+  const campaignLinks = campaignsRead
+    ? [
+        <SubNav.Link key="campaigns" to={paths.campaigns} label={text('nav.campaigns', 'Campaigns')} />,
+        <SubNav.Link key="subscribers" to={paths.subscribers} label={text('nav.subscribers', 'Subscribers')} />,
+        <SubNav.Link key="lists" to={paths.lists} label={text('nav.lists', 'Lists')} />,
+        <SubNav.Link key="suppressions" to={paths.suppressions} label={text('nav.suppressions', 'Suppressions')} />,
+      ]
+    : [];
 
   return (
-    <SubNav.Main aria-label={formatMessage({ id: getTranslation('nav.label'), defaultMessage: 'Multi SMTP' })}>
-      <SubNav.Header label={formatMessage({ id: getTranslation('plugin.name'), defaultMessage: 'Multi SMTP' })} />
+    <SubNav.Main aria-label={text('nav.label', 'Multi SMTP')}>
+      <SubNav.Header label={text('plugin.name', 'Multi SMTP')} />
       <SubNav.Content>
-        <SubNav.Link
-          to={paths.servers}
-          end
-          className={onOtherPage ? undefined : 'active'}
-          label={formatMessage({ id: getTranslation('nav.servers'), defaultMessage: 'Servers' })}
-        />
-        <SubNav.Link
-          to={paths.groups}
-          label={formatMessage({ id: getTranslation('nav.groups'), defaultMessage: 'Groups' })}
-        />
-        {reportsRead && (
-          <SubNav.Link
-            to={paths.log}
-            label={formatMessage({ id: getTranslation('nav.log'), defaultMessage: 'Delivery log' })}
-          />
-        )}
+        <SubNav.Sections>
+          {[
+            sendingLinks.length > 0 && (
+              <SubNav.Section key="sending" label={text('nav.section.sending', 'Sending')}>
+                {sendingLinks}
+              </SubNav.Section>
+            ),
+            campaignLinks.length > 0 && (
+              <SubNav.Section key="campaigns" label={text('nav.section.campaigns', 'Email marketing')}>
+                {campaignLinks}
+              </SubNav.Section>
+            ),
+          ]}
+        </SubNav.Sections>
       </SubNav.Content>
     </SubNav.Main>
   );

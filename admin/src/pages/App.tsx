@@ -1,16 +1,22 @@
 import { Page, Layouts } from '@strapi/strapi/admin';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { Route, Routes } from 'react-router-dom';
+import { Navigate, Route, Routes } from 'react-router-dom';
 
 import { ACTIONS, actionId } from '../../../shared/permissions';
 import { isWorthRetrying } from '../api/errors';
 import { PluginNav } from '../components/PluginNav';
-import { REPORTS_READ_PERMISSIONS } from '../hooks/usePluginPermissions';
+import { REPORTS_READ_PERMISSIONS, usePluginPermissions } from '../hooks/usePluginPermissions';
+import { paths } from '../utils/paths';
+import { CampaignEditPage } from './campaigns/CampaignEditPage';
+import { CampaignsListPage } from './campaigns/CampaignsListPage';
 import { GroupEditPage } from './groups/GroupEditPage';
 import { GroupsListPage } from './groups/GroupsListPage';
+import { MailingListsPage } from './lists/MailingListsPage';
 import { DeliveryLogPage } from './log/DeliveryLogPage';
 import { ServerEditPage } from './servers/ServerEditPage';
 import { ServersListPage } from './servers/ServersListPage';
+import { SubscribersPage } from './subscribers/SubscribersPage';
+import { SuppressionsPage } from './suppressions/SuppressionsPage';
 
 /**
  * One cache for the whole plugin, created once when the plugin's code loads, so moving between
@@ -26,7 +32,22 @@ const queryClient = new QueryClient({
   },
 });
 
-const READ_PERMISSIONS = [{ action: actionId(ACTIONS.serversRead), subject: null }];
+const SERVERS_READ = [{ action: actionId(ACTIONS.serversRead), subject: null }];
+const CAMPAIGNS_READ = [{ action: actionId(ACTIONS.campaignsRead), subject: null }];
+/** Either opens the plugin (Page.Protect lets in an admin with any one of them). */
+const READ_PERMISSIONS = [...SERVERS_READ, ...CAMPAIGNS_READ];
+
+/** The servers list, or the campaigns for an admin who may only see campaigns. */
+function Home() {
+  const { isLoading, canRead, campaignsRead } = usePluginPermissions();
+  if (isLoading) {
+    return <Page.Loading />;
+  }
+  return !canRead && campaignsRead ? <Navigate to={paths.campaigns} replace /> : <ServersListPage />;
+}
+
+const servers = (element: JSX.Element) => <Page.Protect permissions={SERVERS_READ}>{element}</Page.Protect>;
+const campaigns = (element: JSX.Element) => <Page.Protect permissions={CAMPAIGNS_READ}>{element}</Page.Protect>;
 
 /** The plugin's root page: its routes, inside the side navigation. */
 const App = () => (
@@ -34,12 +55,12 @@ const App = () => (
     <Page.Protect permissions={READ_PERMISSIONS}>
       <Layouts.Root sideNav={<PluginNav />}>
         <Routes>
-          <Route index element={<ServersListPage />} />
-          <Route path="servers/new" element={<ServerEditPage />} />
-          <Route path="servers/:id" element={<ServerEditPage />} />
-          <Route path="groups" element={<GroupsListPage />} />
-          <Route path="groups/new" element={<GroupEditPage />} />
-          <Route path="groups/:id" element={<GroupEditPage />} />
+          <Route index element={<Home />} />
+          <Route path="servers/new" element={servers(<ServerEditPage />)} />
+          <Route path="servers/:id" element={servers(<ServerEditPage />)} />
+          <Route path="groups" element={servers(<GroupsListPage />)} />
+          <Route path="groups/new" element={servers(<GroupEditPage />)} />
+          <Route path="groups/:id" element={servers(<GroupEditPage />)} />
           <Route
             path="log"
             element={
@@ -48,6 +69,12 @@ const App = () => (
               </Page.Protect>
             }
           />
+          <Route path="campaigns" element={campaigns(<CampaignsListPage />)} />
+          <Route path="campaigns/new" element={campaigns(<CampaignEditPage />)} />
+          <Route path="campaigns/:id" element={campaigns(<CampaignEditPage />)} />
+          <Route path="subscribers" element={campaigns(<SubscribersPage />)} />
+          <Route path="lists" element={campaigns(<MailingListsPage />)} />
+          <Route path="suppressions" element={campaigns(<SuppressionsPage />)} />
           <Route path="*" element={<Page.Error />} />
         </Routes>
       </Layouts.Root>

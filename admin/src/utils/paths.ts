@@ -14,4 +14,10 @@ export const paths = {
   newGroup: `${BASE}/groups/new`,
   group: (documentId: string) => `${BASE}/groups/${documentId}`,
   log: `${BASE}/log`,
+  campaigns: `${BASE}/campaigns`,
+  newCampaign: `${BASE}/campaigns/new`,
+  campaign: (documentId: string) => `${BASE}/campaigns/${documentId}`,
+  subscribers: `${BASE}/subscribers`,
+  lists: `${BASE}/lists`,
+  suppressions: `${BASE}/suppressions`,
 };
