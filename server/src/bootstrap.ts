@@ -20,6 +20,8 @@ const bootstrap = async ({ strapi }: { strapi: Core.Strapi }) => {
     afterUpdate: () => getService(strapi, 'engine').invalidate(),
     afterDelete: () => getService(strapi, 'engine').invalidate(),
   });
+  // Scheduled campaigns start on time and sending ones go on (where this process runs workers).
+  getService(strapi, 'campaignRunner').start();
 };
 
 export default bootstrap;

@@ -7,6 +7,8 @@ import { getService } from './utils/get-service';
  * queue, pools and Redis connections close.
  */
 const destroy = async ({ strapi }: { strapi: Core.Strapi }) => {
+  // Campaign fan-outs first: each ends after its current page (cursor saved) while Redis is still open.
+  await getService(strapi, 'campaignRunner').stop();
   await getService(strapi, 'engine').stop();
   await getService(strapi, 'messageLog').stop(); // last states the workers recorded
 };

@@ -33,6 +33,12 @@ export interface StartOptions {
   pluginConfig?: Record<string, unknown>;
   /** Load the built package (repo root dist/) instead of the TypeScript sources. */
   useBuild?: boolean;
+  /**
+   * Boot on this folder's SQLite file and this Redis prefix, and keep both on stop(), so another
+   * Strapi can boot on them later (a restart; the first admin then logs in). A new temp folder and
+   * prefix otherwise, removed on stop().
+   */
+  reuse?: { dataDir: string; redisPrefix: string };
 }
 
 let adminCounter = 0;
@@ -42,8 +48,8 @@ let adminCounter = 0;
  * the first admin. Follows ../shared/notes/strapi5-plugin.md: load() + server.mount(), never start().
  */
 export const startStrapi = async (options: StartOptions = {}): Promise<TestStrapi> => {
-  const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'multi-smtp-strapi-'));
-  const redisPrefix = redisTestPrefix();
+  const tmpDir = options.reuse?.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'multi-smtp-strapi-'));
+  const redisPrefix = options.reuse?.redisPrefix ?? redisTestPrefix();
   process.env.DATABASE_FILENAME = path.join(tmpDir, 'data.db');
   process.env.MULTI_SMTP_PLUGIN_PATH = options.useBuild ? BUILT_PLUGIN_PATH : SOURCE_PLUGIN_PATH;
   process.env.MULTI_SMTP_TEST_CONFIG = JSON.stringify({
@@ -64,9 +70,12 @@ export const startStrapi = async (options: StartOptions = {}): Promise<TestStrap
 
   const http = () => request(strapi.server.httpServer);
 
-  const register = await http()
-    .post('/admin/register-admin')
-    .send({ firstname: 'Super', lastname: 'Admin', email: 'super@example.com', password: 'Sup3rSecret!' });
+  const hasAdmin = options.reuse ? (await strapi.db.query('admin::user').count()) > 0 : false;
+  const register = hasAdmin
+    ? await http().post('/admin/login').send({ email: 'super@example.com', password: 'Sup3rSecret!' })
+    : await http()
+        .post('/admin/register-admin')
+        .send({ firstname: 'Super', lastname: 'Admin', email: 'super@example.com', password: 'Sup3rSecret!' });
   if (register.status !== 200 && register.status !== 201) {
     throw new Error(`registering the first admin failed: ${register.status} ${JSON.stringify(register.body)}`);
   }
@@ -107,7 +116,7 @@ export const startStrapi = async (options: StartOptions = {}): Promise<TestStrap
     createAdmin,
     async stop() {
       await strapi.destroy();
-      fs.rmSync(tmpDir, { recursive: true, force: true });
+      if (!options.reuse) fs.rmSync(tmpDir, { recursive: true, force: true });
     },
   };
 };

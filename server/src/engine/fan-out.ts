@@ -142,6 +142,16 @@ export const deterministicUuid = (namespace: string, name: string): string => {
 export const batchIdOf = (campaignId: string, seq: number) => `${campaignId}:${seq}`;
 export const messageIdOf = (campaignId: string, recipientKey: string) => deterministicUuid(`campaign:${campaignId}`, recipientKey);
 
+export const emptyFanOutStats = (): FanOutStats => ({
+  pages: 0,
+  queued: 0,
+  skipped: 0,
+  byReason: { invalid: 0, 'not-subscribed': 0, duplicate: 0, suppressed: 0 },
+  replayedPages: 0,
+  waitMs: 0,
+  workMs: 0,
+});
+
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -182,15 +192,7 @@ export const runFanOut = async <M>(deps: FanOutDeps<M>, options: FanOutOptions):
   const pollMs = options.pollMs ?? 100;
   // A page never holds more than the in-flight bound, so a page always fits once the queue drains.
   const pageSize = Math.max(1, Math.min(options.pageSize, options.maxInFlight));
-  const stats: FanOutStats = {
-    pages: 0,
-    queued: 0,
-    skipped: 0,
-    byReason: { invalid: 0, 'not-subscribed': 0, duplicate: 0, suppressed: 0 },
-    replayedPages: 0,
-    waitMs: 0,
-    workMs: 0,
-  };
+  const stats = emptyFanOutStats();
   let cursor: FanOutCursor = { ...INITIAL_CURSOR, ...(await deps.loadCursor()) };
 
   for (;;) {

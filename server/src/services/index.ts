@@ -1,3 +1,6 @@
+import audiences from './audiences';
+import campaignGate from './campaign-gate';
+import campaignRunner from './campaign-runner';
 import campaignState from './campaign-state';
 import campaigns from './campaigns';
 import csvImport from './csv-import';
@@ -15,4 +18,4 @@ import subscribers from './subscribers';
 import suppressions from './suppressions';
 import unsubscribe from './unsubscribe';
 
-export default { runtime, servers, groups, serverTests, engine, mailer, status, messageLog, campaignState, campaigns, unsubscribe, rateLimit, mailingLists, subscribers, suppressions, csvImport };
+export default { runtime, servers, groups, serverTests, engine, mailer, status, messageLog, campaignState, audiences, campaignGate, campaignRunner, campaigns, unsubscribe, rateLimit, mailingLists, subscribers, suppressions, csvImport };

@@ -1,0 +1,344 @@
+import { randomUUID } from 'node:crypto';
+
+import type { Core } from '@strapi/strapi';
+
+import { campaignMessage } from '../engine/campaign-message';
+import {
+  emptyFanOutStats,
+  runFanOut,
+  type FanOutCursor,
+  type FanOutDeps,
+  type FanOutResult,
+  type FanOutStats,
+} from '../engine/fan-out';
+import type { OutgoingMessageInput } from '../engine/message';
+import { createTemplateEngine, TemplateError } from '../engine/template';
+import { createCampaignRepository, type CampaignEntity } from '../repositories/campaigns';
+import { getService } from '../utils/get-service';
+import { CAMPAIGN_UID } from '../utils/uids';
+
+/**
+ * Sends campaigns, in every Strapi process whose worker is enabled. Once a second:
+ *
+ * 1. Scheduler: campaigns 'scheduled' whose time has come move to 'sending' (a conditional update:
+ *    of several processes, one wins).
+ * 2. Each 'sending' campaign that no process is working on gets a task here, under a Redis lock
+ *    (`<prefix>:campaign:<id>:lock`, SET NX PX, renewed; a crashed holder's lock lapses after
+ *    `worker.lockDurationMs`). The task compiles the template once, fans the audience out (see
+ *    engine/fan-out.ts: pages, batches, checkpoint, back-pressure), copies the counters to the
+ *    campaign row every 2 s, and marks the campaign completed once the audience is exhausted and
+ *    nothing is in flight. An error (the template fails for someone, the audience's type is gone)
+ *    marks it failed with the message; it never takes the process down.
+ *
+ * A pause or cancel (Redis state, read at most 1 s late) stops the task between two pages; messages
+ * already queued are held or skipped by the gate (services/campaign-gate.ts). A resume starts a new
+ * task from the saved cursor. `stop()` (Strapi's destroy) ends every task after its current page.
+ */
+
+const TICK_MS = 1000;
+const SYNC_EVERY_MS = 2000;
+/** While waiting for the last messages of a campaign to finish. */
+const DRAIN_POLL_MS = 500;
+
+/** Renews the lock only while we still hold it; 1 when renewed. */
+const RENEW_SCRIPT = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
+const RELEASE_SCRIPT = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** What one task did, for logs and the benchmark. */
+export interface FanOutReport {
+  campaignId: string;
+  outcome: FanOutResult['outcome'] | 'failed';
+  stats: FanOutStats;
+  cursor: FanOutCursor | null;
+}
+
+interface Task {
+  campaignId: string;
+  done: Promise<void>;
+}
+
+const campaignRunner = ({ strapi }: { strapi: Core.Strapi }) => {
+  const repository = createCampaignRepository(strapi);
+  const templates = createTemplateEngine();
+  const tasks = new Map<string, Task>();
+  let timer: NodeJS.Timeout | null = null;
+  let ticking: Promise<void> | null = null;
+  let stopping = false;
+  const listeners = new Set<(report: FanOutReport) => void>();
+
+  const engineService = () => getService(strapi, 'engine');
+  const config = () => getService(strapi, 'runtime').config();
+  const keyOf = (campaignId: string, suffix: 'lock' | 'cursor') => `${engineService().keyPrefix()}:campaign:${campaignId}:${suffix}`;
+  const log = (level: 'info' | 'warn' | 'error', message: string) => {
+    strapi.log[level](`[multi-smtp] ${message}`);
+  };
+
+  // ---- lock ---------------------------------------------------------------------------------------
+
+  const acquireLock = async (campaignId: string, token: string, ttlMs: number): Promise<boolean> =>
+    (await engineService().redis().set(keyOf(campaignId, 'lock'), token, 'PX', ttlMs, 'NX')) === 'OK';
+
+  const renewLock = async (campaignId: string, token: string, ttlMs: number): Promise<boolean> =>
+    Number(await engineService().redis().eval(RENEW_SCRIPT, 1, keyOf(campaignId, 'lock'), token, String(ttlMs))) === 1;
+
+  const releaseLock = async (campaignId: string, token: string) => {
+    await engineService().redis().eval(RELEASE_SCRIPT, 1, keyOf(campaignId, 'lock'), token);
+  };
+
+  // ---- cursor and counters ------------------------------------------------------------------------
+
+  const loadCursor = async (campaignId: string): Promise<FanOutCursor | null> => {
+    const raw = await engineService().redis().get(keyOf(campaignId, 'cursor'));
+    return raw ? (JSON.parse(raw) as FanOutCursor) : null;
+  };
+
+  const saveCursor = async (campaignId: string, cursor: FanOutCursor) => {
+    await engineService().redis().set(keyOf(campaignId, 'cursor'), JSON.stringify(cursor));
+  };
+
+  /** The campaign's figures as the row stores them: the engine's counts, plus what the fan-out skipped before queueing. */
+  const countersOf = async (campaignId: string) => {
+    const [counts, cursor] = await Promise.all([engineService().get().campaignCounts(campaignId), loadCursor(campaignId)]);
+    return {
+      inFlight: counts.inFlight,
+      cursor,
+      data: {
+        queuedCount: counts.queued,
+        sentCount: counts.sent,
+        failedCount: counts.failed,
+        bouncedCount: counts.bounced,
+        skippedCount: counts.skipped + (cursor?.skipped ?? 0),
+      },
+    };
+  };
+
+  const copyCounters = async (campaignId: string) => {
+    const { data, inFlight, cursor } = await countersOf(campaignId);
+    // Never over a completed row: its figures were written once and for all, and Redis is cleared.
+    await strapi.db.query(CAMPAIGN_UID as never).updateMany({ where: { documentId: campaignId, status: { $ne: 'completed' } }, data });
+    return { data, inFlight, cursor };
+  };
+
+  // ---- the task of one campaign -------------------------------------------------------------------
+
+  const buildRenderer = (campaign: CampaignEntity) => {
+    const compiled = templates.compile({
+      subject: campaign.subject ?? '',
+      preheader: campaign.preheader,
+      html: campaign.html ?? '',
+      text: campaign.text,
+    });
+    const unsubscribe = getService(strapi, 'unsubscribe');
+    const context = { name: campaign.name };
+    return (recipient: Parameters<FanOutDeps<OutgoingMessageInput>['render']>[0]): OutgoingMessageInput => {
+      const link = unsubscribe.linkFor({ subscriberId: recipient.subscriberId ?? '', campaignId: campaign.documentId, email: recipient.email });
+      const rendered = compiled.renderSync({
+        recipient: { email: recipient.email, name: recipient.name, attributes: recipient.attributes },
+        campaign: context,
+        unsubscribeUrl: link,
+      });
+      const to = recipient.name ? { name: recipient.name, address: recipient.email } : recipient.email;
+      return campaignMessage(campaign, to, rendered, unsubscribe.headersFor(link));
+    };
+  };
+
+  const fail = async (campaignId: string, error: unknown) => {
+    const message =
+      error instanceof TemplateError
+        ? `The template failed while sending: ${error.message}`
+        : `Sending stopped: ${error instanceof Error ? error.message : String(error)}`;
+    log('error', `campaign ${campaignId} failed: ${message}`);
+    try {
+      const counters = await countersOf(campaignId).catch(() => null);
+      await getService(strapi, 'campaigns').transition(campaignId, 'fail', { lastError: message.slice(0, 10_000), ...counters?.data });
+    } catch (failure) {
+      log('error', `campaign ${campaignId}: could not record the failure: ${(failure as Error).message}`);
+    }
+  };
+
+  const complete = async (campaignId: string) => {
+    const { data, cursor } = await countersOf(campaignId);
+    const total = (cursor?.queued ?? 0) + (cursor?.skipped ?? 0);
+    const done = await getService(strapi, 'campaigns').transition(campaignId, 'complete', { ...data, totalRecipients: total });
+    if (done) {
+      log('info', `campaign ${campaignId} completed: ${data.sentCount} sent, ${data.skippedCount} skipped, ${data.failedCount} failed, ${data.bouncedCount} bounced`);
+      await engineService().redis().del(keyOf(campaignId, 'cursor'));
+      await engineService().get().clearCampaign(campaignId);
+    }
+  };
+
+  const runTask = async (campaignId: string): Promise<void> => {
+    const lockMs = config().worker.lockDurationMs;
+    const token = randomUUID();
+    if (!(await acquireLock(campaignId, token, lockMs))) return; // another process has it
+    let lockLost = false;
+    const renewTimer = setInterval(() => {
+      renewLock(campaignId, token, lockMs)
+        .then((renewed) => {
+          if (!renewed) lockLost = true;
+        })
+        .catch(() => undefined);
+    }, Math.max(200, Math.floor(lockMs / 3)));
+    let syncTimer: NodeJS.Timeout | null = null;
+    let report: FanOutReport = { campaignId, outcome: 'stopped', stats: emptyFanOutStats(), cursor: null };
+
+    const state = getService(strapi, 'campaignState');
+    const shouldStop = async () => {
+      if (stopping || lockLost) return true;
+      const current = await state.get(campaignId);
+      return current !== null && current !== 'sending';
+    };
+
+    try {
+      const campaign = await repository.findOne(campaignId);
+      if (!campaign || campaign.status !== 'sending') return;
+      // The row is the record: a state lost from Redis (flushed) is written again.
+      if ((await state.getFresh(campaignId)) === null) await state.set(campaignId, 'sending');
+      if (!campaign.audience) throw new Error('the campaign has no audience');
+
+      const render = buildRenderer(campaign);
+      const readPage = await getService(strapi, 'audiences').reader(campaign.audience);
+      const suppressions = getService(strapi, 'suppressions');
+      const engine = engineService().get();
+      const { maxInFlight, pageSize } = config().campaigns;
+
+      syncTimer = setInterval(() => {
+        copyCounters(campaignId).catch((error) => log('warn', `campaign ${campaignId}: counters not copied: ${(error as Error).message}`));
+      }, SYNC_EVERY_MS);
+
+      const result = await runFanOut<OutgoingMessageInput>(
+        {
+          campaignId,
+          readPage: (after, limit, upTo) => readPage({ after, pageSize: limit, upTo }),
+          filterSuppressed: (emails) => suppressions.filterSuppressed(emails),
+          render: (recipient) => render(recipient),
+          queueBatch: ({ batchId, messages }) =>
+            engine.queueCampaignBatch({ batchId, campaignId, group: campaign.group?.slug ?? undefined, messages }),
+          loadCursor: () => loadCursor(campaignId),
+          saveCursor: (cursor) => saveCursor(campaignId, cursor),
+          inFlight: async () => (await engine.campaignCounts(campaignId)).inFlight,
+          shouldStop,
+        },
+        { maxInFlight, pageSize }
+      );
+      report = { campaignId, outcome: result.outcome, stats: result.stats, cursor: result.cursor };
+
+      if (result.outcome === 'done') {
+        // Everything is queued: wait for the last messages to finish, then complete.
+        while (!(await shouldStop())) {
+          if ((await engine.campaignCounts(campaignId)).inFlight === 0) {
+            clearInterval(syncTimer);
+            await complete(campaignId);
+            break;
+          }
+          await sleep(DRAIN_POLL_MS);
+        }
+      }
+    } catch (error) {
+      report = { ...report, outcome: 'failed' };
+      await fail(campaignId, error);
+    } finally {
+      clearInterval(renewTimer);
+      if (syncTimer) clearInterval(syncTimer);
+      // Last figures for a campaign that stopped (pause, cancel, shutdown); a completed one has its own.
+      await copyCounters(campaignId).catch(() => undefined);
+      await releaseLock(campaignId, token).catch(() => undefined);
+      for (const listener of listeners) listener(report);
+    }
+  };
+
+  const startTask = (campaignId: string) => {
+    if (tasks.has(campaignId) || stopping) return;
+    const done = runTask(campaignId)
+      .catch((error) => log('error', `campaign ${campaignId}: ${(error as Error).message}`))
+      .finally(() => tasks.delete(campaignId));
+    tasks.set(campaignId, { campaignId, done });
+  };
+
+  // ---- the tick -----------------------------------------------------------------------------------
+
+  /** Scheduled campaigns whose time has come: to 'sending' (one process wins each). */
+  const dispatchDue = async () => {
+    const due = (await strapi.db.query(CAMPAIGN_UID as never).findMany({
+      where: { status: 'scheduled', scheduledAt: { $lte: new Date() } },
+      select: ['documentId', 'audience'],
+    })) as Pick<CampaignEntity, 'documentId' | 'audience'>[];
+    for (const campaign of due) {
+      if (stopping) return;
+      // An estimate for the progress bar until the fan-out has read everyone.
+      const count = await getService(strapi, 'audiences')
+        .count(campaign.audience)
+        .catch(() => null);
+      const dispatched = await getService(strapi, 'campaigns').transition(campaign.documentId, 'dispatch', {
+        totalRecipients: count?.matched ?? 0,
+        completedAt: null,
+        lastError: null,
+        queuedCount: 0,
+        sentCount: 0,
+        failedCount: 0,
+        bouncedCount: 0,
+        skippedCount: 0,
+      });
+      if (dispatched) log('info', `campaign ${campaign.documentId} started on schedule`);
+    }
+  };
+
+  const tick = async () => {
+    await dispatchDue();
+    if (stopping) return;
+    const sending = (await strapi.db.query(CAMPAIGN_UID as never).findMany({
+      where: { status: 'sending' },
+      select: ['documentId'],
+    })) as { documentId: string }[];
+    for (const { documentId } of sending) startTask(documentId);
+  };
+
+  const runTick = () => {
+    if (ticking || stopping) return;
+    ticking = tick()
+      .catch((error) => log('error', `campaign runner: ${(error as Error).message}`))
+      .finally(() => {
+        ticking = null;
+      });
+  };
+
+  return {
+    start() {
+      if (timer || !config().worker.enabled) return;
+      stopping = false;
+      timer = setInterval(runTick, TICK_MS);
+      runTick();
+    },
+
+    /** Ends every task after its current page (cursor saved, lock released) and waits for them. */
+    async stop() {
+      stopping = true;
+      if (timer) clearInterval(timer);
+      timer = null;
+      await ticking;
+      await Promise.all([...tasks.values()].map((task) => task.done));
+    },
+
+    /** Runs one tick now (tests): the scheduler and the start of tasks. */
+    async tickNow() {
+      runTick();
+      await ticking;
+    },
+
+    /** Campaigns this process is fanning out or draining. */
+    activeCampaigns(): string[] {
+      return [...tasks.keys()];
+    },
+
+    /** Called with each task's report when it ends (the benchmark reads its timings). */
+    onReport(listener: (report: FanOutReport) => void): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+};
+
+export type CampaignRunnerService = ReturnType<typeof campaignRunner>;
+export default campaignRunner;
