@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { paginationQuery, singleLine } from './common';
 
 /** Where a message is in its life. */
-export const MESSAGE_STATUSES = ['queued', 'sending', 'deferred', 'sent', 'failed', 'bounced'] as const;
+/** `skipped`: never sent on purpose (campaign mail to a suppressed address, or of a cancelled campaign). */
+export const MESSAGE_STATUSES = ['queued', 'sending', 'deferred', 'sent', 'failed', 'bounced', 'skipped'] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 
 /** What one SMTP attempt's outcome means (see server/src/engine/classify.ts). */
@@ -47,6 +48,9 @@ export interface MessageLogEntry {
   idempotencyKey: string | null;
   /** Who queued it: api, email-plugin, campaign, ... */
   source: string;
+  /** Campaign mail: the campaign's and the subscriber's documentIds. */
+  campaignId: string | null;
+  subscriberId: string | null;
   queuedAt: number;
   sentAt: number | null;
   finishedAt: number | null;
@@ -61,6 +65,8 @@ export const listMessagesQuerySchema = z.object({
   server: z.string().min(1).optional(),
   /** A group's slug. */
   group: z.string().min(1).optional(),
+  /** A campaign's documentId. */
+  campaign: z.string().min(1).optional(),
   /** ISO date-times bounding queuedAt. */
   from: z.iso.datetime({ error: 'must be an ISO date-time', offset: true }).optional(),
   to: z.iso.datetime({ error: 'must be an ISO date-time', offset: true }).optional(),

@@ -65,10 +65,13 @@ describe('quotas through the engine', () => {
     expect(hourly.peakConnections).toBeLessThanOrEqual(2);
     expect(daily.peakConnections).toBeLessThanOrEqual(3);
 
-    // The other 80 wait (deferred, not failed) and the group says so, with the reset time.
+    // The other 80 wait (deferred once tried, or still queued in a waiting batch; none failed) and
+    // the group says so, with the reset time.
     const statuses = await Promise.all(queued.map((message: { id: string }) => mailer.status(message.id)));
     const byStatus = statuses.reduce<Record<string, number>>((counts, entry) => ({ ...counts, [entry.status]: (counts[entry.status] ?? 0) + 1 }), {});
-    expect(byStatus).toEqual({ sent: 70, deferred: 80 });
+    expect(byStatus.sent).toBe(70);
+    expect((byStatus.deferred ?? 0) + (byStatus.queued ?? 0)).toBe(80);
+    expect(byStatus.deferred).toBeGreaterThan(0);
     const overview = (await api.get('/multi-smtp/status')).body.data;
     const group = overview.groups.find((entry: { slug: string }) => entry.slug === 'capped');
     expect(group.waiting).toMatchObject({ reason: 'quota', until: expect.any(Number) });

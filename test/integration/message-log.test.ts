@@ -36,9 +36,11 @@ const fixture: MessageLogEntry[] = Array.from({ length: 2000 }, (_, i) => {
     smtpMessageId: attempted ? `<fx-${i}@example.com>` : null,
     idempotencyKey: i % 100 === 0 ? `order-${i}` : null,
     source: i % 2 === 0 ? 'api' : 'email-plugin',
+    campaignId: i % 5 === 0 ? `campaign-${i % 3}` : null,
+    subscriberId: i % 5 === 0 ? `subscriber-${i}` : null,
     queuedAt: BASE + i * MINUTE,
     sentAt: status === 'sent' || status === 'bounced' ? BASE + i * MINUTE + 1500 : null,
-    finishedAt: ['sent', 'failed', 'bounced'].includes(status) ? BASE + i * MINUTE + 1500 : null,
+    finishedAt: ['sent', 'failed', 'bounced', 'skipped'].includes(status) ? BASE + i * MINUTE + 1500 : null,
   };
 });
 
@@ -59,6 +61,8 @@ const single = (id: string, patch: Partial<MessageLogEntry> = {}): MessageLogEnt
   smtpMessageId: null,
   idempotencyKey: null,
   source: 'api',
+  campaignId: null,
+  subscriberId: null,
   queuedAt: Date.parse('2027-06-01T12:00:00.000Z'),
   sentAt: null,
   finishedAt: null,
@@ -117,6 +121,11 @@ describe('delivery log', () => {
       expect(one.data.map((entry) => entry.id)).toEqual(['fx-0123']);
       expect(await total('recipient=user12')).toBe(count((entry) => entry.recipients.some((address) => address.toLowerCase().startsWith('user12'))));
       expect(await total('recipient=nobody@nowhere')).toBe(0);
+    });
+
+    it("filters by campaign", async () => {
+      expect(await total('campaign=campaign-1')).toBe(count((entry) => entry.campaignId === 'campaign-1'));
+      expect(await total('campaign=campaign-1')).toBeGreaterThan(0);
     });
 
     it.each(MESSAGE_STATUSES)('filters by status %s', async (status) => {

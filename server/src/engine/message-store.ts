@@ -22,6 +22,9 @@ export interface MessageMeta {
   from: string | null;
   recipients: string[];
   subject: string;
+  /** Campaign mail: the campaign and subscriber it is for (null for other mail). */
+  campaignId?: string | null;
+  subscriberId?: string | null;
 }
 
 export interface MessageRecord {
@@ -36,9 +39,11 @@ export interface MessageRecord {
   smtpMessageId: string | null;
   sentAt: number | null;
   finishedAt: number | null;
+  /** A message of a batch job that went on in a job of its own (retries): the batch leaves it alone. */
+  ownJob?: boolean;
 }
 
-export const FINAL_STATUSES: ReadonlySet<MessageStatus> = new Set(['sent', 'failed', 'bounced']);
+export const FINAL_STATUSES: ReadonlySet<MessageStatus> = new Set(['sent', 'failed', 'bounced', 'skipped']);
 
 export const toLogEntry = (record: MessageRecord): MessageLogEntry => ({
   id: record.id,
@@ -54,20 +59,35 @@ export const toLogEntry = (record: MessageRecord): MessageLogEntry => ({
   smtpMessageId: record.smtpMessageId,
   idempotencyKey: record.meta.idempotencyKey,
   source: record.meta.source,
+  campaignId: record.meta.campaignId ?? null,
+  subscriberId: record.meta.subscriberId ?? null,
   queuedAt: record.meta.queuedAt,
   sentAt: record.sentAt,
   finishedAt: record.finishedAt,
 });
 
+/** Where a finished message is counted besides its group's depth. */
+export interface FinishedCounters {
+  depthKey: string;
+  depthField: string;
+  /** A campaign's counters hash: the final status is counted there once. */
+  campaignCountsKey?: string | null;
+}
+
+/** A campaign batch is stored once: this marker says it was (see storeCampaignBatch). */
+const BATCH_MARKER_SEC = 7 * 24 * 3600;
+
 export const createMessageStore = (redis: Redis, options: { keyPrefix: string; retentionSec: number; idempotencySec: number }) => {
   const messageKey = (id: string) => `${options.keyPrefix}:msg:${id}`;
   const idempotencyKeyOf = (key: string) => `${options.keyPrefix}:idem:${key}`;
+  const batchMarkerKey = (batchId: string) => `${options.keyPrefix}:batch:${batchId}`;
 
-  const parse = (id: string, fields: Record<string, string>): MessageRecord | null => {
-    if (!fields.body || !fields.meta) return null;
+  /** A stored message; `withBody: false` also reads a finished one, whose body is gone. */
+  const parse = (id: string, fields: Record<string, string>, withBody = true): MessageRecord | null => {
+    if (!fields.meta || (withBody && !fields.body)) return null;
     return {
       id,
-      message: JSON.parse(fields.body) as OutgoingMessage,
+      message: (fields.body ? JSON.parse(fields.body) : { subject: '' }) as OutgoingMessage,
       meta: JSON.parse(fields.meta) as MessageMeta,
       status: (fields.status ?? 'queued') as MessageStatus,
       attempts: fields.attempts ? (JSON.parse(fields.attempts) as AttemptRecord[]) : [],
@@ -77,6 +97,7 @@ export const createMessageStore = (redis: Redis, options: { keyPrefix: string; r
       smtpMessageId: fields.smtpMessageId || null,
       sentAt: fields.sentAt ? Number(fields.sentAt) : null,
       finishedAt: fields.finishedAt ? Number(fields.finishedAt) : null,
+      ownJob: fields.ownJob === '1',
     };
   };
 
@@ -100,27 +121,90 @@ export const createMessageStore = (redis: Redis, options: { keyPrefix: string; r
       await pipeline.exec();
     },
 
+    /**
+     * Stores a campaign batch unless it was stored before, and counts it, so storing the same batch
+     * again (a fan-out resuming after a crash) neither duplicates nor double-counts it. Messages,
+     * marker and counters go in one MULTI: all or nothing. Returns false when the batch was stored
+     * before. (The fan-out stores one batch of a campaign at a time, so the check and the write
+     * do not race.)
+     */
+    async storeCampaignBatch(
+      batchId: string,
+      records: { id: string; message: OutgoingMessage; meta: MessageMeta }[],
+      counters: { depthKey: string; depthField: string; campaignCountsKey: string }
+    ): Promise<boolean> {
+      if (await redis.exists(batchMarkerKey(batchId))) return false;
+      const transaction = redis.multi();
+      for (const { id, message, meta } of records) {
+        transaction.hset(messageKey(id), { body: JSON.stringify(message), meta: JSON.stringify(meta), status: 'queued' });
+      }
+      transaction
+        .set(batchMarkerKey(batchId), String(records.length), 'EX', BATCH_MARKER_SEC)
+        .hincrby(counters.campaignCountsKey, 'queued', records.length)
+        .hincrby(counters.depthKey, counters.depthField, records.length);
+      await transaction.exec();
+      return true;
+    },
+
     async get(id: string): Promise<MessageRecord | null> {
       return parse(id, await redis.hgetall(messageKey(id)));
     },
 
+    /** A message's state for status queries, also once it finished (its body is not read). */
+    async getState(id: string): Promise<MessageRecord | null> {
+      return parse(id, await redis.hgetall(messageKey(id)), false);
+    },
+
+    /** Several messages in one round trip (null where one is gone). */
+    async getMany(ids: string[]): Promise<(MessageRecord | null)[]> {
+      const pipeline = redis.pipeline();
+      for (const id of ids) pipeline.hgetall(messageKey(id));
+      const results = (await pipeline.exec()) ?? [];
+      return ids.map((id, index) => {
+        const [error, fields] = results[index] ?? [null, {}];
+        if (error) throw error;
+        return parse(id, (fields ?? {}) as Record<string, string>);
+      });
+    },
+
     /**
-     * Writes what changed after an attempt; a final status starts the retention clock and, with
-     * `finished`, takes the message off its group's depth counter in the same round trip.
+     * Writes what changed after an attempt. A final status (with `finished`) takes the message off
+     * its group's depth counter and counts it for its campaign in the same MULTI, so it is counted
+     * exactly once. A finished message keeps only its state, for `retentionSec` (the body is not
+     * needed again); a finished campaign message is removed at once (the delivery log holds its
+     * history, and Redis memory must not grow with the size of an audience). A message that is gone
+     * is never sent again (see the worker).
      */
     async update(
       id: string,
-      change: Partial<Pick<MessageRecord, 'status' | 'attempts' | 'serverId' | 'serverName' | 'lastReply' | 'smtpMessageId' | 'sentAt' | 'finishedAt'>>,
-      finished?: { depthKey: string; depthField: string }
+      change: Partial<Pick<MessageRecord, 'status' | 'attempts' | 'serverId' | 'serverName' | 'lastReply' | 'smtpMessageId' | 'sentAt' | 'finishedAt' | 'ownJob'>>,
+      finished?: FinishedCounters
     ): Promise<void> {
       const fields: Record<string, string> = {};
       for (const [name, value] of Object.entries(change)) {
         if (value === undefined) continue;
-        fields[name] = name === 'attempts' ? JSON.stringify(value) : value === null ? '' : String(value);
+        fields[name] = name === 'attempts' ? JSON.stringify(value) : value === null ? '' : typeof value === 'boolean' ? (value ? '1' : '') : String(value);
       }
-      const pipeline = redis.pipeline().hset(messageKey(id), fields);
-      if (change.status && FINAL_STATUSES.has(change.status)) pipeline.expire(messageKey(id), options.retentionSec);
-      if (finished) pipeline.hincrby(finished.depthKey, finished.depthField, -1);
+      const final = change.status !== undefined && FINAL_STATUSES.has(change.status);
+      if (!final) {
+        await redis.hset(messageKey(id), fields);
+        return;
+      }
+      const transaction = redis.multi();
+      if (finished?.campaignCountsKey) {
+        transaction.del(messageKey(id)).hincrby(finished.campaignCountsKey, change.status!, 1);
+      } else {
+        transaction.hset(messageKey(id), fields).hdel(messageKey(id), 'body').expire(messageKey(id), options.retentionSec);
+      }
+      if (finished) transaction.hincrby(finished.depthKey, finished.depthField, -1);
+      await transaction.exec();
+    },
+
+    /** Marks several messages deferred in one round trip. */
+    async markDeferred(ids: string[]): Promise<void> {
+      if (ids.length === 0) return;
+      const pipeline = redis.pipeline();
+      for (const id of ids) pipeline.hset(messageKey(id), 'status', 'deferred');
       await pipeline.exec();
     },
 

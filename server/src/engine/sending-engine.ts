@@ -24,7 +24,7 @@ import { warmupCap } from './warmup';
  * and groups, and callbacks for the delivery log and events.
  */
 
-export type EngineEvent = 'queued' | 'sent' | 'deferred' | 'failed' | 'bounced';
+export type EngineEvent = 'queued' | 'sent' | 'deferred' | 'failed' | 'bounced' | 'skipped';
 
 export interface SendOptions {
   /** Group slug; the default group when neither group nor server is given. */
@@ -56,6 +56,42 @@ export interface DeliveryReport extends QueuedMessage {
   totalMs: number;
 }
 
+/** What the gate says about a campaign message a worker is about to route. */
+export type GateDecision =
+  | { kind: 'send' }
+  /** Finish it as 'skipped', never sent (e.g. the recipient unsubscribed, the campaign was cancelled). */
+  | { kind: 'skip'; reason: string }
+  /** Put it (and the rest of its batch) back until then, without using an attempt (e.g. the campaign is paused). */
+  | { kind: 'hold'; untilMs: number; reason: string };
+
+/** One message of a campaign batch. */
+export interface CampaignBatchMessage {
+  /** A UUID chosen by the caller, the same each time the batch is built. */
+  id: string;
+  subscriberId: string | null;
+  message: OutgoingMessageInput | unknown;
+}
+
+export interface CampaignBatch {
+  /** The same for the same recipients every time: storing and queueing it again does nothing. */
+  batchId: string;
+  campaignId: string;
+  group?: string;
+  server?: string;
+  messages: CampaignBatchMessage[];
+}
+
+/** A campaign's messages by final status, and how many were queued. */
+export interface CampaignCounts {
+  queued: number;
+  sent: number;
+  failed: number;
+  bounced: number;
+  skipped: number;
+  /** queued minus every final status. */
+  inFlight: number;
+}
+
 export class MessageValidationError extends Error {
   constructor(
     message: string,
@@ -80,6 +116,8 @@ export interface EngineOptions {
   lockDurationMs?: number;
   retention?: { messageSec?: number; idempotencySec?: number };
   log?: (entry: MessageLogEntry) => void;
+  /** Asked before each campaign message is routed (see GateDecision). */
+  gate?: (meta: MessageMeta) => Promise<GateDecision>;
   onEvent?: (event: EngineEvent, payload: MessageLogEntry) => void;
   onError?: (error: unknown, context: string) => void;
   clock?: () => number;
@@ -93,9 +131,11 @@ type RunResult =
   | { kind: 'retry'; reason: string }
   | { kind: 'wait'; until: number; reason: 'quota' | 'suspended' | 'no-server' };
 
-interface JobData {
-  id: string;
-}
+/** A job is one message, or a batch of messages sent one after the other by the same worker slot. */
+type JobData = { id: string } | { ids: string[] };
+
+/** Messages per job in sendBulk: enough to spread BullMQ's cost per job, few enough to spread a batch over the workers. */
+const MAX_BULK_BATCH = 50;
 
 const QUEUE_NAME = 'send';
 /** Servers one message may try in one run before it backs off. */
@@ -240,13 +280,21 @@ export const createSendingEngine = (options: EngineOptions) => {
       .catch((error) => reportError(error, 'stats'));
   };
 
-  /** A finished message: final state written (with the group's depth) in one round trip, then logged. */
-  const finish = async (record: MessageRecord, status: 'sent' | 'failed' | 'bounced', now: number) => {
+  const campaignCountsKey = (campaignId: string) => `${keyPrefix}:campaign:${campaignId}:counts`;
+  /** Where a message's final status is counted: its group's depth, and its campaign. */
+  const countersOf = (record: MessageRecord) => ({
+    depthKey,
+    depthField: record.meta.groupId ?? 'pinned',
+    campaignCountsKey: record.meta.campaignId ? campaignCountsKey(record.meta.campaignId) : null,
+  });
+
+  /** A finished message: final state written (and counted) in one round trip, then logged. */
+  const finish = async (record: MessageRecord, status: 'sent' | 'failed' | 'bounced' | 'skipped', now: number) => {
     record.status = status;
     record.finishedAt ??= now;
     // An accepted message was written in full the moment the server accepted it (see attempt()).
     if (status !== 'sent') {
-      await store.update(record.id, { status, finishedAt: record.finishedAt }, { depthKey, depthField: record.meta.groupId ?? 'pinned' });
+      await store.update(record.id, { status, finishedAt: record.finishedAt, lastReply: record.lastReply }, countersOf(record));
     }
     log(record);
     emit(status, record);
@@ -295,7 +343,7 @@ export const createSendingEngine = (options: EngineOptions) => {
           lastReply: record.lastReply,
           smtpMessageId: record.smtpMessageId,
         },
-        { depthKey, depthField: record.meta.groupId ?? 'pinned' }
+        countersOf(record)
       );
     } else {
       await store.update(record.id, { attempts: record.attempts, serverId: server.id, serverName: server.name, lastReply: record.lastReply });
@@ -456,19 +504,35 @@ export const createSendingEngine = (options: EngineOptions) => {
     await redis.set(waitKey(groupId), JSON.stringify({ until, reason }), 'PX', ttl);
   };
 
-  const setDeferred = async (record: MessageRecord) => {
-    if (record.status === 'deferred') return;
+  const setDeferred = async (record: MessageRecord, ownJob = false) => {
+    if (record.status === 'deferred' && !ownJob) return;
+    const wasDeferred = record.status === 'deferred';
     record.status = 'deferred';
-    await store.update(record.id, { status: 'deferred' });
+    record.ownJob ||= ownJob;
+    await store.update(record.id, ownJob ? { status: 'deferred', ownJob: true } : { status: 'deferred' });
+    if (wasDeferred) return;
     log(record);
     emit('deferred', record);
   };
 
-  /** The worker's job: one delivery run, then finish, wait (without using an attempt) or back off. */
-  const processJob = async (job: Job<JobData>, token?: string) => {
-    const record = await store.get(job.data.id);
-    // Gone (expired) or already finished (e.g. accepted before a crash): never send again.
-    if (!record || FINAL_STATUSES.has(record.status)) return;
+  /** How handling one message ended, for the job that carries it to act on. */
+  type Handled =
+    | { kind: 'done' }
+    | { kind: 'hold'; until: number }
+    | { kind: 'wait'; until: number }
+    | { kind: 'retry'; reason: string };
+
+  /** One message: the gate (campaign mail), one delivery run, then finish, or say what should happen next. */
+  const handle = async (record: MessageRecord): Promise<Handled> => {
+    if (record.meta.campaignId && options.gate) {
+      const decision = await options.gate(record.meta);
+      if (decision.kind === 'skip') {
+        record.lastReply = decision.reason;
+        await finish(record, 'skipped', clock());
+        return { kind: 'done' };
+      }
+      if (decision.kind === 'hold') return { kind: 'hold', until: decision.untilMs };
+    }
     // 'sending' stays in memory: one write fewer per message; the status API shows queued/deferred until done.
     record.status = 'sending';
     let result = await run(record);
@@ -481,26 +545,91 @@ export const createSendingEngine = (options: EngineOptions) => {
     const now = clock();
     if (result.kind === 'final') {
       await finish(record, result.status, now);
-      return;
+      return { kind: 'done' };
     }
     if (result.kind === 'wait') {
       await markWaiting(record, result.until, result.reason);
-      await setDeferred(record);
-      // BullMQ schedules on the real clock; the engine's may be shifted (tests), so pass the delay along.
-      await job.moveToDelayed(Date.now() + (withJitter(result.until, now) - now), token);
-      throw new DelayedError();
+      return { kind: 'wait', until: withJitter(result.until, now) };
     }
-    await setDeferred(record);
-    throw new Error(result.reason);
+    return { kind: 'retry', reason: result.reason };
   };
+
+  /** Puts the job back until `until` (engine clock) without using an attempt. */
+  const delayJob = async (job: Job<JobData>, token: string | undefined, until: number): Promise<never> => {
+    // BullMQ schedules on the real clock; the engine's may be shifted (tests), so pass the delay along.
+    await job.moveToDelayed(Date.now() + Math.max(0, until - clock()), token);
+    throw new DelayedError();
+  };
+
+  const processMessage = async (job: Job<JobData>, id: string, token?: string) => {
+    const record = await store.get(id);
+    // Gone (finished campaign mail, expired) or already finished (e.g. accepted before a crash): never send again.
+    if (!record || FINAL_STATUSES.has(record.status)) return;
+    const handled = await handle(record);
+    if (handled.kind === 'done') return;
+    if (handled.kind === 'retry') {
+      await setDeferred(record);
+      throw new Error(handled.reason);
+    }
+    if (handled.kind === 'wait') await setDeferred(record);
+    await delayJob(job, token, handled.until);
+  };
+
+  /**
+   * A batch: its messages one after the other, each routed on its own. A message with transient
+   * trouble on every server goes on alone (its own job, with backoff) so the batch is not held up;
+   * when the group is at quota or the campaign paused, the rest of the batch waits as one job.
+   * Messages handed to their own job are 'deferred' in the store and skipped when the batch runs
+   * again; finished ones are final or gone.
+   */
+  const processBatch = async (job: Job<JobData>, ids: string[], token?: string) => {
+    const records = await store.getMany(ids);
+    for (const [index, record] of records.entries()) {
+      if (!record || FINAL_STATUSES.has(record.status) || record.ownJob) continue;
+      const handled = await handle(record);
+      if (handled.kind === 'done') continue;
+      if (handled.kind === 'retry') {
+        if (retryAttempts <= 1) {
+          await finish(record, 'failed', clock());
+          continue;
+        }
+        // Queued before it is marked: a crash in between leaves it to the batch's rerun as well; the
+        // first to send it finishes it, and the other then finds it final.
+        await queue.add(QUEUE_NAME, { id: record.id }, { ...jobOptions(record.id, {}, backoffMs), attempts: retryAttempts - 1 });
+        await setDeferred(record, true);
+        continue;
+      }
+      if (handled.kind === 'wait') {
+        // The group is at quota: what is left of the batch waits for it, and says so.
+        const waiting = records.slice(index).filter((entry): entry is MessageRecord => !!entry && !FINAL_STATUSES.has(entry.status) && !entry.ownJob && entry.status !== 'deferred');
+        await store.markDeferred(waiting.map((entry) => entry.id));
+        for (const entry of waiting) {
+          entry.status = 'deferred';
+          log(entry);
+          emit('deferred', entry);
+        }
+      } else {
+        record.status = record.attempts.length > 0 ? 'deferred' : 'queued';
+      }
+      await delayJob(job, token, handled.until);
+    }
+  };
+
+  /** The worker's job: one message, or a batch of them. */
+  const processJob = (job: Job<JobData>, token?: string) =>
+    'ids' in job.data ? processBatch(job, job.data.ids, token) : processMessage(job, job.data.id, token);
 
   const onFailed = async (job: Job<JobData> | undefined, error: Error) => {
     if (!job || error instanceof DelayedError) return;
     // Only when BullMQ has no attempts left is the message failed for good.
     if (job.attemptsMade < (job.opts.attempts ?? 1)) return;
-    const record = await store.get(job.data.id);
-    if (!record || FINAL_STATUSES.has(record.status)) return;
-    await finish(record, 'failed', clock());
+    const ids = 'ids' in job.data ? job.data.ids : [job.data.id];
+    for (const record of await store.getMany(ids)) {
+      if (!record || FINAL_STATUSES.has(record.status)) continue;
+      // A batch's message that went on alone is that job's to finish.
+      if ('ids' in job.data && record.ownJob) continue;
+      await finish(record, 'failed', clock());
+    }
   };
 
   const jobOptions = (id: string, sendOptions: SendOptions, delay: number) => ({
@@ -586,7 +715,7 @@ export const createSendingEngine = (options: EngineOptions) => {
       const owner = await store.claimIdempotencyKey(sendOptions.idempotencyKey, ids[0]!);
       if (owner !== ids[0]) {
         await store.delete(ids[0]!);
-        const earlier = await store.get(owner);
+        const earlier = await store.getState(owner);
         return { records: [], duplicate: { id: owner, status: earlier?.status ?? 'queued', duplicate: true } };
       }
     }
@@ -612,7 +741,11 @@ export const createSendingEngine = (options: EngineOptions) => {
       return { id, status: 'queued' };
     },
 
-    /** Queues many messages: all are validated first, so a bad one queues none. */
+    /**
+     * Queues many messages: all are validated first, so a bad one queues none. They go out in
+     * batches (a job carries several message ids), which spreads the queue's cost per job; each
+     * message is still routed, counted against quotas and retried on its own.
+     */
     async sendBulk(inputs: unknown[], sendOptions: Omit<SendOptions, 'idempotencyKey'> = {}): Promise<QueuedMessage[]> {
       if (!Array.isArray(inputs)) throw new MessageValidationError('messages: must be an array', [{ path: ['messages'], message: 'must be an array' }]);
       const messages = inputs.map((input, index) => validate(input, [String(index)]));
@@ -623,10 +756,83 @@ export const createSendingEngine = (options: EngineOptions) => {
         const slice = messages.slice(start, start + chunk);
         const ids = slice.map(() => randomUUID());
         await accept(slice, { ...sendOptions, idempotencyKey: undefined }, ids);
-        await queue.addBulk(ids.map((id) => ({ name: QUEUE_NAME, data: { id }, opts: jobOptions(id, sendOptions, delay) })));
+        // Small enough that a chunk still spreads over every worker slot.
+        const batchSize = Math.max(1, Math.min(MAX_BULK_BATCH, Math.ceil(ids.length / (options.worker.concurrency * 2))));
+        const jobs = [];
+        for (let first = 0; first < ids.length; first += batchSize) {
+          const batchIds = ids.slice(first, first + batchSize);
+          jobs.push(
+            batchIds.length === 1
+              ? { name: QUEUE_NAME, data: { id: batchIds[0]! }, opts: jobOptions(batchIds[0]!, sendOptions, delay) }
+              : { name: QUEUE_NAME, data: { ids: batchIds }, opts: jobOptions(`batch-${randomUUID()}`, sendOptions, delay) }
+          );
+        }
+        await queue.addBulk(jobs);
         results.push(...ids.map((id) => ({ id, status: 'queued' as const })));
       }
       return results;
+    },
+
+    /**
+     * Queues one batch of a campaign (see CampaignBatch). Idempotent on batchId: a fan-out that
+     * resumes after a crash may hand the same batch in again, and nothing is stored, counted or
+     * sent twice. Returns whether this call stored it.
+     */
+    async queueCampaignBatch(batch: CampaignBatch): Promise<{ queued: boolean }> {
+      const messages = batch.messages.map((entry, index) => validate(entry.message, ['messages', String(index), 'message']));
+      const target = await resolveTarget({ group: batch.group, server: batch.server });
+      const now = clock();
+      const records: MessageRecord[] = messages.map((message, index) => ({
+        id: batch.messages[index]!.id,
+        message,
+        meta: {
+          ...target,
+          source: 'campaign',
+          idempotencyKey: null,
+          queuedAt: now,
+          from: message.from?.address ?? null,
+          recipients: recipientsOf(message),
+          subject: message.subject,
+          campaignId: batch.campaignId,
+          subscriberId: batch.messages[index]!.subscriberId,
+        },
+        status: 'queued',
+        attempts: [],
+        serverId: null,
+        serverName: null,
+        lastReply: null,
+        smtpMessageId: null,
+        sentAt: null,
+        finishedAt: null,
+      }));
+      const stored = await store.storeCampaignBatch(batch.batchId, records, {
+        depthKey,
+        depthField: target.groupId ?? 'pinned',
+        campaignCountsKey: campaignCountsKey(batch.campaignId),
+      });
+      // Queued also when stored before: BullMQ ignores a job id it still holds, and a batch that
+      // already ran finds its messages finished (gone) and sends nothing.
+      await queue.add(QUEUE_NAME, { ids: records.map((record) => record.id) }, jobOptions(`batch-${batch.batchId.replace(/:/g, '-')}`, {}, 0));
+      if (stored) {
+        for (const record of records) {
+          log(record);
+          emit('queued', record);
+        }
+      }
+      return { queued: stored };
+    },
+
+    /** A campaign's messages: queued, and how many finished each way. */
+    async campaignCounts(campaignId: string): Promise<CampaignCounts> {
+      const raw = await redis.hgetall(campaignCountsKey(campaignId));
+      const count = (field: string) => Number(raw[field] ?? 0);
+      const counts = { queued: count('queued'), sent: count('sent'), failed: count('failed'), bounced: count('bounced'), skipped: count('skipped') };
+      return { ...counts, inFlight: Math.max(0, counts.queued - counts.sent - counts.failed - counts.bounced - counts.skipped) };
+    },
+
+    /** Forgets a campaign's counters (after they were copied to the database). */
+    async clearCampaign(campaignId: string): Promise<void> {
+      await redis.del(campaignCountsKey(campaignId));
     },
 
     /**
@@ -642,7 +848,7 @@ export const createSendingEngine = (options: EngineOptions) => {
         duplicate,
       } = await accept([message], { ...sendOptions, source: sendOptions.source ?? 'api' }, [id]);
       if (duplicate) {
-        const earlier = await store.get(duplicate.id);
+        const earlier = await store.getState(duplicate.id);
         return { ...duplicate, server: null, reply: earlier?.lastReply ?? null, attempts: earlier?.attempts ?? [], rejectedRecipients: [], totalMs: 0 };
       }
       record!.status = 'sending';
@@ -669,7 +875,7 @@ export const createSendingEngine = (options: EngineOptions) => {
     },
 
     async status(id: string): Promise<MessageLogEntry | null> {
-      const record = await store.get(id);
+      const record = await store.getState(id);
       return record ? toLogEntry(record) : null;
     },
 

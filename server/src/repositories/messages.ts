@@ -24,6 +24,8 @@ export interface MessageEntity {
   smtpMessageId: string | null;
   idempotencyKey: string | null;
   source: string | null;
+  campaignId: string | null;
+  subscriberId: string | null;
   queuedAt: string;
   sentAt: string | null;
   finishedAt: string | null;
@@ -57,7 +59,7 @@ const SUBJECT_MAX = 1000;
 const REPLY_MAX = 2000;
 
 /**
- * Rows per INSERT statement. Each row binds 22 values: 200 rows stay far below SQLite's 32,766 and
+ * Rows per INSERT statement. Each row binds 24 values: 200 rows stay far below SQLite's 32,766 and
  * Postgres' and MySQL's 65,535 bound parameters whatever maxBatch is.
  */
 const ROWS_PER_STATEMENT = 200;
@@ -85,6 +87,8 @@ const toColumns = (entry: MessageLogEntry, now: Date): MessageColumns => ({
   smtpMessageId: clip(entry.smtpMessageId, VARCHAR_MAX),
   idempotencyKey: clip(entry.idempotencyKey, VARCHAR_MAX),
   source: clip(entry.source, VARCHAR_MAX),
+  campaignId: clip(entry.campaignId, VARCHAR_MAX),
+  subscriberId: clip(entry.subscriberId, VARCHAR_MAX),
   queuedAt: toDate(entry.queuedAt) ?? now,
   sentAt: toDate(entry.sentAt),
   finishedAt: toDate(entry.finishedAt),

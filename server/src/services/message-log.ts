@@ -23,6 +23,8 @@ export const toMessageLogEntry = (row: MessageEntity): MessageLogEntry => ({
   smtpMessageId: row.smtpMessageId ?? null,
   idempotencyKey: row.idempotencyKey ?? null,
   source: row.source ?? '',
+  campaignId: row.campaignId ?? null,
+  subscriberId: row.subscriberId ?? null,
   queuedAt: epochMs(row.queuedAt) ?? 0,
   sentAt: epochMs(row.sentAt),
   finishedAt: epochMs(row.finishedAt),
@@ -89,7 +91,7 @@ const messageLog = ({ strapi }: { strapi: Core.Strapi }) => {
     },
 
     async search(query: unknown): Promise<ListResponse<MessageLogEntry>> {
-      const { page, pageSize, sort, recipient, status, server, group, from, to } = parseInput(listMessagesQuerySchema, query);
+      const { page, pageSize, sort, recipient, status, server, group, campaign, from, to } = parseInput(listMessagesQuerySchema, query);
       const fromMs = from ? Date.parse(from) : undefined;
       const toMs = to ? Date.parse(to) : undefined;
       if (fromMs !== undefined && toMs !== undefined && toMs < fromMs) fieldError('to', 'must not be before from');
@@ -99,6 +101,7 @@ const messageLog = ({ strapi }: { strapi: Core.Strapi }) => {
       if (status) where.status = status;
       if (server) where.serverId = server;
       if (group) where.groupSlug = group;
+      if (campaign) where.campaignId = campaign;
       // Half-open [from, to), so consecutive windows never count a message twice.
       if (fromMs !== undefined || toMs !== undefined) {
         where.queuedAt = {

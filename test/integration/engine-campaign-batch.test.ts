@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+
+import { Redis } from 'ioredis';
+
+import { createDirectoryCache, type GroupConfig, type ServerConfig } from '../../server/src/engine/directory';
+import type { MessageMeta } from '../../server/src/engine/message-store';
+import { createSendingEngine, type GateDecision, type SendingEngine } from '../../server/src/engine/sending-engine';
+import { deleteKeys, redisTestPrefix, TEST_REDIS_URL, testRedis } from '../helpers/redis';
+import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-servers';
+import { sleep, waitFor } from '../helpers/wait';
+
+/**
+ * Campaign batches through the real sending engine (no Strapi: the engine is plain TypeScript),
+ * with real Redis and a real SMTP sink: a batch is sent once however often it is handed in, the
+ * gate skips or holds messages, and finished campaign messages leave nothing behind in Redis.
+ */
+describe('campaign batches in the sending engine', () => {
+  let sink: TestSmtpServer;
+  let redis: Redis;
+  let bull: Redis;
+  let engine: SendingEngine;
+  const prefix = redisTestPrefix();
+  let gate: (meta: MessageMeta) => Promise<GateDecision> = async () => ({ kind: 'send' });
+
+  const server = (port: number): ServerConfig => ({
+    id: 'sink',
+    name: 'sink',
+    groupId: 'g1',
+    weight: 1,
+    priority: 0,
+    enabled: true,
+    ratePerSecond: null,
+    hourlyLimit: null,
+    dailyLimit: null,
+    maxConnections: 4,
+    warmup: null,
+    fromAddress: 'news@example.com',
+    fromName: null,
+    endpoint: { host: '127.0.0.1', port, security: 'none', tlsRejectUnauthorized: true, username: null, password: null },
+    version: '1',
+  });
+  const group: GroupConfig = { id: 'g1', slug: 'news', name: 'News', strategy: 'weighted', fallbackGroupId: null, isDefault: true, serverIds: ['sink'] };
+
+  const batch = (campaignId: string, seq: number, recipients: string[]) => ({
+    batchId: `${campaignId}:${seq}`,
+    campaignId,
+    group: 'news',
+    messages: recipients.map((to) => ({ id: randomUUID(), subscriberId: `sub-${to}`, message: { to, subject: `Hello ${to}`, text: 'Hi' } })),
+  });
+  const deliveredTo = () => sink.messages.map((message) => message.to[0]!);
+
+  beforeAll(async () => {
+    sink = await startSmtpServer();
+    redis = testRedis();
+    bull = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+    const directory = createDirectoryCache({ load: async () => ({ servers: [server(sink.port)], groups: [group] }) }, { maxAgeMs: 60_000 });
+    engine = createSendingEngine({
+      redis,
+      bullConnection: bull,
+      keyPrefix: prefix,
+      timeZone: 'UTC',
+      directory,
+      timeouts: { connectionTimeoutMs: 5000, greetingTimeoutMs: 5000, socketTimeoutMs: 10000 },
+      worker: { enabled: true, concurrency: 4 },
+      retry: { attempts: 3, backoffMs: 100 },
+      gate: (meta) => gate(meta),
+    });
+    engine.start();
+  });
+
+  afterAll(async () => {
+    await engine?.stop();
+    await deleteKeys(redis, prefix);
+    await deleteKeys(redis, `{${prefix}}`);
+    await Promise.all([redis?.quit(), bull?.quit()]);
+    await sink?.close();
+  });
+
+  beforeEach(() => {
+    sink.messages.length = 0;
+    gate = async () => ({ kind: 'send' });
+  });
+
+  it('sends a batch once however often it is handed in, and counts it once', async () => {
+    const first = batch('c1', 0, ['a@example.com', 'b@example.com', 'c@example.com']);
+    expect(await engine.queueCampaignBatch(first)).toEqual({ queued: true });
+    // Handed in again while it may still be running (a fan-out resuming after a crash)...
+    expect(await engine.queueCampaignBatch(first)).toEqual({ queued: false });
+    await waitFor('3 delivered', () => sink.messages.length >= 3);
+    // ...and again after it ran, with other message ids even: nothing new is stored or sent.
+    expect(await engine.queueCampaignBatch({ ...first, messages: first.messages.map((entry) => ({ ...entry, id: randomUUID() })) })).toEqual({ queued: false });
+    await sleep(500);
+    expect(deliveredTo().sort()).toEqual(['a@example.com', 'b@example.com', 'c@example.com']);
+    expect(await engine.campaignCounts('c1')).toEqual({ queued: 3, sent: 3, failed: 0, bounced: 0, skipped: 0, inFlight: 0 });
+    // Finished campaign messages are removed from Redis (the delivery log keeps them).
+    expect(await redis.exists(...first.messages.map((entry) => `${prefix}:msg:${entry.id}`))).toBe(0);
+    // Their headers tie them to the campaign run.
+    expect(sink.messages[0]!.headers['x-multi-smtp-id']).toBeDefined();
+  });
+
+  it('skips what the gate says to skip, counting it, and sends the rest', async () => {
+    gate = async (meta) => (meta.recipients.includes('gone@example.com') ? { kind: 'skip', reason: 'suppressed' } : { kind: 'send' });
+    const skipped = batch('c2', 0, ['keep1@example.com', 'gone@example.com', 'keep2@example.com']);
+    await engine.queueCampaignBatch(skipped);
+    await waitFor('counted', async () => (await engine.campaignCounts('c2')).inFlight === 0);
+    expect(deliveredTo().sort()).toEqual(['keep1@example.com', 'keep2@example.com']);
+    expect(await engine.campaignCounts('c2')).toMatchObject({ queued: 3, sent: 2, skipped: 1 });
+    const status = await engine.status(skipped.messages[1]!.id);
+    // Gone from Redis once finished; the Strapi layer answers from the delivery log then.
+    expect(status).toBeNull();
+  });
+
+  it('holds a paused campaign without using attempts, and sends every message once after', async () => {
+    let paused = true;
+    gate = async () => (paused ? { kind: 'hold', untilMs: Date.now() + 300, reason: 'paused' } : { kind: 'send' });
+    const recipients = Array.from({ length: 12 }, (_, index) => `p${index}@example.com`);
+    await engine.queueCampaignBatch(batch('c3', 0, recipients.slice(0, 6)));
+    await engine.queueCampaignBatch(batch('c3', 1, recipients.slice(6)));
+    // Held for longer than the retry attempts (3 x 100 ms backoff) would last.
+    await sleep(1500);
+    expect(sink.messages).toHaveLength(0);
+    expect((await engine.campaignCounts('c3')).inFlight).toBe(12);
+    paused = false;
+    await waitFor('12 delivered', () => sink.messages.length >= 12, 10_000);
+    await sleep(300);
+    expect(deliveredTo().sort()).toEqual([...recipients].sort());
+    expect(await engine.campaignCounts('c3')).toMatchObject({ queued: 12, sent: 12, failed: 0, inFlight: 0 });
+  });
+
+  it('refuses a batch with a bad message before storing any of it', async () => {
+    const bad = batch('c4', 0, ['ok@example.com', 'not an address']);
+    await expect(engine.queueCampaignBatch(bad)).rejects.toMatchObject({ errors: [expect.objectContaining({ path: ['messages', '1', 'message', 'to'] })] });
+    expect(await engine.campaignCounts('c4')).toMatchObject({ queued: 0 });
+    expect(await engine.queueCampaignBatch(batch('c4', 0, ['ok@example.com']))).toEqual({ queued: true });
+    await waitFor('delivered', () => sink.messages.length >= 1);
+  });
+
+  it('queues sendBulk in batches, each message still delivered once', async () => {
+    const queued = await engine.sendBulk(Array.from({ length: 60 }, (_, index) => ({ to: `bulk${index}@example.com`, subject: 's', text: 't' })), { group: 'news' });
+    await waitFor('60 delivered', () => sink.messages.length >= 60, 15_000);
+    await sleep(300);
+    const ids = sink.messages.map((message) => message.headers['x-multi-smtp-id']);
+    expect(new Set(ids)).toEqual(new Set(queued.map((entry) => entry.id)));
+    expect(ids).toHaveLength(60);
+    const jobCounts = await engine.queue.getJobCounts('completed', 'waiting', 'active', 'delayed');
+    expect(jobCounts).toMatchObject({ waiting: 0, active: 0, delayed: 0 });
+  });
+});
