@@ -182,6 +182,21 @@ describe('sending campaigns', () => {
       ['audience.lists', 'no mailing list has the id nosuchlist000000000000'],
     ]);
     expect((await refusal({ type: 'lists', lists: [] }))[0]![0]).toBe('audience.lists');
+
+    // The same through the admin API the editor's audience picker uses.
+    const bad = await api.post('/multi-smtp/audiences/count', { audience: { type: 'collection', uid: MEMBER_UID, filters: { nope: 1 } } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details.errors[0].path).toEqual(['audience', 'filters', 'nope']);
+    expect((await api.post('/multi-smtp/audiences/count', {})).status).toBe(400);
+    const good = await api.post('/multi-smtp/audiences/count', { audience: { type: 'collection', uid: MEMBER_UID } });
+    expect(good.status).toBe(200);
+    expect(good.body.data).toEqual({ matched: expect.any(Number), skipped: expect.any(Number), recipients: expect.any(Number) });
+    const sources = await api.get('/multi-smtp/audiences/sources');
+    expect(sources.body.data.map((source: { uid: string }) => source.uid)).toContain(MEMBER_UID);
+    const reader = asAdmin(app, await app.createAdmin(['campaigns.read']));
+    expect((await reader.get('/multi-smtp/audiences/sources')).status).toBe(200);
+    const outsider = asAdmin(app, await app.createAdmin(['servers.read']));
+    expect((await outsider.post('/multi-smtp/audiences/count', { audience: { type: 'collection', uid: MEMBER_UID } })).status).toBe(403);
   });
 
   describe('pause, resume and cancel', () => {

@@ -1,3 +1,4 @@
+import audiences from './audiences';
 import campaigns from './campaigns';
 import groups from './groups';
 import mailingLists from './mailing-lists';
@@ -10,4 +11,4 @@ import subscribers from './subscribers';
 import suppressions from './suppressions';
 import unsubscribe from './unsubscribe';
 
-export default { servers, groups, serverTests, messagesApi, status, messages, campaigns, unsubscribe, mailingLists, subscribers, suppressions };
+export default { servers, groups, serverTests, messagesApi, status, messages, campaigns, unsubscribe, mailingLists, subscribers, suppressions, audiences };

@@ -9,6 +9,10 @@ const manage = requires(ACTIONS.campaignsManage);
  * Fixed paths (import, export) come before `/:id`, which would otherwise take them.
  */
 export const audienceRoutes = [
+  // The campaign editor's audience picker: live count and the collection types it can use.
+  { method: 'POST', path: '/audiences/count', handler: 'audiences.count', config: read },
+  { method: 'GET', path: '/audiences/sources', handler: 'audiences.sources', config: read },
+
   { method: 'GET', path: '/lists', handler: 'mailingLists.find', config: read },
   { method: 'GET', path: '/lists/:id', handler: 'mailingLists.findOne', config: read },
   { method: 'POST', path: '/lists', handler: 'mailingLists.create', config: manage },

@@ -1,0 +1,37 @@
+/**
+ * A whole Strapi with the plugin (the test app, the plugin's TypeScript sources) in a child
+ * process, on a given SQLite file and Redis prefix: the campaign runner and the queue workers run
+ * here as in production. Tests kill it with SIGKILL to show what a crash leaves behind.
+ *
+ * IPC: argv[2] is JSON { databaseFilename, pluginConfig }; sends {type:'ready'} once Strapi has
+ * loaded (bootstrap done: runner and workers started); on 'stop' it destroys Strapi and sends
+ * {type:'stopped'} before exiting.
+ */
+require('./register-ts');
+const path = require('node:path');
+
+const { createStrapi } = require('@strapi/strapi');
+
+const { databaseFilename, pluginConfig } = JSON.parse(process.argv[2]);
+const appDir = path.resolve(__dirname, '..', 'app');
+
+process.env.DATABASE_FILENAME = databaseFilename;
+process.env.MULTI_SMTP_PLUGIN_PATH = path.resolve(__dirname, '..', 'plugin-entry');
+process.env.MULTI_SMTP_TEST_CONFIG = JSON.stringify(pluginConfig);
+
+const main = async () => {
+  const strapi = createStrapi({ appDir, distDir: appDir, autoReload: false, serveAdminPanel: false });
+  strapi.log.level = process.env.STRAPI_LOG_LEVEL || 'error';
+  await strapi.load();
+  process.send({ type: 'ready' });
+  process.on('message', async (message) => {
+    if (message !== 'stop') return;
+    await strapi.destroy();
+    process.send({ type: 'stopped' }, () => process.exit(0));
+  });
+};
+
+main().catch((error) => {
+  process.stderr.write(`${error.stack}\n`);
+  process.exit(1);
+});
