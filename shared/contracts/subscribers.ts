@@ -47,7 +47,7 @@ export const queryBoolean = () =>
  */
 export const documentIdList = (max: number) =>
   z
-    .union([z.array(z.string()), z.string()])
+    .union([z.array(z.string()), z.string()], { error: 'must be a list of documentIds (an array, or comma-separated)' })
     .transform((value) =>
       (Array.isArray(value) ? value : value.split(','))
         .map((id) => id.trim())
