@@ -325,13 +325,16 @@ export const createSendingEngine = (options: EngineOptions) => {
     record.serverId = server.id;
     record.serverName = server.name;
     record.lastReply = classification.reply;
+    // The state is written and the quota slot released together (one round trip when the Redis
+    // connection pipelines automatically); the accept is in the store before this attempt returns,
+    // so a crash from then on can never send this message again.
+    let written: Promise<void>;
     if (classification.outcome === 'accepted') {
-      // First, so that a crash from here on can never send this message again.
       record.status = 'sent';
       record.sentAt = now;
       record.finishedAt = now;
       record.smtpMessageId = info?.messageId ?? null;
-      await store.update(
+      written = store.update(
         record.id,
         {
           status: 'sent',
@@ -346,11 +349,13 @@ export const createSendingEngine = (options: EngineOptions) => {
         countersOf(record)
       );
     } else {
-      await store.update(record.id, { attempts: record.attempts, serverId: server.id, serverName: server.name, lastReply: record.lastReply });
+      written = store.update(record.id, { attempts: record.attempts, serverId: server.id, serverName: server.name, lastReply: record.lastReply });
     }
-    await quota
+    const released = quota
       .release(reservation, { accepted: classification.outcome === 'accepted', keepLease: true })
       .catch((releaseError) => reportError(releaseError, 'quota release'));
+    await written;
+    await released;
     // A connection that had server trouble is not trusted again: close it and free its slot.
     if (classification.outcome === 'server-transient' || classification.outcome === 'server-condemned') await connections.discard(connection);
     else connections.putBack(connection);

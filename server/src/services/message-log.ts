@@ -38,6 +38,14 @@ const snapshot = (entry: MessageLogEntry): MessageLogEntry => ({
 });
 
 /**
+ * A 'queued' state is held back this long before it is buffered for writing: most messages are
+ * sent within it, and then only their final state is written (one row write instead of two).
+ */
+const QUEUED_HOLD_MS = 1000;
+/** Past this many held states the oldest go to the buffer at once (memory stays bounded). */
+const MAX_HELD = 20_000;
+
+/**
  * The delivery log. Sends report each state change through `record()`, which only buffers; a
  * background loop writes the latest state of each message in batches (one transaction per batch,
  * upserts keyed on the message id). Searches read the table, so they trail `record()` by at most
@@ -67,23 +75,53 @@ const messageLog = ({ strapi }: { strapi: Core.Strapi }) => {
       strapi.log.error(`multi-smtp: the delivery log buffer is full; dropped the ${droppedCount} oldest unwritten entries`),
   });
 
+  /** Queued states not yet buffered, oldest first (a Map keeps insertion order). */
+  const held = new Map<string, { entry: MessageLogEntry; at: number }>();
+  let holdTimer: ReturnType<typeof setInterval> | null = null;
+
+  /** Moves held states older than the hold (or all of them) to the write buffer. */
+  const releaseHeld = (all: boolean) => {
+    const cutoff = Date.now() - QUEUED_HOLD_MS;
+    for (const [id, { entry, at }] of held) {
+      if (!all && at > cutoff && held.size <= MAX_HELD) break;
+      held.delete(id);
+      buffer.add(entry);
+    }
+  };
+
   return {
     /** Buffers the latest full state of a message. Returns at once; never throws for a database problem. */
     record(entry: MessageLogEntry): void {
+      if (entry.status === 'queued') {
+        held.set(entry.id, { entry: snapshot(entry), at: Date.now() });
+        if (held.size > MAX_HELD) releaseHeld(false);
+        if (!holdTimer) {
+          holdTimer = setInterval(() => releaseHeld(false), QUEUED_HOLD_MS / 4);
+          holdTimer.unref();
+        }
+        return;
+      }
+      held.delete(entry.id);
       buffer.add(snapshot(entry));
     },
 
     /** Writes everything recorded so far (tests, shutdown). Rejects if the write failed; the entries are kept. */
     flush(): Promise<void> {
+      releaseHeld(true);
       return buffer.flush();
     },
 
-    /** Final flush, then the timer stops. Called from the plugin's destroy. */
+    /** Final flush, then the timers stop. Called from the plugin's destroy. */
     stop(): Promise<void> {
+      if (holdTimer) clearInterval(holdTimer);
+      holdTimer = null;
+      releaseHeld(true);
       return buffer.stop();
     },
 
     async get(messageId: string): Promise<MessageLogEntry | null> {
+      const heldEntry = held.get(messageId);
+      if (heldEntry) return snapshot(heldEntry.entry);
       const buffered = buffer.peek(messageId);
       if (buffered) return snapshot(buffered);
       const row = await repository.findOne(messageId);
