@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { parseBounce, type ParsedBounce } from '../../server/src/engine/bounce-parser';
+import { parseBounce, splitMbox, type BouncedRecipient } from '../../server/src/engine/bounce-parser';
 
 interface Expected {
   status: string;
@@ -43,14 +43,16 @@ describe('bounce corpus', () => {
       const want = expected[file] ?? [];
       const raw = fs.readFileSync(path.join(FIXTURES, 'emails', file));
       const started = performance.now();
-      let got: ParsedBounce;
-      try {
-        got = await parseBounce(raw);
-      } catch (error) {
-        throw new Error(`${file} threw: ${String(error)}`);
+      // A file may be an mbox of several messages: their recipients together.
+      const have: BouncedRecipient[] = [];
+      for (const message of splitMbox(raw)) {
+        try {
+          have.push(...(await parseBounce(message)).recipients);
+        } catch (error) {
+          throw new Error(`${file} threw: ${String(error)}`);
+        }
       }
       slowest = Math.max(slowest, performance.now() - started);
-      const have = got.recipients;
       if (have.length !== want.length) continue;
       recipients++;
       if (want.every((w, i) => w.status === (have[i]?.status ?? ''))) status++;

@@ -1,11 +1,13 @@
 /**
  * Reads an asynchronous bounce (a whole RFC 822 message) and tells what it reports:
  *
- *   bounce      a delivery status notification: RFC 3464 (message/delivery-status) or the human
- *               text of MTAs that send none (qmail, Exim, old Sendmail, Exchange, Yahoo...)
- *   complaint   an ARF feedback report (RFC 5965, message/feedback-report)
+ *   bounce      a delivery status notification: RFC 3464 (message/delivery-status), the human
+ *               text of MTAs that send none (qmail, Exim, old Sendmail, Exchange, Yahoo...), or an
+ *               Amazon SES notification mailed through SNS
+ *   complaint   an ARF feedback report (RFC 5965, message/feedback-report), Microsoft's JMRP
+ *               report, or an SES complaint notification
  *   auto-reply  a vacation / out-of-office answer (RFC 3834 and the common non-standard marks)
- *   other       anything else
+ *   other       anything else (a delivery report that says every recipient got the message, too)
  *
  * For each recipient reported on: the address, the enhanced status code (RFC 3463), the SMTP reply
  * code, a reason name (Sisimai's vocabulary), hard or soft, and the ARF feedback type.
@@ -24,7 +26,16 @@ import {
   type MimeHeader,
   type MimePart,
 } from './bounce/mime';
-import { HARD_REASONS, decideReason, pseudoStatus } from './bounce/reasons';
+import {
+  decideReason,
+  findReplyCode,
+  findStatus,
+  isHardBounce,
+  isTemporary,
+  preferStatus,
+  pseudoStatus,
+} from './bounce/reasons';
+import { commandOfText, detectFormat, hintOf, type BounceFormat } from './bounce/formats';
 
 export type BounceKind = 'bounce' | 'complaint' | 'auto-reply' | 'other';
 
@@ -36,6 +47,10 @@ export interface BouncedRecipient {
   reason: string;
   feedbackType: string | null;
   diagnostic: string | null;
+  /** The DSN action (failed, delayed, delivered...) when the report gives one. */
+  action?: string | null;
+  /** The SMTP command the remote server was answering (MAIL, RCPT, DATA...), when known. */
+  smtpCommand?: string | null;
 }
 
 export interface ParsedBounce {
@@ -57,6 +72,9 @@ const DEFAULT_MAX_BYTES = 2 * 1024 * 1024;
 /** Longest text the heuristics scan. */
 const MAX_SCAN = 64 * 1024;
 const MAX_RECIPIENTS = 100;
+const MAX_LINES = 3000;
+/** A forwarded bounce is read inside its envelope this many levels deep. */
+const MAX_FORWARD_DEPTH = 2;
 
 const EMPTY: () => ParsedBounce = () => ({
   kind: 'other',
@@ -74,46 +92,76 @@ export function parseBounce(raw: string | Buffer, options: ParseBounceOptions = 
   }
 }
 
+/**
+ * Splits an mbox (messages each starting with a "From " line) into its messages; a single message
+ * comes back alone. At most `max` messages.
+ */
+export function splitMbox(raw: string | Buffer, max = 10_000): Buffer[] {
+  try {
+    const buf = Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw), 'utf8');
+    const starts: number[] = [];
+    if (buf.subarray(0, 5).toString('latin1') === 'From ') starts.push(0);
+    let at = 0;
+    for (;;) {
+      const i = buf.indexOf('\nFrom ', at, 'latin1');
+      if (i < 0 || starts.length >= max) break;
+      starts.push(i + 1);
+      at = i + 6;
+    }
+    if (!starts.length || (starts.length === 1 && starts[0] !== 0)) {
+      if (!starts.length || buf.subarray(0, starts[0]).toString('latin1').trim()) return [buf];
+    }
+    const out: Buffer[] = [];
+    if (starts[0] !== 0 && buf.subarray(0, starts[0]).toString('latin1').trim()) out.push(buf.subarray(0, starts[0]));
+    for (let i = 0; i < starts.length; i++) {
+      const part = buf.subarray(starts[i], starts[i + 1] ?? buf.length);
+      if (part.toString('latin1').trim()) out.push(part);
+    }
+    return out.length ? out : [buf];
+  } catch {
+    return [];
+  }
+}
+
 const ADDRESS_RE = /[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.){1,8}[A-Za-z]{2,24}/g;
 const ADDRESS_ONE = /[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.){1,8}[A-Za-z]{2,24}/;
-const STATUS_RE = /\b([245])\.(\d{1,3})\.(\d{1,3})\b/;
-const REPLY_RE = /(?:^|[^\d.:/-])([245][0-5]\d)(?:[ -]|$)/;
 
 function firstAddress(value: string | null | undefined): string | null {
   if (!value) return null;
-  const m = ADDRESS_ONE.exec(value);
+  const m = ADDRESS_ONE.exec(value.slice(0, 2000));
   return m ? m[0].replace(/^[.'`]+|[.'`]+$/g, '') : null;
 }
 
 function normStatus(value: string | null | undefined): string | null {
   if (!value) return null;
-  const m = STATUS_RE.exec(value);
+  const m = /\b([245])\.(\d{1,3})\.(\d{1,3})\b/.exec(value);
   return m ? `${m[1]}.${Number(m[2])}.${Number(m[3])}` : null;
 }
 
-function findStatus(text: string): string | null {
+/** The last SMTP command a text names (in protocol order), e.g. "in reply to RCPT TO command" -> RCPT. */
+export function findCommand(text: string | null | undefined): string | null {
+  if (!text) return null;
   const t = text.slice(0, 8000);
-  const withReply = /\b[245]\d\d[ -]#?([245]\.\d{1,3}\.\d{1,3})\b/.exec(t);
-  if (withReply) return normStatus(withReply[1]);
-  const hash = /\(#([45]\.\d{1,3}\.\d{1,3})\)/.exec(t);
-  if (hash) return normStatus(hash[1]);
-  const any = /\b([45]\.\d{1,3}\.\d{1,3})\b/.exec(t);
-  return any ? normStatus(any[1]) : null;
-}
-
-function findReplyCode(text: string): string | null {
-  const t = text.slice(0, 8000);
-  const m = REPLY_RE.exec(t);
-  return m ? (m[1] ?? null) : null;
-}
-
-function isTemporary(replyCode: string | null, text: string, action: string | null): boolean {
-  if (replyCode?.startsWith('4')) return true;
-  if (replyCode?.startsWith('5')) return false;
-  if (action && /delayed/i.test(action)) return true;
-  return /temporar|will (?:be )?retr|try again later|delayed|retry timeout exceeded|have been failing for a long time/i.test(
-    text.slice(0, 4000)
-  );
+  const stages: Array<[string, RegExp]> = [
+    ['CONN', /\b(?:CONN|after initial connection|during greeting|connection to [^\n]{1,80} (?:refused|failed))\b/g],
+    ['HELO', /\bHELO\b/g],
+    ['EHLO', /\bEHLO\b/g],
+    ['STARTTLS', /\bSTARTTLS\b/g],
+    ['AUTH', /\bAUTH (?:PLAIN|LOGIN|CRAM-|DIGEST-)/g],
+    ['MAIL', /\bMAIL F(?:ROM|rom)?\b|\bMAIL\b(?= command)/g],
+    ['RCPT', /\bRCPT\b/g],
+    ['DATA', /\bDATA\b|\bend of data\b/g],
+  ];
+  let pos = 0;
+  let found: string | null = null;
+  for (const [name, re] of stages) {
+    re.lastIndex = pos;
+    const m = re.exec(t);
+    if (!m) continue;
+    pos = m.index;
+    found = name;
+  }
+  return found;
 }
 
 function htmlToText(html: string): string {
@@ -124,6 +172,7 @@ function htmlToText(html: string): string {
     .replace(/&nbsp;/g, ' ')
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
     .replace(/&amp;/g, '&');
 }
 
@@ -135,18 +184,45 @@ function headersRecord(headers: MimeHeader[]): Record<string, string> {
 
 /** Markers after which a non-MIME bounce quotes the returned message. */
 const RETURNED_MARKERS =
-  /^[ \t]*(?:-{2,}|={2,}|\*{2,})?[ \t]*(?:this is a copy of the message|below this line is a copy|original message follows|original message headers|the original message was received(?! at)|returned message follows|unsent message below|message headers follow|headers of the original message|\|{3,}|original message|rfc822 message|the headers of your message|content-type: message\/rfc822|undelivered message|the original message headers)/im;
+  /^[ \t]*(?:-{2,}|={2,}|\*{2,})?[ \t]*(?:this is a copy of the message|below this line is a copy|original message follows|original message headers|returned message follows|unsent message (?:below|follows)|message headers follow|headers of the original message|the header of the original message|included is a copy of the message header|original mail as follows|\|{3,}|original message|rfc822 message|the headers of your message|content-type: message\/rfc822|undelivered message|the original message headers|-{3,}original (?:message|mail info)|original message -+|below is a copy of the original message)/im;
+
+/** Header names that mark the start of a quoted message inside a text. */
+const QUOTED_HEADER = /^(?:Return-Path|Received|Message-I[Dd]|MIME-Version|DKIM-Signature|X-[A-Za-z0-9-]{1,60}|Delivered-To|Authentication-Results):[ \t]/;
+const ANY_HEADER = /^[A-Za-z0-9-]{1,60}:[ \t]?\S/;
+
+/** Index of the line where a quoted header block (a returned message without a marker) begins, or -1. */
+function quotedHeaderStart(lines: string[]): number {
+  for (let i = 1; i < lines.length && i < MAX_LINES; i++) {
+    const line = lines[i] ?? '';
+    if (!QUOTED_HEADER.test(line)) continue;
+    let headers = 0;
+    let strong = 0;
+    for (let j = i; j < lines.length && j < i + 10; j++) {
+      const l = lines[j] ?? '';
+      if (!l.trim()) break;
+      if (/^[ \t]/.test(l)) continue;
+      if (!ANY_HEADER.test(l)) break;
+      headers++;
+      if (QUOTED_HEADER.test(l)) strong++;
+    }
+    if (headers >= 3 && strong >= 1) return i;
+  }
+  return -1;
+}
 
 interface Collected {
   dsn: string[];
   feedback: string[];
   texts: string[];
   returned: MimeHeader[] | null;
+  /** Messages attached whole (message/rfc822), for a bounce forwarded inside another message. */
+  attached: MimePart[];
 }
 
 function collect(root: MimePart): Collected {
-  const out: Collected = { dsn: [], feedback: [], texts: [], returned: null };
+  const out: Collected = { dsn: [], feedback: [], texts: [], returned: null, attached: [] };
   const insideReturned = new Set<MimePart>();
+  const htmlTexts: string[] = [];
   walk(root, (p, parent) => {
     if (parent && insideReturned.has(parent)) {
       insideReturned.add(p);
@@ -163,7 +239,10 @@ function collect(root: MimePart): Collected {
     }
     if (t === 'message/rfc822' || t === 'message/global' || t === 'message/partial') {
       const inner = p.children[0];
-      if (inner && !out.returned) out.returned = inner.headers;
+      if (inner) {
+        if (!out.returned) out.returned = inner.headers;
+        out.attached.push(inner);
+      }
       insideReturned.add(p);
       return;
     }
@@ -178,9 +257,10 @@ function collect(root: MimePart): Collected {
     // A multipart whose boundary never appears is read as plain text.
     if (t === 'text/plain' || t === 'text' || t === 'text/enriched' || t.startsWith('multipart/'))
       out.texts.push(p.body.slice(0, MAX_SCAN));
-    else if (t === 'text/html') out.texts.push(htmlToText(p.body));
+    else if (t === 'text/html') htmlTexts.push(htmlToText(p.body));
   });
-  // Prefer plain text: drop html renderings when plain text exists.
+  // HTML renderings only when there is no plain text.
+  if (!out.texts.some((x) => x.trim())) out.texts.push(...htmlTexts);
   return out;
 }
 
@@ -217,60 +297,89 @@ function parseDsnBody(body: string): { perMessage: Record<string, string>; recor
   return { perMessage, records };
 }
 
-function makeRecipient(
-  recipient: string,
-  statusIn: string | null,
-  diagnostic: string | null,
-  context: string,
-  action: string | null
-): BouncedRecipient {
-  const diag = diagnostic
-    ? diagnostic
-        .replace(/^\s*(?:smtp|x-[a-z0-9-]+|unix|x-unix|x-postfix)\s*;\s*/i, '')
-        .replace(/\s+/g, ' ')
-        .trim()
-    : null;
-  const text = diag || context;
-  let status = normStatus(statusIn);
-  if (status && /^[45]\.0\.0$/.test(status) && diag) {
-    const specific = findStatus(diag);
-    if (specific && specific[0] === status[0] && !specific.endsWith('.0.0')) status = specific;
-  }
-  const replyCode = findReplyCode(diag ?? '') ?? (diag ? null : findReplyCode(context));
-  if (!status) status = findStatus(text);
-  // Google Groups: the group does not exist or does not let the sender post.
-  const groupRefused =
-    !status && /@googlegroups\.com$/i.test(recipient) && /groups\.google\.com|google groups/i.test(context);
-  const reason = groupRefused
-    ? 'rejected'
-    : decideReason(status, text, action, failedAtData(context, recipient, diag));
-  if (!status) status = pseudoStatus(reason, isTemporary(replyCode, text, action));
-  return {
-    recipient,
-    status,
-    replyCode,
-    hardBounce: HARD_REASONS.has(reason),
-    reason,
-    feedbackType: null,
-    diagnostic: diag,
-  };
+interface RecipientFacts {
+  recipient: string;
+  /** The status field of a DSN (or a status the format states), before reconciliation. */
+  status?: string | null;
+  diagnostic?: string | null;
+  diagnosticType?: string | null;
+  action?: string | null;
+  command?: string | null;
+  replyCode?: string | null;
+  hint?: string | null;
+  /** Text about this recipient elsewhere in the bounce (a DSN's human-readable part). */
+  context?: string | null;
+  feedbackType?: string | null;
+  /** The MTA or provider format the bounce is in, when recognised. */
+  format?: BounceFormat | null;
 }
 
-/** Whether the bounce says the recipient's failure was the answer to DATA (not to RCPT TO). */
-function failedAtData(text: string, recipient: string, diag: string | null): boolean {
-  const t = text.slice(0, MAX_SCAN);
-  const lower = t.toLowerCase();
-  const at = recipient ? lower.indexOf(recipient.toLowerCase()) : -1;
-  if (at >= 0 && /in reply to (?:end of )?data\b|after (?:end of )?data\b/i.test(t.slice(at, at + 600))) return true;
-  if (diag && /in reply to (?:end of )?data\b|after (?:end of )?data\b/i.test(diag)) return true;
-  const transcript = /^>>> DATA[ \t]*\r?\n<<< ?([^\n]{0,500})/gim;
-  let m: RegExpExecArray | null;
-  while ((m = transcript.exec(t))) {
-    const answer = (m[1] ?? '').toLowerCase();
-    const local = recipient.toLowerCase().split('@')[0] ?? '';
-    if (!/@/.test(answer) || (local && answer.includes(`${local}@`))) return true;
+function cleanDiagnostic(value: string | null | undefined): { text: string; type: string | null } {
+  if (!value) return { text: '', type: null };
+  const v = value.replace(/\s+/g, ' ').trim();
+  const m = /^([A-Za-z][A-Za-z0-9-]{0,30})\s*;\s*/.exec(v);
+  if (m) return { text: v.slice(m[0].length).trim(), type: (m[1] ?? '').toLowerCase() };
+  return { text: v, type: null };
+}
+
+/** Decides status, reply code, reason and hard/soft for one recipient. */
+function finish(f: RecipientFacts): BouncedRecipient {
+  const { text: diagText, type } = cleanDiagnostic(f.diagnostic);
+  const context = (f.context ?? '').replace(/[ \t]+/g, ' ').trim();
+  let diag = diagText;
+  // A DSN record without a diagnostic: the human-readable part's words about the recipient.
+  if (!diag && context) diag = context.replace(/\s+/g, ' ').slice(0, 2000);
+  const inText = findStatus(diag);
+  let replyCode = f.replyCode ?? findReplyCode(diag, inText?.[0]) ?? findReplyCode(diag);
+  const field = normStatus(f.status);
+  let status = preferStatus(field, inText, replyCode);
+  // A vague status (X.0.0, or none) and a diagnostic without a code: the transcript may tell more.
+  if ((!status || /\.0\.0$/.test(status)) && context) {
+    const fromContext = findStatus(context);
+    if (fromContext && !/\.0\.0$/.test(fromContext) && (!status || fromContext[0] === status[0])) status = fromContext;
   }
-  return false;
+  if (replyCode && status && replyCode[0] !== status[0]) {
+    const other = findReplyCode(diag, status[0]);
+    replyCode = other ?? null;
+  }
+  const command =
+    f.command ?? commandOfText(diag) ?? findCommand(diag) ?? commandOfText(context) ?? findCommand(context);
+  const format = f.format ?? null;
+  let hint = f.hint ?? null;
+  if (!hint && format?.statusFromHint) {
+    // Exim: a refusal of the greeting is the client being blocked; of MAIL FROM, not yet telling.
+    if (command === 'HELO' || command === 'EHLO') hint = 'blocked';
+    else if (command === 'MAIL') hint = 'onhold';
+  }
+  hint = hint ?? hintOf(format, diag);
+  // Google Groups: the group does not exist or does not let the sender post.
+  if (!hint && /@googlegroups\.com$/i.test(f.recipient) && /groups\.google\.com|google groups/i.test(diag)) hint = 'rejected';
+  const reason = decideReason({
+    status,
+    diagnostic: diag,
+    diagnosticType: type,
+    action: f.action ?? null,
+    command,
+    replyCode,
+    hint,
+  });
+  const hardBounce = isHardBounce(reason, `${status ?? ''} ${diag}`.trim());
+  if (!status && hint && format?.statusFromHint) {
+    const temporary = replyCode?.startsWith('4') || !!format.temporaryHints?.has(hint);
+    status = pseudoStatus(hint, temporary);
+  }
+  if (!status) status = pseudoStatus(reason, isTemporary(`${replyCode ?? ''} ${diag}`));
+  return {
+    recipient: f.recipient,
+    status,
+    replyCode: replyCode ?? null,
+    hardBounce: reason === 'delivered' ? false : hardBounce,
+    reason,
+    feedbackType: f.feedbackType ?? null,
+    diagnostic: diagText || (diag ? diag.slice(0, 1000) : null),
+    action: f.action ? f.action.trim().toLowerCase() : null,
+    smtpCommand: command,
+  };
 }
 
 function cleanRecipient(value: string): string {
@@ -279,7 +388,7 @@ function cleanRecipient(value: string): string {
 }
 
 const BOUNCE_SENDER =
-  /mailer-daemon|postmaster|mail delivery|mail administrator|maildelivery|mdaemon|bounce|nobody@|notify|daemon/i;
+  /mailer-daemon|postmaster|post_master|mail delivery|mail administrator|maildelivery|mdaemon|bounce|nobody@|notify|daemon/i;
 const BOUNCE_SUBJECT =
   /undeliver|undelivered|delivery (?:status|fail|report|notification|problem)|returned mail|return(?:ed)? to sender|failure notice|mail delivery|could not be delivered|not delivered|delivery has failed|nondeliverable|non-delivery|delivery error|mail system error|bounce|rejected|failed|failure|error|warning: could not|unzustellbar|nicht zustellbar|non remis|no entregado|message not delivered|系统退信|エラー|不達/i;
 const BOUNCE_BODY =
@@ -305,106 +414,332 @@ function excludedAddresses(root: MimePart, returned: MimeHeader[] | null): Set<s
   const out = new Set<string>();
   const add = (v: string | null) => {
     if (!v) return;
-    for (const m of v.match(ADDRESS_RE) ?? []) out.add(m.toLowerCase());
+    for (const m of v.slice(0, 4000).match(ADDRESS_RE) ?? []) out.add(m.toLowerCase());
   };
-  add(header(root, 'from'));
-  add(header(root, 'to'));
-  add(header(root, 'return-path'));
-  add(header(root, 'reply-to'));
-  add(header(root, 'sender'));
-  add(header(root, 'message-id'));
-  add(header(root, 'in-reply-to'));
-  add(header(root, 'references'));
+  for (const name of ['from', 'to', 'return-path', 'reply-to', 'sender', 'message-id', 'in-reply-to', 'references'])
+    add(header(root, name));
   if (returned) {
-    add(header({ headers: returned }, 'from'));
-    add(header({ headers: returned }, 'sender'));
-    add(header({ headers: returned }, 'return-path'));
-    add(header({ headers: returned }, 'message-id'));
+    const r = { headers: returned };
+    for (const name of ['from', 'sender', 'return-path', 'message-id', 'reply-to', 'errors-to']) add(header(r, name));
   }
   return out;
 }
 
-interface TextBounce {
-  recipients: Array<{ address: string; context: string }>;
+const SYSTEM_LOCAL = /^(?:mailer-daemon|postmaster|double-bounce|post_master)@/i;
+
+/** A line that names an address as the subject of a failure, and the address. */
+function recipientOfLine(line: string): string | null {
+  if (line.length > 1000) return null;
+  const m =
+    // Sendmail/V5 transcripts: "550 5.1.1 <a@b>... User unknown", "554 <a@b>... Remote protocol error"
+    /^\s{0,4}[45]\d\d(?:[ -][45]\.\d{1,3}\.\d{1,3})?\s+<([^<>\s]{3,300}@[^<>\s]{1,255})>\.\.\./.exec(line) ??
+    /^\s*["<]([^<>"\s]{3,300}@[^<>"\s]{1,255})[">]\s*(?::|\.\.\.|\(|$|[,;]|\s-|\s\[)/.exec(line) ??
+    /^\s{0,12}(?:rcpt to:|recipient:|to:|original recipient:|address:|failed recipient:|recipient address:|invalid recipient:|destinataire\s*:|unable to deliver message to:?|undeliverable to|delivery failed \d{1,4} attempts:)?\s*<?([A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9.-]{1,253})>?\s*(?::|\.\.\.|$|\s\(|\s-|,|\s\[|\s<mailto:|<mailto:|\s+[A-Z][a-z])/i.exec(
+      line
+    );
+  if (!m || !m[1]) return null;
+  return firstAddress(m[1]);
 }
 
-function textRecipients(bounceText: string, root: MimePart, returned: MimeHeader[] | null): TextBounce {
+/** Lines that end one recipient's part of a text bounce. */
+const SECTION_END =
+  /^\s*(?:-{3,}|={3,}|\*{3,}|_{3,})|^\s*while talking to |^\.\.\. while talking to |^\s*(?:>>>|<<<) |transcript of session follows/i;
+
+interface TextRecipient {
+  address: string;
+  context: string;
+  command: string | null;
+}
+
+/**
+ * Recipients a human-readable bounce names, each with the text about it: its line and the lines up
+ * to the next recipient (or the end of its section), the server's answer that a Sendmail
+ * transcript printed just before it, and the command that answer was for.
+ */
+function textRecipients(bounceText: string, root: MimePart, returned: MimeHeader[] | null): TextRecipient[] {
   const excluded = excludedAddresses(root, returned);
-  const found: Array<{ address: string; context: string }> = [];
-  const seen = new Set<string>();
-  const push = (address: string, context: string) => {
-    const a = address.replace(/^[.'`]+|[.'`]+$/g, '');
-    const key = a.toLowerCase();
-    if (seen.has(key) || found.length >= MAX_RECIPIENTS) return;
-    if (/^(?:mailer-daemon|postmaster|double-bounce|root|nobody|noreply|no-reply|abuse)@/i.test(a) && excluded.has(key))
-      return;
-    if (/^(?:mailer-daemon|postmaster|double-bounce)@/i.test(a)) return;
-    seen.add(key);
-    found.push({ address: a, context });
+  const lines = bounceText.split(/\r?\n/).slice(0, MAX_LINES);
+
+  // Candidate lines.
+  interface Cand {
+    i: number;
+    address: string;
+    command: string | null;
+    response: string | null;
+  }
+  const cands: Cand[] = [];
+  let pendingCommand: string | null = null;
+  let pendingResponse: string | null = null;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] ?? '';
+    if (/^\s*>>> /.test(line)) {
+      pendingCommand = findCommand(line) ?? pendingCommand;
+      continue;
+    }
+    if (/^\s*<<< /.test(line)) {
+      if (!pendingResponse) pendingResponse = line.replace(/^\s*<<< /, '').trim();
+      continue;
+    }
+    if (/^\s*while talking to /i.test(line) || /^\.\.\. while talking to /i.test(line)) {
+      pendingCommand = null;
+      pendingResponse = null;
+      continue;
+    }
+    const address = recipientOfLine(line);
+    if (!address) continue;
+    const transcriptLine = /^\s{0,4}[45]\d\d[ -]/.test(line);
+    cands.push({
+      i,
+      address,
+      command: transcriptLine ? pendingCommand : null,
+      response: transcriptLine ? pendingResponse : null,
+    });
+    if (transcriptLine) {
+      pendingCommand = null;
+      pendingResponse = null;
+    }
+  }
+
+  const isSystem = (a: string) => SYSTEM_LOCAL.test(a);
+  let usable = cands.filter((c) => !isSystem(c.address) && !excluded.has(c.address.toLowerCase()));
+  // A bounce sent to the failed address itself (a message to oneself): the structured lines still count.
+  if (!usable.length) usable = cands.filter((c) => !isSystem(c.address) && /[<>":]|\.\.\./.test(lines[c.i] ?? ''));
+
+  const candLines = new Set(cands.map((c) => c.i));
+  const sectionOf = (c: Cand): string => {
+    const out = [lines[c.i] ?? ''];
+    for (let j = c.i + 1; j < lines.length && j < c.i + 25; j++) {
+      const l = lines[j] ?? '';
+      if (candLines.has(j) || SECTION_END.test(l)) break;
+      if (/^\s{0,4}[45]\d\d[ -]/.test(l) && /\.\.\. /.test(l)) break;
+      out.push(l);
+    }
+    return out.join('\n');
   };
 
-  const failed = header(root, 'x-failed-recipients');
-  const lines = bounceText.split(/\r?\n/);
-  const contextAt = (i: number) => lines.slice(i, i + 8).join('\n');
-
-  if (failed) {
-    for (const a of failed.match(ADDRESS_RE) ?? []) {
-      const idx = lines.findIndex((l) => l.toLowerCase().includes(a.toLowerCase()));
-      push(a, idx >= 0 ? contextAt(idx) : bounceText);
+  const byAddress = new Map<string, TextRecipient>();
+  for (const c of usable) {
+    const key = c.address.toLowerCase();
+    const section = sectionOf(c) + (c.response ? '\n' + c.response : '');
+    const existing = byAddress.get(key);
+    if (existing) {
+      existing.context += '\n' + section;
+      existing.command = c.command ?? existing.command;
+    } else if (byAddress.size < MAX_RECIPIENTS) {
+      byAddress.set(key, { address: c.address, context: section, command: c.command });
     }
-    if (found.length) return { recipients: found };
   }
+  const found = [...byAddress.values()];
+  if (found.length) return found;
 
-  // Lines that name an address as the subject of the failure: "<a@b>:", "a@b:", "  a@b", "a@b... reason", "To: a@b".
-  const structured: Array<{ address: string; context: string }> = [];
-  for (let i = 0; i < lines.length && i < 2000; i++) {
-    const line = lines[i] ?? '';
-    if (line.length > 1000) continue;
-    const m =
-      /^\s*<([^<>\s]{3,200}@[^<>\s]{1,200})>\s*(?::|\.\.\.|\(|$|[,;]|\s-)/.exec(line) ??
-      /^\s{0,12}(?:rcpt to:|recipient:|to:|original recipient:|address:|failed recipient:|recipient address:|invalid recipient:|destinataire\s*:)?\s*<?([A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9.-]{1,253})>?\s*(?::|\.\.\.|$|\s\(|\s-|,)/i.exec(
-        line
-      );
-    if (!m || !m[1]) continue;
-    const addr = firstAddress(m[1]);
-    if (!addr || excluded.has(addr.toLowerCase())) continue;
-    structured.push({ address: addr, context: contextAt(i) });
-  }
-  for (const s of structured) push(s.address, s.context);
-  if (found.length) return { recipients: found };
-
-  // Any other address in the text.
-  for (let i = 0; i < lines.length && i < 2000; i++) {
+  // Any other address in the text, with the lines around it.
+  for (let i = 0; i < lines.length; i++) {
     const line = lines[i] ?? '';
     for (const a of line.slice(0, 1000).match(ADDRESS_RE) ?? []) {
-      if (excluded.has(a.toLowerCase())) continue;
-      push(a, contextAt(Math.max(0, i - 1)));
+      const addr = a.replace(/^[.'`]+|[.'`]+$/g, '');
+      if (excluded.has(addr.toLowerCase()) || isSystem(addr)) continue;
+      return [{ address: addr, context: lines.slice(Math.max(0, i - 1), i + 12).join('\n'), command: null }];
     }
-    if (found.length) break;
   }
-  if (found.length) return { recipients: found };
-
   if (returned) {
-    const to = header({ headers: returned }, 'to');
-    const a = firstAddress(to);
-    if (a) push(a, bounceText);
+    const to = firstAddress(header({ headers: returned }, 'to'));
+    if (to) return [{ address: to, context: '', command: null }];
   }
-  return { recipients: found };
+  return [];
+}
+
+/** Postfix's "errors from" notice to the postmaster: an SMTP server transcript ("In:" / "Out:" lines). */
+function smtpdTranscript(text: string): RecipientFacts[] {
+  if (!/^\s*In:\s+RCPT TO:/im.test(text) || !/^\s*Out:\s+\d{3}/im.test(text)) return [];
+  const lines = text.split(/\r?\n/).slice(0, MAX_LINES);
+  const rcpts: string[] = [];
+  let command: string | null = null;
+  let error: string | null = null;
+  let errorCommand: string | null = null;
+  for (const line of lines) {
+    const inLine = /^\s*In:\s+(.*)$/.exec(line);
+    if (inLine) {
+      const cmd = inLine[1] ?? '';
+      command = findCommand(cmd) ?? command;
+      if (/^RCPT TO:/i.test(cmd)) {
+        const a = firstAddress(cmd);
+        if (a && !rcpts.includes(a)) rcpts.push(a);
+      }
+      continue;
+    }
+    const out = /^\s*Out:\s+([45]\d\d\b.*)$/.exec(line);
+    if (out && !error) {
+      error = out[1] ?? null;
+      errorCommand = command;
+    }
+  }
+  if (!error || !rcpts.length) return [];
+  return rcpts.slice(0, MAX_RECIPIENTS).map((recipient) => ({ recipient, diagnostic: error, command: errorCommand }));
+}
+
+/** fml (a mailing list manager) telling a poster the list refused the post. */
+function mailingListError(root: MimePart, text: string): RecipientFacts[] {
+  if (!header(root, 'x-mlserver') || !/-admin@/i.test(header(root, 'from') ?? '')) return [];
+  const subject = header(root, 'subject') ?? '';
+  const lines = text.split(/\r?\n/).slice(0, 200);
+  const out: RecipientFacts[] = [];
+  for (const line of lines) {
+    const m = /<([^<>\s]{1,300}@[^<>\s]{1,255})>/.exec(line);
+    if (!m) continue;
+    const all = lines.join(' ');
+    const hint = /not a member|are not member|not member article|reject mail|spam mail from a spammer|reject spammers|may cause mail loop/i.test(
+      all + ' ' + subject
+    )
+      ? 'rejected'
+      : /loop (?:alert|back warning)|duplicated message-id|detected a loop|system error message|unix from loop/i.test(
+            all + ' ' + subject
+          )
+        ? 'systemerror'
+        : /security alert/i.test(all + ' ' + subject)
+          ? 'securityerror'
+          : null;
+    out.push({ recipient: firstAddress(m[1]) ?? m[1] ?? '', diagnostic: line.trim(), hint });
+    break;
+  }
+  return out;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Amazon SES notifications mailed through SNS (an email subscription): JSON in the body
+ * ---------------------------------------------------------------------------------------------- */
+
+interface SesNotification {
+  notificationType?: string;
+  eventType?: string;
+  bounce?: {
+    bounceType?: string;
+    bounceSubType?: string;
+    bouncedRecipients?: Array<{ emailAddress?: string; action?: string; status?: string; diagnosticCode?: string }>;
+  };
+  complaint?: {
+    complainedRecipients?: Array<{ emailAddress?: string }>;
+    complaintFeedbackType?: string;
+  };
+  delivery?: { recipients?: string[]; smtpResponse?: string };
+  mail?: { messageId?: string; headers?: Array<{ name?: string; value?: string }> };
+}
+
+function sesNotification(bodyText: string): SesNotification | null {
+  const start = bodyText.indexOf('{');
+  if (start < 0 || !/"(?:notificationType|eventType|Type)"\s*:/.test(bodyText.slice(0, MAX_SCAN))) return null;
+  // Sendmail splits lines longer than its limit with "!" + newline + space; undo that first.
+  const json = bodyText
+    .slice(start, start + MAX_SCAN)
+    .replace(/!\r?\n /g, '')
+    .replace(/\r?\n/g, '\n');
+  const end = json.lastIndexOf('}');
+  if (end < 0) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(json.slice(0, end + 1));
+  } catch {
+    return null;
+  }
+  if (!value || typeof value !== 'object') return null;
+  const v = value as Record<string, unknown>;
+  if (typeof v.Message === 'string' && v.Message.length <= MAX_SCAN) {
+    try {
+      const inner = JSON.parse(v.Message) as unknown;
+      if (inner && typeof inner === 'object') return inner as SesNotification;
+    } catch {
+      return null;
+    }
+  }
+  if (typeof v.notificationType === 'string' || typeof v.eventType === 'string') return v as SesNotification;
+  return null;
+}
+
+function fromSes(n: SesNotification): { kind: BounceKind; facts: RecipientFacts[]; headers: Record<string, string> } | null {
+  const type = (n.notificationType ?? n.eventType ?? '').toLowerCase();
+  const headers: Record<string, string> = {};
+  for (const h of Array.isArray(n.mail?.headers) ? n.mail!.headers!.slice(0, 200) : []) {
+    if (typeof h?.name === 'string' && typeof h.value === 'string' && !(h.name.toLowerCase() in headers))
+      headers[h.name.toLowerCase()] = h.value;
+  }
+  if (type === 'bounce') {
+    const b = n.bounce ?? {};
+    const list = Array.isArray(b.bouncedRecipients) ? b.bouncedRecipients.slice(0, MAX_RECIPIENTS) : [];
+    const transient = /^transient$/i.test(b.bounceType ?? '');
+    const facts = list
+      .filter((r) => typeof r?.emailAddress === 'string')
+      .map<RecipientFacts>((r) => ({
+        recipient: firstAddress(r.emailAddress) ?? String(r.emailAddress),
+        status: typeof r.status === 'string' ? r.status : null,
+        diagnostic: typeof r.diagnosticCode === 'string' ? r.diagnosticCode : null,
+        action: typeof r.action === 'string' ? r.action : transient ? 'delayed' : 'failed',
+        hint:
+          typeof r.diagnosticCode === 'string' || typeof r.status === 'string'
+            ? null
+            : /mailboxfull/i.test(b.bounceSubType ?? '')
+                ? 'mailboxfull'
+                : /messagetoolarge/i.test(b.bounceSubType ?? '')
+                  ? 'mesgtoobig'
+                  : /contentrejected/i.test(b.bounceSubType ?? '')
+                    ? 'contenterror'
+                    : /noemail/i.test(b.bounceSubType ?? '')
+                      ? 'userunknown'
+                      : null,
+      }));
+    return { kind: 'bounce', facts, headers };
+  }
+  if (type === 'complaint') {
+    const c = n.complaint ?? {};
+    const list = Array.isArray(c.complainedRecipients) ? c.complainedRecipients.slice(0, MAX_RECIPIENTS) : [];
+    const feedbackType = (typeof c.complaintFeedbackType === 'string' && c.complaintFeedbackType) || 'abuse';
+    const facts = list
+      .filter((r) => typeof r?.emailAddress === 'string')
+      .map<RecipientFacts>((r) => ({ recipient: firstAddress(r.emailAddress) ?? String(r.emailAddress), feedbackType }));
+    return { kind: 'complaint', facts, headers };
+  }
+  if (type === 'delivery') {
+    const d = n.delivery ?? {};
+    const list = Array.isArray(d.recipients) ? d.recipients.slice(0, MAX_RECIPIENTS) : [];
+    const facts = list
+      .filter((r): r is string => typeof r === 'string')
+      .map<RecipientFacts>((r) => ({
+        recipient: firstAddress(r) ?? r,
+        diagnostic: typeof d.smtpResponse === 'string' ? d.smtpResponse : null,
+        action: 'delivered',
+      }));
+    return { kind: 'other', facts, headers };
+  }
+  return null;
+}
+
+function complaintRecipient(recipient: string, feedbackType: string): BouncedRecipient {
+  return {
+    recipient,
+    status: null,
+    replyCode: null,
+    hardBounce: false,
+    reason: 'feedback',
+    feedbackType,
+    diagnostic: null,
+  };
+}
+
+function toText(raw: string | Buffer, maxBytes: number): string | null {
+  if (Buffer.isBuffer(raw)) return raw.subarray(0, maxBytes).toString('latin1');
+  if (typeof raw === 'string') return Buffer.from(raw.slice(0, maxBytes), 'utf8').subarray(0, maxBytes).toString('latin1');
+  return null;
 }
 
 function parseBounceSync(raw: string | Buffer, options: ParseBounceOptions): ParsedBounce {
   const maxBytes = Math.max(1024, options.maxBytes ?? DEFAULT_MAX_BYTES);
-  let text: string;
-  if (Buffer.isBuffer(raw)) text = raw.subarray(0, maxBytes).toString('latin1');
-  else if (typeof raw === 'string')
-    text = Buffer.from(raw.slice(0, maxBytes), 'utf8').subarray(0, maxBytes).toString('latin1');
-  else return EMPTY();
-  if (!text.trim()) return EMPTY();
+  const text = toText(raw, maxBytes);
+  if (text === null || !text.trim()) return EMPTY();
   // Drop an mbox "From " line.
-  text = text.replace(/^From [^\n]{0,500}\n/, '');
-
-  const root = parseMime(text);
+  const root = parseMime(text.replace(/^From [^\n]{0,500}\n/, ''));
   if (!root.headers.length) return EMPTY();
+  return parseMessage(root, 0);
+}
+
+function parseMessage(root: MimePart, depth: number): ParsedBounce {
   const c = collect(root);
   const rootType = root.contentType;
   const reportType = (root.params['report-type'] ?? '').toLowerCase();
@@ -413,18 +748,32 @@ function parseBounceSync(raw: string | Buffer, options: ParseBounceOptions): Par
   let texts = c.texts.filter((t) => t.trim());
   const fullText = texts.join('\n').slice(0, MAX_SCAN);
   let returned = c.returned;
-  if (!returned) {
+  {
     const joined = texts.join('\n');
-    const marker = RETURNED_MARKERS.exec(joined);
+    const marker = RETURNED_MARKERS.exec(joined.slice(0, MAX_SCAN));
+    let cut = -1;
+    let after = '';
     if (marker) {
-      const after = joined
+      cut = marker.index;
+      after = joined
         .slice(marker.index + marker[0].length)
         .replace(/^[^\n]*\n/, '')
         .replace(/^\s*\n/, '');
-      const hdrs = parseHeaderBlock(splitHeaderBody(after.replace(/^[ \t]+/gm, '')).head);
-      if (hdrs.some((h) => h.name === 'from' || h.name === 'subject' || h.name === 'message-id' || h.name === 'to'))
-        returned = hdrs;
-      texts = [joined.slice(0, marker.index)];
+    } else {
+      const lines = joined.slice(0, MAX_SCAN).split('\n');
+      const start = quotedHeaderStart(lines);
+      if (start > 0) {
+        cut = lines.slice(0, start).join('\n').length;
+        after = lines.slice(start).join('\n');
+      }
+    }
+    if (cut >= 0) {
+      if (!returned) {
+        const hdrs = parseHeaderBlock(splitHeaderBody(after.replace(/^[ \t]+/gm, '')).head);
+        if (hdrs.some((h) => h.name === 'from' || h.name === 'subject' || h.name === 'message-id' || h.name === 'to'))
+          returned = hdrs;
+      }
+      texts = [joined.slice(0, cut)];
     }
   }
   const originalHeaders = returned ? headersRecord(returned) : {};
@@ -432,6 +781,27 @@ function parseBounceSync(raw: string | Buffer, options: ParseBounceOptions): Par
   const verpAddress = firstAddress(header(root, 'to'));
   const base = { originalMessageId, originalHeaders, verpAddress };
   const bounceText = texts.join('\n').slice(0, MAX_SCAN);
+  const format = detectFormat((name) => header(root, name), fullText);
+
+  // Amazon SES notifications (through an SNS email subscription).
+  const ses = /amazonaws\.com|amazonses\.com/i.test(`${header(root, 'from') ?? ''} ${header(root, 'x-amz-sns-message-id') ?? ''}`)
+    ? sesNotification(fullText)
+    : null;
+  const sesResult = ses ? fromSes(ses) : null;
+  if (sesResult && sesResult.facts.length) {
+    const b = { ...base, originalHeaders: { ...sesResult.headers, ...originalHeaders } };
+    if (!b.originalMessageId && sesResult.headers['message-id'])
+      b.originalMessageId = sesResult.headers['message-id'].replace(/^\s*<|>\s*$/g, '');
+    if (sesResult.kind === 'complaint') {
+      return {
+        kind: 'complaint',
+        recipients: sesResult.facts.map((f) => complaintRecipient(f.recipient, f.feedbackType ?? 'abuse')),
+        ...b,
+      };
+    }
+    const recipients = sesResult.facts.map((f) => finish(f));
+    return { kind: recipients.every((r) => r.reason === 'delivered') ? 'other' : 'bounce', recipients, ...b };
+  }
 
   // ARF feedback reports.
   const feedbackBodies = c.feedback.length
@@ -452,19 +822,18 @@ function parseBounceSync(raw: string | Buffer, options: ParseBounceOptions): Par
         const to = firstAddress(returned ? header({ headers: returned }, 'to') : null);
         rcpts.push(to ?? '');
       }
-      for (const r of rcpts.slice(0, MAX_RECIPIENTS)) {
-        recipients.push({
-          recipient: r,
-          status: null,
-          replyCode: null,
-          hardBounce: false,
-          reason: 'feedback',
-          feedbackType: type,
-          diagnostic: null,
-        });
-      }
+      for (const r of rcpts.slice(0, MAX_RECIPIENTS)) recipients.push(complaintRecipient(r, type));
     }
     return { kind: 'complaint', recipients, ...base };
+  }
+
+  // Microsoft's Junk Mail Reporting Program: the reported message attached, its recipient in a header.
+  const jmrp = c.attached
+    .map((m) => header(m, 'x-hmxmroriginalrecipient'))
+    .find((v): v is string => !!v && !!firstAddress(v));
+  if (jmrp || (/complaint about message from /i.test(header(root, 'subject') ?? '') && c.attached.length)) {
+    const to = firstAddress(jmrp) ?? firstAddress(header(c.attached[0]!, 'to')) ?? '';
+    return { kind: 'complaint', recipients: [complaintRecipient(to, 'abuse')], ...base };
   }
 
   // RFC 3464 delivery status notifications.
@@ -474,35 +843,57 @@ function parseBounceSync(raw: string | Buffer, options: ParseBounceOptions): Par
     if (/^(?:final|original)-recipient:/im.test(t) && /^(?:status|action):/im.test(t))
       dsnBodies.push(t.slice(t.search(/^(?:reporting-mta|final-recipient|original-recipient|arrival-date):/im)));
   }
-  const recipients: BouncedRecipient[] = [];
+  const dsnFacts: RecipientFacts[] = [];
+  let textByAddress: Map<string, TextRecipient> | null = null;
+  const textAbout = (address: string): TextRecipient | undefined => {
+    if (!textByAddress) {
+      textByAddress = new Map();
+      const humanText = dsnTextPart(bounceText);
+      for (const t of textRecipients(humanText, root, returned)) textByAddress.set(t.address.toLowerCase(), t);
+    }
+    return textByAddress.get(address.toLowerCase());
+  };
   for (const body of dsnBodies) {
     const { perMessage, records } = parseDsnBody(body);
     for (const r of records) {
-      if (recipients.length >= MAX_RECIPIENTS) break;
+      if (dsnFacts.length >= MAX_RECIPIENTS) break;
       const f = r.fields;
       const addr = cleanRecipient(f['final-recipient'] ?? f['original-recipient'] ?? f['x-actual-recipient'] ?? '');
       if (!addr) continue;
-      const diagnostic = f['diagnostic-code'] ?? perMessage['diagnostic-code'] ?? null;
-      const action = f.action ?? null;
-      recipients.push(makeRecipient(addr, f.status ?? null, diagnostic, bounceText, action));
+      const about =
+        textAbout(addr) ??
+        (f['x-actual-recipient'] ? textAbout(cleanRecipient(f['x-actual-recipient'])) : undefined) ??
+        (f['original-recipient'] ? textAbout(cleanRecipient(f['original-recipient'])) : undefined);
+      dsnFacts.push({
+        recipient: addr,
+        status: f.status ?? null,
+        diagnostic: f['diagnostic-code'] ?? perMessage['diagnostic-code'] ?? null,
+        action: f.action ?? null,
+        command: commandOfText(f['diagnostic-code'] ?? '') ?? findCommand(f['diagnostic-code']) ?? about?.command ?? null,
+        context: about?.context ?? null,
+        format,
+      });
     }
   }
-  if (recipients.length) return { kind: 'bounce', recipients, ...base };
+  if (dsnFacts.length) {
+    const recipients = dsnFacts.map((f) => finish(f));
+    return { kind: recipients.every((r) => r.reason === 'delivered') ? 'other' : 'bounce', recipients, ...base };
+  }
 
   const from = header(root, 'from') ?? '';
   const subject = header(root, 'subject') ?? '';
-  const bounceLike =
-    rootType === 'multipart/report' ||
-    BOUNCE_SENDER.test(from) ||
-    BOUNCE_SUBJECT.test(subject) ||
-    !!header(root, 'x-failed-recipients') ||
-    BOUNCE_BODY.test(bounceText.slice(0, 8000));
-
   const strongBounce =
     BOUNCE_SENDER.test(from) ||
     BOUNCE_SUBJECT.test(subject) ||
     !!header(root, 'x-failed-recipients') ||
     rootType === 'multipart/report';
+  const bounceLike = strongBounce || BOUNCE_BODY.test(bounceText.slice(0, 8000));
+
+  // Formats with their own layout.
+  const special = smtpdTranscript(bounceText);
+  if (!special.length) special.push(...mailingListError(root, bounceText));
+  if (special.length) return { kind: 'bounce', recipients: special.map((f) => finish({ ...f, format })), ...base };
+
   if (isAutoReply(root) && !strongBounce) {
     const who = firstAddress(header(root, 'from')) ?? '';
     return {
@@ -521,20 +912,74 @@ function parseBounceSync(raw: string | Buffer, options: ParseBounceOptions): Par
       ...base,
     };
   }
-  if (!bounceLike) return { kind: 'other', recipients: [], ...base };
 
-  const found = textRecipients(bounceText, root, returned);
-  if (!found.recipients.length) return { kind: 'other', recipients: [], ...base };
-  for (const r of found.recipients) {
-    recipients.push(
-      makeRecipient(
-        r.address,
-        null,
-        null,
-        r.context.trim() ? r.context + '\n' + bounceText.slice(0, 2000) : bounceText,
-        null
-      )
-    );
+  // A bounce forwarded inside another message (attached whole): read the attached one.
+  const forwarded = (): ParsedBounce | null => {
+    if (depth >= MAX_FORWARD_DEPTH) return null;
+    for (const inner of c.attached.slice(0, 3)) {
+      const innerType = inner.contentType;
+      const innerFrom = header(inner, 'from') ?? '';
+      const innerSubject = header(inner, 'subject') ?? '';
+      if (
+        innerType === 'multipart/report' ||
+        (BOUNCE_SENDER.test(innerFrom) && BOUNCE_SUBJECT.test(innerSubject))
+      ) {
+        const parsed = parseMessage(inner, depth + 1);
+        if (parsed.recipients.length && parsed.kind !== 'other') return parsed;
+      }
+    }
+    return null;
+  };
+
+  if (!bounceLike) return forwarded() ?? { kind: 'other', recipients: [], ...base };
+
+  const failed = header(root, 'x-failed-recipients');
+  let found = textRecipients(bounceText, root, returned);
+  if (failed) {
+    const listed = (failed.match(ADDRESS_RE) ?? []).slice(0, MAX_RECIPIENTS);
+    if (listed.length) {
+      const known = new Map(found.map((f) => [f.address.toLowerCase(), f]));
+      found = listed.map(
+        (a) => known.get(a.toLowerCase()) ?? { address: a, context: contextAround(bounceText, a), command: null }
+      );
+    }
   }
+  if (!found.length || (c.attached.length && found.every((f) => !f.context.trim()))) {
+    const inner = forwarded();
+    if (inner) return inner;
+  }
+  if (!found.length) return { kind: 'other', recipients: [], ...base };
+
+  const single = found.length === 1;
+  const recipients = found.map((r) => {
+    // One recipient: the whole notice is about it (some formats put the reason before the address).
+    const context = single ? `${r.context}\n${withoutLine(bounceText, r.context)}` : r.context;
+    return finish({
+      recipient: r.address,
+      context,
+      command: r.command ?? commandOfText(r.context) ?? findCommand(r.context) ?? (single ? findCommand(context) : null),
+      format,
+    });
+  });
   return { kind: 'bounce', recipients, ...base };
+}
+
+/** The human-readable part of a multipart/report (text before the DSN fields when they are inline). */
+function dsnTextPart(text: string): string {
+  const at = text.search(/^(?:reporting-mta|final-recipient|original-recipient|arrival-date):/im);
+  return at > 0 ? text.slice(0, at) : text;
+}
+
+function contextAround(text: string, address: string): string {
+  const lines = text.split(/\r?\n/).slice(0, MAX_LINES);
+  const idx = lines.findIndex((l) => l.toLowerCase().includes(address.toLowerCase()));
+  return idx >= 0 ? lines.slice(idx, idx + 8).join('\n') : '';
+}
+
+/** The text with the recipient's own section removed (to append the rest of a notice after it). */
+function withoutLine(text: string, section: string): string {
+  const t = text.slice(0, 8000);
+  if (!section) return t;
+  const at = t.indexOf(section);
+  return at >= 0 ? t.slice(0, at) + t.slice(at + section.length) : t;
 }
