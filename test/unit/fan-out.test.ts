@@ -3,6 +3,7 @@ import {
   deterministicUuid,
   INITIAL_CURSOR,
   messageIdOf,
+  partOf,
   runFanOut,
   type BatchMessage,
   type FanOutCursor,
@@ -115,15 +116,15 @@ describe('campaign fan-out', () => {
     const result = await runFanOut(w.deps, { pageSize: 10, maxInFlight: 100 });
     expect(result.outcome).toBe('done');
     expect(result.cursor).toMatchObject({ done: true, queued: 25, skipped: 0, seq: 3, pending: null });
-    expect([...w.batches.keys()]).toEqual(['c1:0', 'c1:1', 'c1:2']);
+    expect([...w.batches.keys()]).toEqual(['c1:0:0', 'c1:1:0', 'c1:2:0']);
     expect(w.queuedEmails()).toEqual(range(1, 25).map((id) => `user${id}@example.com`));
-    const first = w.batches.get('c1:0')![0]!;
+    const first = w.batches.get('c1:0:0')![0]!;
     expect(first.id).toBe(messageIdOf('c1', '1'));
     expect(first.subscriberId).toBe('sub-1');
     expect(first.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(messageIdOf('c1', '1')).not.toBe(messageIdOf('c2', '1'));
     expect(deterministicUuid('a', 'b')).toBe(deterministicUuid('a', 'b'));
-    expect(batchIdOf('c1', 7)).toBe('c1:7');
+    expect(batchIdOf('c1', 7, 2)).toBe('c1:7:2');
   });
 
   it.each([1, 2, 3])('loses and repeats no one when it dies between queueing batch %i and its checkpoint', async (crashAt) => {
@@ -166,6 +167,45 @@ describe('campaign fan-out', () => {
     const emails = w.queuedEmails();
     expect(emails).toHaveLength(30);
     expect(new Set(emails).size).toBe(30);
+  });
+
+  it('splits a page into batches by a hash of the key, and a replay after a crash rebuilds the same batches', async () => {
+    const w = world(range(1, 60).map((id) => entry(id)));
+    w.control.crashAfterQueue = 3; // page 1 is split in 4 batches: die after the third
+    await expect(runFanOut(w.deps, { pageSize: 20, maxInFlight: 100, batchSize: 5 })).rejects.toThrow(Crash);
+    expect(w.batches.size).toBe(3);
+    // Each recipient is in the batch its key hashes to.
+    for (const [batchId, batch] of w.batches) {
+      for (const message of batch) expect(`c1:0:${partOf(message.message.split('|')[1]!.replace(/\D/g, ''), 4)}`).toBe(batchId);
+    }
+    const result = await runFanOut(w.deps, { pageSize: 20, maxInFlight: 100, batchSize: 5 });
+    expect(result.outcome).toBe('done');
+    expect(result.stats.replayedPages).toBe(1);
+    const emails = w.queuedEmails();
+    expect(emails).toHaveLength(60);
+    expect(new Set(emails).size).toBe(60);
+    const sizes = [...w.batches.values()].map((batch) => batch.length);
+    expect(Math.max(...sizes)).toBeLessThan(20);
+    expect([...w.batches.keys()].every((id) => /^c1:[0-2]:[0-3]$/.test(id))).toBe(true);
+  });
+
+  it('keeps each recipient in its batch when the page changed between the crash and the replay', async () => {
+    const entries = range(1, 20).map((id) => entry(id));
+    const w = world(entries);
+    w.control.crashAfterQueue = 2;
+    await expect(runFanOut(w.deps, { pageSize: 20, maxInFlight: 100, batchSize: 5 })).rejects.toThrow(Crash);
+    const queuedBefore = new Set(w.queuedEmails());
+    // One recipient already queued and one not yet queued unsubscribe before the restart.
+    const alreadyQueued = entries.find((row) => queuedBefore.has(row.email))!;
+    const notQueued = entries.find((row) => !queuedBefore.has(row.email))!;
+    alreadyQueued.status = 'unsubscribed';
+    notQueued.status = 'unsubscribed';
+    await runFanOut(w.deps, { pageSize: 20, maxInFlight: 100, batchSize: 5 });
+    const emails = w.queuedEmails();
+    expect(new Set(emails).size).toBe(emails.length);
+    expect(emails).toHaveLength(19);
+    expect(emails).toContain(alreadyQueued.email);
+    expect(emails).not.toContain(notQueued.email);
   });
 
   it('never has more than maxInFlight messages queued and unfinished', async () => {
@@ -218,7 +258,7 @@ describe('campaign fan-out', () => {
     expect(result.outcome).toBe('done');
     expect(w.queuedEmails()).toEqual(range(31, 40).map((id) => `user${id}@example.com`));
     // Empty pages queue nothing but still take a sequence number: a batch id is never reused.
-    expect([...w.batches.keys()]).toEqual(['c1:3']);
+    expect([...w.batches.keys()]).toEqual(['c1:3:0']);
   });
 
   it('stops when told and resumes from the cursor', async () => {

@@ -64,8 +64,13 @@ const campaignsSchema = z
      * the queue (and Redis memory) stay bounded whatever the audience's size.
      */
     maxInFlight: z.int().min(1).max(1000000).default(2000),
-    /** Recipients read, rendered and queued together (one queue job per page). */
+    /** Recipients read, rendered and queued together. */
     pageSize: z.int().min(1).max(10000).default(500),
+    /**
+     * Messages per queue job. A job's messages go out one after the other, so a page is split into
+     * batches of about this many to spread over every worker slot.
+     */
+    batchSize: z.int().min(1).max(1000).default(50),
   })
   .prefault({});
 

@@ -4,14 +4,17 @@ import { domainOf, normaliseAddress } from './address';
 
 /**
  * The fan-out of one campaign: reads its audience a page at a time after a keyset cursor, skips
- * who must not get it, renders a message for everyone else, queues the page as ONE batch, and only
+ * who must not get it, renders a message for everyone else, queues the page in batches, and only
  * then saves the cursor. Plain TypeScript: every effect is a function handed in, so the loop is
  * tested with small fakes (test/unit/fan-out.test.ts) and run for real by the campaign runner.
  *
- * Exactly once, across crashes: the batch of page N has the id `${campaignId}:${N}` and its message
- * ids are derived from the campaign and each recipient's key, so a process that dies after queueing
- * a page but before saving the cursor reads the same page again after a restart, builds the same
- * batch id, and the queue refuses it (`queued: false`): nobody is skipped and nobody is sent twice.
+ * Exactly once, across crashes: before queueing page N the cursor notes its last key (`pending`);
+ * its batches have the ids `${campaignId}:${N}:${part}`, each recipient's part a hash of its key,
+ * and message ids are derived from the campaign and the key. A process that dies after queueing
+ * but before saving the cursor reads exactly the same entries again after a restart, builds the
+ * same batches, and the queue refuses those it holds (`queued: false`): nobody is skipped and
+ * nobody is sent twice. A page is split into batches of about `batchSize` because a batch is one
+ * queue job, sent one message after the other: smaller batches spread over more worker slots.
  *
  * Bounded: before each page it waits while the campaign's queued-but-unfinished messages plus the
  * next page would pass `maxInFlight`, so the queue (and Redis memory) never hold more than that,
@@ -49,6 +52,8 @@ export interface PendingPage {
   next: string | null;
   /** The page size it was read with. */
   limit: number;
+  /** How many batches its messages were split into. */
+  parts: number;
 }
 
 export interface FanOutCursor {
@@ -98,6 +103,11 @@ export interface FanOutDeps<M> {
 export interface FanOutOptions {
   pageSize: number;
   maxInFlight: number;
+  /**
+   * Messages per queued batch (default 50). A batch is one queue job whose messages go out one
+   * after the other, so a page is split into several batches to spread over the worker slots.
+   */
+  batchSize?: number;
   /** How often in-flight is read again while waiting for room. */
   pollMs?: number;
 }
@@ -108,12 +118,14 @@ export interface FanOutStats {
   queued: number;
   skipped: number;
   byReason: Record<SkipReason, number>;
-  /** Pages whose batch had been queued before (a crash between queue and checkpoint). */
+  /** Pages with a batch that had been queued before (a crash between queue and checkpoint). */
   replayedPages: number;
   /** Time spent waiting for room under maxInFlight. */
   waitMs: number;
   /** Time spent on everything else (reading, rendering, queueing, checkpointing). */
   workMs: number;
+  /** Of workMs: reading pages, checking suppressions, rendering messages, queueing batches. */
+  phaseMs: { read: number; suppressions: number; render: number; queue: number };
 }
 
 export interface FanOutResult {
@@ -139,7 +151,18 @@ export const deterministicUuid = (namespace: string, name: string): string => {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 };
 
-export const batchIdOf = (campaignId: string, seq: number) => `${campaignId}:${seq}`;
+export const batchIdOf = (campaignId: string, seq: number, part = 0) => `${campaignId}:${seq}:${part}`;
+
+/** FNV-1a: which batch of its page a recipient goes in, the same every time the page is read. */
+export const partOf = (key: string, parts: number): number => {
+  if (parts <= 1) return 0;
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < key.length; index += 1) {
+    hash ^= key.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % parts;
+};
 export const messageIdOf = (campaignId: string, recipientKey: string) => deterministicUuid(`campaign:${campaignId}`, recipientKey);
 
 export const emptyFanOutStats = (): FanOutStats => ({
@@ -150,6 +173,7 @@ export const emptyFanOutStats = (): FanOutStats => ({
   replayedPages: 0,
   waitMs: 0,
   workMs: 0,
+  phaseMs: { read: 0, suppressions: 0, render: 0, queue: 0 },
 });
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -188,10 +212,11 @@ export const classifyPage = async (
 /** Runs the fan-out until the audience is exhausted or `shouldStop` says so. Errors propagate (the caller fails the campaign). */
 export const runFanOut = async <M>(deps: FanOutDeps<M>, options: FanOutOptions): Promise<FanOutResult> => {
   const sleep = deps.sleep ?? defaultSleep;
-  const now = deps.now ?? Date.now;
+  const now = deps.now ?? (() => performance.now());
   const pollMs = options.pollMs ?? 100;
   // A page never holds more than the in-flight bound, so a page always fits once the queue drains.
   const pageSize = Math.max(1, Math.min(options.pageSize, options.maxInFlight));
+  const batchSize = Math.max(1, options.batchSize ?? 50);
   const stats = emptyFanOutStats();
   let cursor: FanOutCursor = { ...INITIAL_CURSOR, ...(await deps.loadCursor()) };
 
@@ -217,19 +242,41 @@ export const runFanOut = async <M>(deps: FanOutDeps<M>, options: FanOutOptions):
     const { pending } = cursor;
     const page = pending ? await deps.readPage(cursor.after, pending.limit, pending.upTo) : await deps.readPage(cursor.after, pageSize);
     const next = pending ? pending.next : page.next;
+    const classifyStarted = now();
+    stats.phaseMs.read += classifyStarted - workStarted;
     const { send, skipped } = await classifyPage(page.recipients, (emails) => deps.filterSuppressed(emails));
+    const renderStarted = now();
+    stats.phaseMs.suppressions += renderStarted - classifyStarted;
     const messages: BatchMessage<M>[] = send.map((recipient) => {
       const id = messageIdOf(deps.campaignId, recipient.key);
       return { id, subscriberId: recipient.subscriberId, message: deps.render(recipient, id) };
     });
-    let queued = true;
+    const queueStarted = now();
+    stats.phaseMs.render += queueStarted - renderStarted;
+    let queuedHere = 0;
+    let replayed = false;
     if (messages.length > 0) {
+      // Split by a hash of each recipient's key, so a replayed page puts everyone in the same batch.
+      const parts = pending?.parts ?? Math.max(1, Math.ceil(pageSize / batchSize));
       if (!pending) {
         const upTo = page.recipients.at(-1)!.key;
-        await deps.saveCursor({ ...cursor, pending: { upTo, next, limit: pageSize } });
+        await deps.saveCursor({ ...cursor, pending: { upTo, next, limit: pageSize, parts } });
       }
-      ({ queued } = await deps.queueBatch({ batchId: batchIdOf(deps.campaignId, cursor.seq), messages }));
+      const batches = new Map<number, BatchMessage<M>[]>();
+      send.forEach((recipient, index) => {
+        const part = partOf(recipient.key, parts);
+        const batch = batches.get(part);
+        if (batch) batch.push(messages[index]!);
+        else batches.set(part, [messages[index]!]);
+      });
+      for (const part of [...batches.keys()].sort((a, b) => a - b)) {
+        const batch = batches.get(part)!;
+        const result = await deps.queueBatch({ batchId: batchIdOf(deps.campaignId, cursor.seq, part), messages: batch });
+        if (result.queued) queuedHere += batch.length;
+        else replayed = true;
+      }
     }
+    stats.phaseMs.queue += now() - queueStarted;
     const skippedHere = Object.values(skipped).reduce((sum, count) => sum + count, 0);
     cursor = {
       after: next ?? page.recipients.at(-1)?.key ?? cursor.after,
@@ -245,8 +292,8 @@ export const runFanOut = async <M>(deps: FanOutDeps<M>, options: FanOutOptions):
     stats.pages += 1;
     stats.skipped += skippedHere;
     for (const reason of Object.keys(skipped) as SkipReason[]) stats.byReason[reason] += skipped[reason];
-    if (queued) stats.queued += messages.length;
-    else stats.replayedPages += 1;
+    stats.queued += queuedHere;
+    if (replayed) stats.replayedPages += 1;
     stats.workMs += now() - workStarted;
   }
 };

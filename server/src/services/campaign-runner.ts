@@ -202,7 +202,7 @@ const campaignRunner = ({ strapi }: { strapi: Core.Strapi }) => {
       const readPage = await getService(strapi, 'audiences').reader(campaign.audience);
       const suppressions = getService(strapi, 'suppressions');
       const engine = engineService().get();
-      const { maxInFlight, pageSize } = config().campaigns;
+      const { maxInFlight, pageSize, batchSize } = config().campaigns;
 
       syncTimer = setInterval(() => {
         copyCounters(campaignId).catch((error) => log('warn', `campaign ${campaignId}: counters not copied: ${(error as Error).message}`));
@@ -221,7 +221,7 @@ const campaignRunner = ({ strapi }: { strapi: Core.Strapi }) => {
           inFlight: async () => (await engine.campaignCounts(campaignId)).inFlight,
           shouldStop,
         },
-        { maxInFlight, pageSize }
+        { maxInFlight, pageSize, batchSize }
       );
       report = { campaignId, outcome: result.outcome, stats: result.stats, cursor: result.cursor };
 
