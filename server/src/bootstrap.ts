@@ -22,6 +22,8 @@ const bootstrap = async ({ strapi }: { strapi: Core.Strapi }) => {
   });
   // Scheduled campaigns start on time and sending ones go on (where this process runs workers).
   getService(strapi, 'campaignRunner').start();
+  // Old delivery log rows and statistics go after their retention (hourly, and soon after boot).
+  getService(strapi, 'retention').start();
 };
 
 export default bootstrap;

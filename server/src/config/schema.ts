@@ -74,6 +74,27 @@ const campaignsSchema = z
   })
   .prefault({});
 
+const retentionSchema = z
+  .strictObject({
+    /** Delivery log rows (one per message, with its attempts) older than this many days are deleted. */
+    messageLogDays: z.int().min(1).max(3650).default(30),
+    /** Hourly statistics older than this many days are deleted (they outlive the log rows they count). */
+    statsDays: z.int().min(1).max(3650).default(400),
+  })
+  .prefault({});
+
+const metricsSchema = z
+  .strictObject({
+    /**
+     * Bearer token for GET /api/multi-smtp/metrics (Prometheus). The endpoint answers 404 while
+     * none is set. At least 16 characters.
+     */
+    token: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+    /** Requests per minute and client IP to the metrics endpoint (429 beyond). */
+    rateLimitPerMinute: z.int().min(1).max(100000).default(120),
+  })
+  .prefault({});
+
 export const pluginConfigSchema = z.strictObject({
   encryptionKey: z
     .string({ error: (issue) => (issue.input === undefined ? `is required. ${ENCRYPTION_KEY_HELP}` : 'must be a string') })
@@ -89,6 +110,8 @@ export const pluginConfigSchema = z.strictObject({
   retry: retrySchema,
   smtp: smtpSchema,
   campaigns: campaignsSchema,
+  retention: retentionSchema,
+  metrics: metricsSchema,
   /** The site's public URL, for tracking and unsubscribe links (e.g. https://example.com). */
   publicUrl: z.url({ error: 'must be an absolute URL' }).optional(),
   /** Slug of the group used when a message names none (falls back to the group marked default). */

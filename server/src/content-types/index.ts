@@ -3,6 +3,7 @@ import groupSchema from './group/schema.json';
 import mailingListSchema from './mailing-list/schema.json';
 import messageSchema from './message/schema.json';
 import serverSchema from './server/schema.json';
+import statBucketSchema from './stat-bucket/schema.json';
 import subscriberSchema from './subscriber/schema.json';
 import suppressionSchema from './suppression/schema.json';
 
@@ -15,4 +16,5 @@ export default {
   'mailing-list': { schema: mailingListSchema },
   subscriber: { schema: subscriberSchema },
   suppression: { schema: suppressionSchema },
+  'stat-bucket': { schema: statBucketSchema },
 };

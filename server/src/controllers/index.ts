@@ -4,6 +4,8 @@ import groups from './groups';
 import mailingLists from './mailing-lists';
 import messages from './messages';
 import messagesApi from './messages-api';
+import metrics from './metrics';
+import reports from './reports';
 import serverTests from './server-tests';
 import servers from './servers';
 import status from './status';
@@ -11,4 +13,4 @@ import subscribers from './subscribers';
 import suppressions from './suppressions';
 import unsubscribe from './unsubscribe';
 
-export default { servers, groups, serverTests, messagesApi, status, messages, campaigns, unsubscribe, mailingLists, subscribers, suppressions, audiences };
+export default { servers, groups, serverTests, messagesApi, status, messages, campaigns, unsubscribe, mailingLists, subscribers, suppressions, audiences, reports, metrics };

@@ -1,6 +1,7 @@
 import { ACTIONS } from '../../../shared/permissions';
 import { audienceRoutes } from './admin-audience';
 import { campaignsRoutes } from './admin-campaigns';
+import { reportsRoutes } from './admin-reports';
 import { requires } from './policies';
 
 /** Admin API, served under /multi-smtp/... to admin users only. */
@@ -41,5 +42,6 @@ export default {
 
     ...campaignsRoutes,
     ...audienceRoutes,
+    ...reportsRoutes,
   ],
 };

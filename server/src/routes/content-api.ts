@@ -13,5 +13,8 @@ export default {
     { method: 'GET', path: '/unsubscribe/:token', handler: 'unsubscribe.page', config: { auth: false, policies: [] as string[] } },
     { method: 'POST', path: '/unsubscribe', handler: 'unsubscribe.confirm', config: { auth: false, policies: [] as string[] } },
     { method: 'POST', path: '/unsubscribe/:token', handler: 'unsubscribe.confirm', config: { auth: false, policies: [] as string[] } },
+
+    // Public with a bearer token of its own (config metrics.token; 404 without one): Prometheus metrics.
+    { method: 'GET', path: '/metrics', handler: 'metrics.scrape', config: { auth: false, policies: [] as string[] } },
   ],
 };

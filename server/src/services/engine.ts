@@ -116,6 +116,8 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
         log: (entry) => getService(strapi, 'messageLog').record(entry),
         onEvent: (event, entry) => {
           strapi.eventHub.emit(`multi-smtp.message.${event}`, { message: entry });
+          // Hourly statistics and Prometheus counters per server, group and campaign (services/stats.ts).
+          getService(strapi, 'stats').recordEngineEvent(event, entry);
         },
         onError: (error, context) => {
           strapi.log.error(`[multi-smtp] ${context}: ${error instanceof Error ? error.message : String(error)}`);
@@ -155,6 +157,8 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
       const current = instance;
       instance = null;
       if (current) await current.stop();
+      // The metrics counters of the last sends go to Redis before its connections close.
+      await getService(strapi, 'metrics').flush();
       await Promise.all(connections.map((connection) => connection.quit().catch(() => connection.disconnect())));
       connections = [];
     },

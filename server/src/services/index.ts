@@ -9,13 +9,17 @@ import groups from './groups';
 import mailingLists from './mailing-lists';
 import mailer from './mailer';
 import messageLog from './message-log';
+import metrics from './metrics';
 import rateLimit from './rate-limit';
+import reports from './reports';
+import retention from './retention';
 import runtime from './runtime';
 import serverTests from './server-tests';
 import servers from './servers';
+import stats from './stats';
 import status from './status';
 import subscribers from './subscribers';
 import suppressions from './suppressions';
 import unsubscribe from './unsubscribe';
 
-export default { runtime, servers, groups, serverTests, engine, mailer, status, messageLog, campaignState, audiences, campaignGate, campaignRunner, campaigns, unsubscribe, rateLimit, mailingLists, subscribers, suppressions, csvImport };
+export default { runtime, servers, groups, serverTests, engine, mailer, status, messageLog, campaignState, audiences, campaignGate, campaignRunner, campaigns, unsubscribe, rateLimit, mailingLists, subscribers, suppressions, csvImport, stats, metrics, reports, retention };
