@@ -2,6 +2,7 @@ import type { Core } from '@strapi/strapi';
 
 import { ACTION_DEFINITIONS } from '../../shared/permissions';
 import { PLUGIN_ID } from '../../shared/plugin-id';
+import { captureRawBodies } from './services/inbound';
 
 /** Registers the plugin's RBAC actions, once, so they appear in Settings > Roles. */
 const register = async ({ strapi }: { strapi: Core.Strapi }) => {
@@ -14,6 +15,8 @@ const register = async ({ strapi }: { strapi: Core.Strapi }) => {
       pluginName: PLUGIN_ID,
     }))
   );
+  // Before the app's middlewares: the inbound and webhook endpoints need their bodies unparsed (services/inbound.ts).
+  strapi.server.use(captureRawBodies(strapi));
 };
 
 export default register;

@@ -1,6 +1,7 @@
 import audiences from './audiences';
 import campaigns from './campaigns';
 import groups from './groups';
+import inbound from './inbound';
 import mailingLists from './mailing-lists';
 import messages from './messages';
 import messagesApi from './messages-api';
@@ -12,5 +13,6 @@ import status from './status';
 import subscribers from './subscribers';
 import suppressions from './suppressions';
 import unsubscribe from './unsubscribe';
+import webhooks from './webhooks';
 
-export default { servers, groups, serverTests, messagesApi, status, messages, campaigns, unsubscribe, mailingLists, subscribers, suppressions, audiences, reports, metrics };
+export default { servers, groups, serverTests, messagesApi, status, messages, campaigns, unsubscribe, mailingLists, subscribers, suppressions, audiences, inbound, webhooks, reports, metrics };

@@ -35,7 +35,14 @@ import {
   preferStatus,
   pseudoStatus,
 } from './bounce/reasons';
-import { commandOfText, detectFormat, hintOf, type BounceFormat } from './bounce/formats';
+import {
+  POWERMTA_CATEGORIES,
+  commandOfText,
+  detectFormat,
+  hintOf,
+  providerHint,
+  type BounceFormat,
+} from './bounce/formats';
 
 export type BounceKind = 'bounce' | 'complaint' | 'auto-reply' | 'other';
 
@@ -312,6 +319,8 @@ interface RecipientFacts {
   feedbackType?: string | null;
   /** The MTA or provider format the bounce is in, when recognised. */
   format?: BounceFormat | null;
+  /** The remote and reporting MTAs' names (a DSN's Remote-MTA and Reporting-MTA). */
+  hosts?: string | null;
 }
 
 function cleanDiagnostic(value: string | null | undefined): { text: string; type: string | null } {
@@ -351,7 +360,7 @@ function finish(f: RecipientFacts): BouncedRecipient {
     if (command === 'HELO' || command === 'EHLO') hint = 'blocked';
     else if (command === 'MAIL') hint = 'onhold';
   }
-  hint = hint ?? hintOf(format, diag);
+  hint = providerHint(f.hosts ?? '', status, diag) ?? hint ?? hintOf(format, diag, status);
   // Google Groups: the group does not exist or does not let the sender post.
   if (!hint && /@googlegroups\.com$/i.test(f.recipient) && /groups\.google\.com|google groups/i.test(diag)) hint = 'rejected';
   const reason = decideReason({
@@ -864,14 +873,21 @@ function parseMessage(root: MimePart, depth: number): ParsedBounce {
         textAbout(addr) ??
         (f['x-actual-recipient'] ? textAbout(cleanRecipient(f['x-actual-recipient'])) : undefined) ??
         (f['original-recipient'] ? textAbout(cleanRecipient(f['original-recipient'])) : undefined);
+      const category = (f['x-powermta-bouncecategory'] ?? '').trim().toLowerCase();
       dsnFacts.push({
         recipient: addr,
+        hint: POWERMTA_CATEGORIES[category] ?? null,
         status: f.status ?? null,
         diagnostic: f['diagnostic-code'] ?? perMessage['diagnostic-code'] ?? null,
         action: f.action ?? null,
-        command: commandOfText(f['diagnostic-code'] ?? '') ?? findCommand(f['diagnostic-code']) ?? about?.command ?? null,
+        command:
+          commandOfText(`${f['diagnostic-code'] ?? ''} ${f.status ?? ''}`) ??
+          findCommand(f['diagnostic-code']) ??
+          about?.command ??
+          null,
         context: about?.context ?? null,
         format,
+        hosts: `${f['remote-mta'] ?? perMessage['remote-mta'] ?? ''} ${perMessage['reporting-mta'] ?? ''}`,
       });
     }
   }

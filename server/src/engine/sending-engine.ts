@@ -119,6 +119,8 @@ export interface EngineOptions {
   /** Asked before each campaign message is routed (see GateDecision). */
   gate?: (meta: MessageMeta) => Promise<GateDecision>;
   onEvent?: (event: EngineEvent, payload: MessageLogEntry) => void;
+  /** The envelope sender (MAIL FROM) of a message, e.g. its VERP bounce address; null: the From address. */
+  envelopeFrom?: (messageId: string) => string | null;
   onError?: (error: unknown, context: string) => void;
   clock?: () => number;
   /** How long an open connection waits for the next send before it closes. */
@@ -254,6 +256,7 @@ export const createSendingEngine = (options: EngineOptions) => {
       message.from ??
       (server.fromAddress ? { name: server.fromName ?? '', address: server.fromAddress } : undefined);
     const domain = (from?.address ?? server.fromAddress ?? 'multi-smtp.invalid').split('@')[1] ?? 'multi-smtp.invalid';
+    const envelopeFrom = options.envelopeFrom?.(record.id) ?? null;
     return {
       from: from ? formatAddress(from) : undefined,
       to: message.to?.map(formatAddress),
@@ -267,6 +270,8 @@ export const createSendingEngine = (options: EngineOptions) => {
       // The same Message-ID on every attempt, so a receiver (and bounce processing) can tie them together.
       messageId: `<${record.id}@${domain}>`,
       headers: { ...message.headers, 'X-Multi-SMTP-ID': record.id },
+      // nodemailer takes both halves of an envelope it is given: the recipients are the message's own.
+      ...(envelopeFrom ? { envelope: { from: envelopeFrom, to: record.meta.recipients } } : {}),
     };
   };
 

@@ -11,6 +11,11 @@ export default {
     // Public: the unsubscribe link of campaign mail (no login; rate-limited per IP in the controller).
     { method: 'GET', path: '/unsubscribe', handler: 'unsubscribe.page', config: { auth: false, policies: [] as string[] } },
     { method: 'GET', path: '/unsubscribe/:token', handler: 'unsubscribe.page', config: { auth: false, policies: [] as string[] } },
+    // Public with a bearer token of its own (config bounces.inboundToken; 404 without one): bounce and complaint messages.
+    { method: 'POST', path: '/inbound', handler: 'inbound.receive', config: { auth: false, policies: [] as string[] } },
+    // Public, authenticated by the providers' signatures (404 until configured): SES via SNS, SendGrid events.
+    { method: 'POST', path: '/webhooks/ses', handler: 'webhooks.ses', config: { auth: false, policies: [] as string[] } },
+    { method: 'POST', path: '/webhooks/sendgrid', handler: 'webhooks.sendgrid', config: { auth: false, policies: [] as string[] } },
     { method: 'POST', path: '/unsubscribe', handler: 'unsubscribe.confirm', config: { auth: false, policies: [] as string[] } },
     { method: 'POST', path: '/unsubscribe/:token', handler: 'unsubscribe.confirm', config: { auth: false, policies: [] as string[] } },
 

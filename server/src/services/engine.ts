@@ -114,10 +114,18 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
         retry: config.retry,
         lockDurationMs: config.worker.lockDurationMs,
         log: (entry) => getService(strapi, 'messageLog').record(entry),
+        // VERP: each message's own signed bounce address as MAIL FROM, when bounces.verpDomain is set (services/bounces.ts).
+        envelopeFrom: (messageId) => getService(strapi, 'bounces').envelopeFrom(messageId),
         onEvent: (event, entry) => {
           strapi.eventHub.emit(`multi-smtp.message.${event}`, { message: entry });
           // Hourly statistics and Prometheus counters per server, group and campaign (services/stats.ts).
           getService(strapi, 'stats').recordEngineEvent(event, entry);
+          // A synchronous hard bounce: the recipients are suppressed at once (services/bounces.ts).
+          if (event === 'bounced') {
+            getService(strapi, 'bounces')
+              .applyEngineBounce(entry)
+              .catch((error: Error) => strapi.log.error(`[multi-smtp] applying a bounce of ${entry.id} failed: ${error.message}`));
+          }
         },
         onError: (error, context) => {
           strapi.log.error(`[multi-smtp] ${context}: ${error instanceof Error ? error.message : String(error)}`);

@@ -1,4 +1,5 @@
 import audiences from './audiences';
+import bounces from './bounces';
 import campaignGate from './campaign-gate';
 import campaignRunner from './campaign-runner';
 import campaignState from './campaign-state';
@@ -6,6 +7,7 @@ import campaigns from './campaigns';
 import csvImport from './csv-import';
 import engine from './engine';
 import groups from './groups';
+import inbound from './inbound';
 import mailingLists from './mailing-lists';
 import mailer from './mailer';
 import messageLog from './message-log';
@@ -21,5 +23,6 @@ import status from './status';
 import subscribers from './subscribers';
 import suppressions from './suppressions';
 import unsubscribe from './unsubscribe';
+import webhooks from './webhooks';
 
-export default { runtime, servers, groups, serverTests, engine, mailer, status, messageLog, campaignState, audiences, campaignGate, campaignRunner, campaigns, unsubscribe, rateLimit, mailingLists, subscribers, suppressions, csvImport, stats, metrics, reports, retention };
+export default { runtime, servers, groups, serverTests, engine, mailer, status, messageLog, campaignState, audiences, campaignGate, campaignRunner, campaigns, unsubscribe, rateLimit, mailingLists, subscribers, suppressions, csvImport, bounces, inbound, webhooks, stats, metrics, reports, retention };

@@ -18,7 +18,124 @@ export interface BounceFormat {
   statusFromHint?: boolean;
   /** Reasons that follow temporary failures in this format (a retry timeout, a full mailbox). */
   temporaryHints?: Set<string>;
+  /** The provider's own meaning of its enhanced status codes (checked before the phrases). */
+  statusHints?: Array<[RegExp, string]>;
 }
+
+/** A host of Microsoft 365: its status codes mean what Microsoft says. */
+const MICROSOFT_REMOTE = /\.(?:outbound\.protection|protection|prod)\.outlook\.com\b/i;
+
+/** Microsoft 365 / Exchange Online's own enhanced status codes (NDR documentation). */
+const MICROSOFT_STATUS: Array<[RegExp, string]> = [
+  [/^4\.4\.7$/, 'expired'],
+  [/^4\.4\.312$/, 'networkerror'],
+  [/^4\.4\.316$/, 'expired'],
+  [/^4\.7\.26$/, 'authfailure'],
+  [/^4\.7\.[56]\d\d$/, 'blocked'],
+  [/^4\.7\.8[5-9]\d$/, 'blocked'],
+  [/^5\.0\.350$/, 'contenterror'],
+  [/^5\.1\.10$/, 'userunknown'],
+  [/^5\.4\.1$/, 'norelaying'],
+  [/^5\.4\.312$/, 'networkerror'],
+  [/^5\.4\.316$/, 'expired'],
+  [/^5\.4\.6$/, 'networkerror'],
+  [/^5\.6\.11$/, 'contenterror'],
+  [/^5\.7\.1$/, 'rejected'],
+  [/^5\.7\.1[23]$/, 'rejected'],
+  [/^5\.7\.124$/, 'rejected'],
+  [/^5\.7\.13[3-6]$/, 'rejected'],
+  [/^5\.7\.23$/, 'authfailure'],
+  [/^5\.7\.25$/, 'networkerror'],
+  [/^5\.7\.50[1-3]$/, 'spamdetected'],
+  [/^5\.7\.50[45]$/, 'filtered'],
+  [/^5\.7\.50[67]$/, 'blocked'],
+  [/^5\.7\.508$/, 'toomanyconn'],
+  [/^5\.7\.509$/, 'authfailure'],
+  [/^5\.7\.510$/, 'notaccept'],
+  [/^5\.7\.511$/, 'rejected'],
+  [/^5\.7\.512$/, 'authfailure'],
+  [/^5\.7\.57$/, 'securityerror'],
+  [/^5\.7\.60[6-9]$/, 'blocked'],
+  [/^5\.7\.6[1-4]\d$/, 'blocked'],
+  [/^5\.7\.7[0-4]\d$/, 'toomanyconn'],
+];
+
+/** Microsoft 365's answers: a status code with the phrase that goes with it (NDR documentation). */
+const MICROSOFT_ANSWERS: Array<[RegExp, RegExp, string]> = [
+  [/^5\.1\.1$/, /resolver\.adr\.exrecipnotfound|user unknown|bad destination mailbox address/i, 'userunknown'],
+  [/^5\.1\.3$/, /storedrv\.submit; invalid recipient address/i, 'userunknown'],
+  [/^5\.1\.10$/, /recipient not found/i, 'userunknown'],
+  [/^5\.4\.1$/, /recipient address rejected: access denied/i, 'userunknown'],
+  [/^5\.5\.0$/, /requested action not taken: mailbox unavailable/i, 'userunknown'],
+  [/^5\.4\.1$/, /relay access denied/i, 'norelaying'],
+  [/^5\.7\.1$/, /unable to relay|client was not authenticated/i, 'norelaying'],
+  [/^5\.7\.1$/, /delivery not authorized/i, 'rejected'],
+  [/^5\.2\.2$/, /submission quota exceeded/i, 'speeding'],
+  [/^5\.2\.2$/, /mailbox full/i, 'mailboxfull'],
+  [/^5\.2\.1$/, /mailbox cannot be accessed/i, 'suspend'],
+  [/^5\.7\.(?:60[6-9]|6[1-4]\d)$/, /banned sending ip/i, 'blocked'],
+  [/^5\.7\.509$/, /does not pass dmarc verification/i, 'authfailure'],
+  [/^5\.7\.23$/, /sender policy framework violation/i, 'authfailure'],
+  [/^4\.4\.7$/, /message (?:expired|delayed)/i, 'expired'],
+  [/^5\.4\.300$/, /message expired/i, 'expired'],
+];
+
+/** GoDaddy's own rejection codes ("IB" codes in its answers). */
+const GODADDY_CODES: Record<string, string> = {
+  IB401: 'securityerror',
+  IB501: 'notcompliantrfc',
+  IB502: 'notcompliantrfc',
+  IB506: 'rejected',
+  IB508: 'authfailure',
+  IB108: 'requireptr',
+  IB212: 'spamdetected',
+  IB705: 'virusdetected',
+  IB605: 'toomanyconn',
+  IB007: 'toomanyconn',
+  IB101: 'speeding',
+  IB110: 'blocked',
+  IB111: 'blocked',
+  IB112: 'blocked',
+  IB113: 'blocked',
+  IB504: 'speeding',
+  IB510: 'speeding',
+  IB607: 'speeding',
+  IB103: 'badreputation',
+  IB104: 'blocked',
+  IB105: 'blocked',
+  IB106: 'blocked',
+};
+
+/**
+ * What a known receiving provider's answer means, by its own codes: Microsoft 365 (status code and
+ * phrase) and GoDaddy (IB codes). `hosts` names the remote and reporting MTAs.
+ */
+export function providerHint(hosts: string, status: string | null, text: string): string | null {
+  if (!text) return null;
+  const t = text.slice(0, 4000);
+  if (status && (MICROSOFT_REMOTE.test(hosts) || MICROSOFT_REMOTE.test(t))) {
+    for (const [code, phrase, reason] of MICROSOFT_ANSWERS) if (code.test(status) && phrase.test(t)) return reason;
+  }
+  if (/secureserver\.net/i.test(hosts) || /secureserver\.net|x\.co\/rlbounce/i.test(t)) {
+    const code = /\b(IB\d{3})\b/.exec(t);
+    if (code && GODADDY_CODES[code[1]!]) return GODADDY_CODES[code[1]!]!;
+    if (/www\.spamhaus\.org\/query\/bl\?ip=|rbl reject/i.test(t)) return 'blocked';
+  }
+  return null;
+}
+
+/** PowerMTA's bounce categories (X-PowerMTA-BounceCategory). */
+export const POWERMTA_CATEGORIES: Record<string, string> = {
+  'bad-domain': 'hostunknown',
+  'bad-mailbox': 'userunknown',
+  'inactive-mailbox': 'suspend',
+  'message-expired': 'expired',
+  'no-answer-from-host': 'networkerror',
+  'policy-related': 'policyviolation',
+  'quota-issues': 'mailboxfull',
+  'routing-errors': 'systemerror',
+  'spam-related': 'spamdetected',
+};
 
 /** Phrases distinctive enough to mean one thing whichever system wrote them. */
 export const GLOBAL_HINTS: Array<[RegExp, string]> = [
@@ -107,6 +224,7 @@ export const FORMATS: Record<string, BounceFormat> = {
     hints: [[/requested action not taken: mailbox unavailable/i, 'userunknown']],
   },
   zoho: { name: 'zoho', hints: [[/host not reachable/i, 'expired']] },
+  microsoft: { name: 'microsoft', hints: [], statusHints: MICROSOFT_STATUS },
   messagelabs: {
     name: 'messagelabs',
     hints: [
@@ -130,6 +248,21 @@ export function detectFormat(get: HeaderGet, text: string): BounceFormat | null 
       return FORMATS.exim!;
     if (!/gmx\.|web\.de|1und1|1and1/i.test(from)) return FORMATS.eximlike!;
   }
+  const microsoftHeaders = [
+    'x-ms-exchange-message-is-ndr',
+    'x-microsoft-antispam-prvs',
+    'x-exchange-antispam-report-test',
+    'x-exchange-antispam-report-cfa-test',
+    'x-ms-exchange-crosstenant-originalarrivaltime',
+    'x-ms-exchange-crosstenant-fromentityheader',
+    'x-ms-exchange-transport-crosstenantheadersstamped',
+  ].filter((h) => get(h)).length;
+  const outlookHost = /\.(?:outbound\.protection|protection|prod)\.outlook\.com\b/i;
+  const microsoftScore =
+    microsoftHeaders +
+    (/^(?:undeliverable|onbestelbaar|n[ãa]o[_ ]entregue):/i.test(get('subject') ?? '') ? 1 : 0) +
+    (outlookHost.test(received) || outlookHost.test(get('message-id') ?? '') ? 1 : 0);
+  if (microsoftScore >= 2) return FORMATS.microsoft!;
   if (/^<?smtp32|imail/i.test(get('x-mailer') ?? '') || /body of message generated response:/i.test(head))
     return FORMATS.imail!;
   if (/--- the following addresses had delivery problems ---/i.test(head) || get('x-nai-header'))
@@ -144,8 +277,13 @@ export function detectFormat(get: HeaderGet, text: string): BounceFormat | null 
   return null;
 }
 
-/** The reason a format's (or a distinctive) phrase states, or null. */
-export function hintOf(format: BounceFormat | null, text: string): string | null {
+
+/** The reason a format's (or a distinctive) phrase or status code states, or null. */
+export function hintOf(format: BounceFormat | null, text: string, status?: string | null): string | null {
+  if (status) {
+    const table = format?.statusHints ?? (MICROSOFT_REMOTE.test(text) ? MICROSOFT_STATUS : null);
+    if (table) for (const [re, reason] of table) if (re.test(status)) return reason;
+  }
   if (!text) return null;
   const t = text.length > 4000 ? text.slice(0, 4000) : text;
   if (format) for (const [re, reason] of format.hints) if (re.test(t)) return reason;
@@ -160,7 +298,11 @@ export function commandOfText(text: string): string | null {
     /LMTP error after (?:end of )?([A-Za-z]{4})/.exec(text) ??
     /\(in reply to (?:end of )?([A-Za-z]{4})[^)]{0,40}\)/.exec(text) ??
     /in reply to (?:end of )?([A-Z]{4})\b/.exec(text);
-  if (!m) return null;
+  if (!m) {
+    // Exchange relaying the next server's answer to RCPT; Oracle Messaging Server's refused recipient.
+    if (/unknown recipient or mailbox unavailable ->|remote smtp server has rejected address/i.test(text)) return 'RCPT';
+    return null;
+  }
   const c = (m[1] ?? '').toUpperCase();
   return ['HELO', 'EHLO', 'MAIL', 'RCPT', 'DATA', 'CONN', 'AUTH', 'STAR', 'QUIT'].includes(c)
     ? c === 'STAR'

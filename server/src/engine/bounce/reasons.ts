@@ -418,6 +418,8 @@ const MATCH_ORDER = [
   'mailererror',
   'norelaying',
 ];
+/** A rejection that names the sender (not a bare "address rejected", which may be the recipient's). */
+const SENDER_REJECTED = /sender|mail from|envelope|batv|dsn|blacklist|black list|spammer|domain of|from:|null|empty|gateway|verif|post|bounce|alias/;
 /** What must not also be said for a user-unknown code to mean an unknown user. */
 const USERUNKNOWN_UNLESS = ['norelaying', 'blocked', 'mailboxfull', 'hasmoved', 'rejected', 'notaccept'];
 
@@ -456,7 +458,10 @@ function firstOrderTrue(reason: string, c: Ctx): boolean {
       return m();
     case 'userunknown': {
       if (c.name === 'suspend') return false;
-      if (c.name === 'userunknown') return !USERUNKNOWN_UNLESS.some((r) => matchReason(r, c.text));
+      if (c.name === 'userunknown')
+        return !USERUNKNOWN_UNLESS.some((r) =>
+          r === 'rejected' ? SENDER_REJECTED.test(c.text) && matchReason(r, c.text) : matchReason(r, c.text)
+        );
       if (c.command === 'RCPT') return m();
       return false;
     }
@@ -508,8 +513,8 @@ export function decideReason(input: ReasonInput): string {
     reply: Number(input.replyCode ?? 0) || 0,
     hint,
   };
-  const type = (input.diagnosticType ?? '').toLowerCase();
-  const smtpType = !type || type === 'smtp';
+  const type = smtpLikeType(input.diagnosticType);
+  const smtpType = type === 'smtp';
   if (smtpType) {
     for (const r of FIRST_ORDER) if (firstOrderTrue(r, c)) return r;
   }
@@ -520,9 +525,15 @@ export function decideReason(input: ReasonInput): string {
   return c.text.trim() ? 'onhold' : 'undefined';
 }
 
+/** The diagnostic type as the decision sees it: mailer (pipe, program) errors apart, every other type is an SMTP answer. */
+function smtpLikeType(type: string | null | undefined): string {
+  const t = (type ?? '').toLowerCase();
+  return t.startsWith('x-unix') || t === 'x-local' ? t : 'smtp';
+}
+
 function secondOrder(c: Ctx, type: string, action: string): string {
   if (c.hint) return c.hint;
-  const tryToMatch = !c.name || RETRY.has(c.name) || !(type === '' || type === 'smtp');
+  const tryToMatch = !c.name || RETRY.has(c.name) || type !== 'smtp';
   if (!tryToMatch) return c.name;
   for (const r of SECOND_ORDER) if (matchReason(r, c.text)) return r;
   const cls = c.status.slice(0, 3);

@@ -1,0 +1,61 @@
+import type { Core } from '@strapi/strapi';
+import { errors } from '@strapi/utils';
+
+import { bearerMatches, RAW_BODY_STATE, TooManyMessagesError, type RawBody } from '../services/inbound';
+import { getService } from '../utils/get-service';
+import type { Context } from './crud';
+
+/**
+ * POST /api/multi-smtp/inbound: bounces and complaints as whole messages.
+ *
+ *   Authorization: Bearer <config bounces.inboundToken>   (404 while none is configured, 401 otherwise)
+ *   Content-Type: message/rfc822 or text/plain (one message), application/mbox (many)
+ *
+ * 200 with one result per message ({ kind, recipients, linkedMessageIds, actions }) and a summary;
+ * 400 for an empty body, 413 over bounces.maxInboundBytes, 429 over the per-IP limit. A body that
+ * is not a bounce at all is still 200, with kind 'other'.
+ */
+
+/** Rate limit shared by the inbound and webhook endpoints (config bounces.rateLimitPerMinute, per client IP). */
+export const enforceBounceRateLimit = async (strapi: Core.Strapi, ctx: Context, bucket: string) => {
+  const limit = getService(strapi, 'runtime').config().bounces.rateLimitPerMinute;
+  const result = await getService(strapi, 'rateLimit').hit(bucket, ctx.request.ip, limit);
+  if (!result.allowed) {
+    ctx.set('Retry-After', String(result.retryAfterSec));
+    throw new errors.RateLimitError('Too many requests: try again in a minute');
+  }
+};
+
+/** The body captured before Strapi's parser (services/inbound.ts captureRawBodies); 413 when it was too large. */
+export const rawBodyOf = (ctx: Context, limit: number): RawBody => {
+  const body = ctx.state[RAW_BODY_STATE] as RawBody | undefined;
+  if (body?.tooLarge) {
+    ctx.set('Connection', 'close');
+    throw new errors.PayloadTooLargeError(`The body is larger than ${limit} bytes`);
+  }
+  if (!body?.bytes || body.bytes.length === 0) {
+    throw new errors.ValidationError('body: is empty', { errors: [{ path: ['body'], message: 'is empty', name: 'ValidationError' }] });
+  }
+  return body;
+};
+
+const inbound = ({ strapi }: { strapi: Core.Strapi }) => ({
+  async receive(ctx: Context) {
+    const settings = getService(strapi, 'runtime').config().bounces;
+    if (!settings.inboundToken) throw new errors.NotFoundError('Not Found');
+    await enforceBounceRateLimit(strapi, ctx, 'inbound');
+    if (!bearerMatches(ctx.get('authorization'), settings.inboundToken)) {
+      ctx.set('WWW-Authenticate', 'Bearer');
+      throw new errors.UnauthorizedError('Missing or invalid inbound token');
+    }
+    const body = rawBodyOf(ctx, settings.maxInboundBytes);
+    try {
+      ctx.body = { data: await getService(strapi, 'inbound').processBody(body.bytes!, body.contentType) };
+    } catch (error) {
+      if (error instanceof TooManyMessagesError) throw new errors.PayloadTooLargeError(error.message);
+      throw error;
+    }
+  },
+});
+
+export default inbound;

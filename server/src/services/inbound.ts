@@ -1,0 +1,219 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+import type { Core } from '@strapi/strapi';
+
+import { PLUGIN_ID } from '../../../shared/plugin-id';
+import { parseBounce, type BounceKind } from '../engine/bounce-parser';
+import { getService } from '../utils/get-service';
+import type { BounceResult } from './bounces';
+
+/**
+ * The inbound side of bounce processing: whole RFC 822 messages (one, or many in an mbox) posted to
+ * POST /api/multi-smtp/inbound by an MTA pipe, a mailbox fetcher or `npm run process-bounces`.
+ * Each is parsed (engine/bounce-parser.ts) and applied (services/bounces.ts).
+ *
+ * The request bodies of the inbound and webhook endpoints are read here, before Strapi's body parser
+ * (see captureRawBodies): that parser cuts text/plain at 56 kB and turns JSON into objects, while
+ * these endpoints need the exact bytes (a whole message; a body a signature covers).
+ */
+
+/** Where captureRawBodies leaves a body for the controllers. */
+export const RAW_BODY_STATE = 'multiSmtpRawBody';
+
+export interface RawBody {
+  /** The Content-Type the client sent (the header is changed so Strapi's parser leaves the body alone). */
+  contentType: string;
+  /** Null when the body was not read: too large, or the request is not authorised to send one. */
+  bytes: Buffer | null;
+  tooLarge: boolean;
+}
+
+/** Largest webhook body: SNS messages are at most 256 kB, SendGrid batches a few hundred kB. */
+export const MAX_WEBHOOK_BYTES = 1024 * 1024;
+/** Messages one request may carry. */
+export const MAX_MESSAGES_PER_REQUEST = 5000;
+
+export interface InboundMessageResult extends Omit<BounceResult, 'kind'> {
+  index: number;
+  kind: BounceKind;
+}
+
+export interface InboundSummary {
+  messages: number;
+  bounces: number;
+  complaints: number;
+  autoReplies: number;
+  other: number;
+  hardBounces: number;
+  softBounces: number;
+  suppressed: number;
+  duplicates: number;
+  unlinked: number;
+}
+
+export interface InboundResult {
+  messages: InboundMessageResult[];
+  summary: InboundSummary;
+}
+
+export class TooManyMessagesError extends Error {}
+
+/** Constant-time comparison of a bearer token with the configured one (hashes first, so lengths do not leak). */
+export const bearerMatches = (authorization: string | undefined, expected: string | undefined): boolean => {
+  if (!expected || !authorization) return false;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  if (!match) return false;
+  const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
+  return timingSafeEqual(digest(match[1]!), digest(expected));
+};
+
+/** An mbox "From " separator line: "From sender date..." at the start of a line. */
+const FROM_LINE = /^From \S+ [^\n]*$/;
+
+/**
+ * Splits an mbox (mboxo or mboxrd) into its messages: a "From " line at the start of the text or
+ * after an empty line starts a message; ">From " quoting of body lines is undone. Works on latin1
+ * strings so that bytes pass through unchanged.
+ */
+export const splitMbox = (text: string): string[] => {
+  const lines = text.split('\n');
+  const messages: string[] = [];
+  let current: string[] | null = null;
+  for (let index = 0; index < lines.length; index += 1) {
+    const line = lines[index]!;
+    const previousEmpty = index === 0 || /^\r?$/.test(lines[index - 1]!);
+    if (previousEmpty && FROM_LINE.test(line.replace(/\r$/, ''))) {
+      if (current) messages.push(current.join('\n'));
+      current = [];
+      continue;
+    }
+    if (!current) {
+      // Text before the first separator: not an mbox after all; one message.
+      if (line.trim() === '') continue;
+      current = [];
+    }
+    current.push(line.replace(/^>(>*From )/, '$1'));
+  }
+  if (current) messages.push(current.join('\n'));
+  // The empty line before each separator belongs to the mbox, not to the message.
+  return messages.map((message) => message.replace(/\r?\n$/, '')).filter((message) => message.trim() !== '');
+};
+
+/** The messages of a request body: an mbox (by its type, or a body that starts like one) or a single message. */
+export const messagesOf = (bytes: Buffer, contentType: string): string[] => {
+  const text = bytes.toString('latin1');
+  const type = contentType.split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/mbox' || FROM_LINE.test(text.slice(0, text.indexOf('\n') >>> 0).replace(/\r$/, ''))) {
+    return splitMbox(text);
+  }
+  return text.trim() ? [text] : [];
+};
+
+/**
+ * Reads the raw bodies of the plugin's inbound and webhook endpoints before Strapi's body parser,
+ * up to their size limits. An inbound request without the right bearer token is not read at all
+ * (the controller answers 404 or 401). Registered in the plugin's register(), so it runs before the
+ * app's middlewares; it never throws.
+ */
+export const captureRawBodies =
+  (strapi: Core.Strapi) =>
+  async (ctx: { method: string; path: string; req: NodeJS.ReadableStream & { headers: Record<string, string | string[] | undefined> }; state: Record<string, unknown> }, next: () => Promise<unknown>) => {
+    if (ctx.method !== 'POST') return next();
+    const prefix = String(strapi.config.get('api.rest.prefix', '/api')).replace(/\/+$/, '');
+    const base = `${prefix}/${PLUGIN_ID}`;
+    let limit: number;
+    let authorised = true;
+    try {
+      if (ctx.path === `${base}/inbound`) {
+        const settings = getService(strapi, 'runtime').config().bounces;
+        limit = settings.maxInboundBytes;
+        const header = ctx.req.headers.authorization;
+        authorised = bearerMatches(typeof header === 'string' ? header : undefined, settings.inboundToken);
+      } else if (ctx.path === `${base}/webhooks/ses` || ctx.path === `${base}/webhooks/sendgrid`) {
+        limit = MAX_WEBHOOK_BYTES;
+      } else {
+        return next();
+      }
+    } catch {
+      return next();
+    }
+
+    const headers = ctx.req.headers;
+    const contentType = typeof headers['content-type'] === 'string' ? headers['content-type'] : '';
+    const body: RawBody = { contentType, bytes: null, tooLarge: false };
+    ctx.state[RAW_BODY_STATE] = body;
+    // Keeps Strapi's body parser off this body (it only parses the types it knows).
+    headers['content-type'] = 'application/octet-stream';
+
+    const declared = Number(headers['content-length'] ?? NaN);
+    if (Number.isFinite(declared) && declared > limit) body.tooLarge = true;
+    else if (authorised) {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      try {
+        for await (const chunk of ctx.req) {
+          const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+          size += buffer.length;
+          if (size > limit) {
+            body.tooLarge = true;
+            break;
+          }
+          chunks.push(buffer);
+        }
+        if (!body.tooLarge) body.bytes = Buffer.concat(chunks);
+      } catch {
+        body.bytes = null;
+      }
+    }
+    return next();
+  };
+
+const emptySummary = (): InboundSummary => ({
+  messages: 0,
+  bounces: 0,
+  complaints: 0,
+  autoReplies: 0,
+  other: 0,
+  hardBounces: 0,
+  softBounces: 0,
+  suppressed: 0,
+  duplicates: 0,
+  unlinked: 0,
+});
+
+const inbound = ({ strapi }: { strapi: Core.Strapi }) => ({
+  /** Parses and applies every message of a request body; the delivery log is written before it returns. */
+  async processBody(bytes: Buffer, contentType: string): Promise<InboundResult> {
+    const messages = messagesOf(bytes, contentType);
+    if (messages.length > MAX_MESSAGES_PER_REQUEST) {
+      throw new TooManyMessagesError(`at most ${MAX_MESSAGES_PER_REQUEST} messages per request (this one has ${messages.length})`);
+    }
+    const bounces = getService(strapi, 'bounces');
+    const results: InboundMessageResult[] = [];
+    const summary = emptySummary();
+    for (const [index, raw] of messages.entries()) {
+      const parsed = await parseBounce(Buffer.from(raw, 'latin1'));
+      const result = await bounces.process(parsed, { source: 'inbound', raw });
+      results.push({ index, ...result });
+      summary.messages += 1;
+      if (parsed.kind === 'bounce') summary.bounces += 1;
+      else if (parsed.kind === 'complaint') summary.complaints += 1;
+      else if (parsed.kind === 'auto-reply') summary.autoReplies += 1;
+      else summary.other += 1;
+      for (const recipient of result.recipients) {
+        const applied = !recipient.actions.includes('duplicate');
+        if (recipient.outcome === 'hard' && applied) summary.hardBounces += 1;
+        if (recipient.outcome === 'soft' && applied) summary.softBounces += 1;
+        if (recipient.actions.includes('suppressed')) summary.suppressed += 1;
+        if (recipient.actions.includes('duplicate')) summary.duplicates += 1;
+        if (recipient.actions.includes('unlinked')) summary.unlinked += 1;
+      }
+    }
+    // "200" means recorded: the rows marked bounced are in the database when the client hears it.
+    await bounces.settle(results);
+    return { messages: results, summary };
+  },
+});
+
+export type InboundService = ReturnType<typeof inbound>;
+export default inbound;
