@@ -74,6 +74,59 @@ const campaignsSchema = z
   })
   .prefault({});
 
+/** Asynchronous bounces and complaints (services/bounces.ts), the inbound endpoint and provider webhooks. */
+const bouncesSchema = z
+  .strictObject({
+    /** Domain of the per-message bounce addresses (VERP), e.g. bounces.example.com. Off when unset. */
+    verpDomain: z
+      .string()
+      .regex(/^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/i, { error: 'must be a domain name such as bounces.example.com' })
+      .optional(),
+    /** Before the '+' of the bounce address. */
+    verpLocalPart: z
+      .string()
+      .regex(/^[a-z0-9](?:[a-z0-9._-]{0,10}[a-z0-9])?$/i, { error: "must be 1-12 letters, digits, '.', '_' or '-'" })
+      .default('bounce'),
+    /** Bearer token of POST /api/multi-smtp/inbound (the endpoint answers 404 without one). At least 16 characters. */
+    inboundToken: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+    /** Largest request body the inbound endpoint takes (413 beyond). */
+    maxInboundBytes: z.int().min(1024).max(100 * 1024 * 1024).default(10 * 1024 * 1024),
+    /** Requests per minute and client IP to the inbound and webhook endpoints (429 beyond). */
+    rateLimitPerMinute: z.int().min(1).max(100000).default(600),
+    /** A hard bounce suppresses the address (and marks its subscriber bounced). */
+    suppressOnHardBounce: z.boolean().default(true),
+    /** A complaint suppresses the address (and marks its subscriber complained). */
+    suppressOnComplaint: z.boolean().default(true),
+    /** This many soft bounces of one address within softBounceWindowDays suppress it; 0 never does. */
+    softBounceLimit: z.int().min(0).max(1000).default(3),
+    softBounceWindowDays: z.number().min(0.01).max(365).default(7),
+    /** Also suppress on bounces that cannot be tied to a message this site sent (off: they are only reported). */
+    suppressUnlinked: z.boolean().default(false),
+    /** How long a processed bounce is remembered, so the same report posted again counts once. */
+    dedupeDays: z.number().min(0.01).max(365).default(30),
+  })
+  .prefault({});
+
+/** Provider webhooks: Amazon SES through SNS, SendGrid's event webhook. */
+const webhooksSchema = z
+  .strictObject({
+    ses: z
+      .strictObject({
+        /** The SNS topics whose notifications are taken (others get 403); the endpoint answers 404 while empty. */
+        topicArns: z.array(z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, { error: 'must be an SNS topic ARN' })).default([]),
+        /** Confirm a subscription of a listed topic by fetching its SubscribeURL (an https amazonaws.com URL). */
+        autoConfirm: z.boolean().default(false),
+      })
+      .prefault({}),
+    sendgrid: z
+      .strictObject({
+        /** The event webhook's verification key (base64 DER or PEM); the endpoint answers 404 without one. */
+        publicKey: z.string().min(40).optional(),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
 const retentionSchema = z
   .strictObject({
     /** Delivery log rows (one per message, with its attempts) older than this many days are deleted. */
@@ -112,6 +165,8 @@ export const pluginConfigSchema = z.strictObject({
   campaigns: campaignsSchema,
   retention: retentionSchema,
   metrics: metricsSchema,
+  bounces: bouncesSchema,
+  webhooks: webhooksSchema,
   /** The site's public URL, for tracking and unsubscribe links (e.g. https://example.com). */
   publicUrl: z.url({ error: 'must be an absolute URL' }).optional(),
   /** Slug of the group used when a message names none (falls back to the group marked default). */
