@@ -342,10 +342,11 @@ function finish(f: RecipientFacts): BouncedRecipient {
   let replyCode = f.replyCode ?? findReplyCode(diag, inText?.[0]) ?? findReplyCode(diag);
   const field = normStatus(f.status);
   let status = preferStatus(field, inText, replyCode);
-  // A vague status (X.0.0, or none) and a diagnostic without a code: the transcript may tell more.
-  if ((!status || /\.0\.0$/.test(status)) && context) {
+  // A vague status (X.0.0, 4.4.7, or none): the text about the recipient may tell more.
+  if ((!status || /\.0\.0$/.test(status) || status === '4.4.7') && context) {
     const fromContext = findStatus(context);
-    if (fromContext && !/\.0\.0$/.test(fromContext) && (!status || fromContext[0] === status[0])) status = fromContext;
+    if (fromContext && !/\.0\.0$/.test(fromContext) && fromContext !== '4.4.7' && (!status || fromContext[0] === status[0]))
+      status = fromContext;
   }
   if (replyCode && status && replyCode[0] !== status[0]) {
     const other = findReplyCode(diag, status[0]);
@@ -442,6 +443,8 @@ function recipientOfLine(line: string): string | null {
   const m =
     // Sendmail/V5 transcripts: "550 5.1.1 <a@b>... User unknown", "554 <a@b>... Remote protocol error"
     /^\s{0,4}[45]\d\d(?:[ -][45]\.\d{1,3}\.\d{1,3})?\s+<([^<>\s]{3,300}@[^<>\s]{1,255})>\.\.\./.exec(line) ??
+    // "[Status: Error, Address: <a@b>, ResponseCode 421, ...]"
+    /^\s*\[?status: [a-z]{1,20}, address: <([^<>\s]{3,300}@[^<>\s]{1,255})>/i.exec(line) ??
     /^\s*["<]([^<>"\s]{3,300}@[^<>"\s]{1,255})[">]\s*(?::|\.\.\.|\(|$|[,;]|\s-|\s\[)/.exec(line) ??
     /^\s{0,12}(?:rcpt to:|recipient:|to:|original recipient:|address:|failed recipient:|recipient address:|invalid recipient:|destinataire\s*:|unable to deliver message to:?|undeliverable to|delivery failed \d{1,4} attempts:)?\s*<?([A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9.-]{1,253})>?\s*(?::|\.\.\.|$|\s\(|\s-|,|\s\[|\s<mailto:|<mailto:|\s+[A-Z][a-z])/i.exec(
       line
@@ -458,6 +461,8 @@ interface TextRecipient {
   address: string;
   context: string;
   command: string | null;
+  /** The recipient's own lines (without the introduction shared by a list). */
+  own?: string;
 }
 
 /**
@@ -465,7 +470,12 @@ interface TextRecipient {
  * to the next recipient (or the end of its section), the server's answer that a Sendmail
  * transcript printed just before it, and the command that answer was for.
  */
-function textRecipients(bounceText: string, root: MimePart, returned: MimeHeader[] | null): TextRecipient[] {
+function textRecipients(
+  bounceText: string,
+  root: MimePart,
+  returned: MimeHeader[] | null,
+  wanted?: Set<string>
+): TextRecipient[] {
   const excluded = excludedAddresses(root, returned);
   const lines = bounceText.split(/\r?\n/).slice(0, MAX_LINES);
 
@@ -510,32 +520,63 @@ function textRecipients(bounceText: string, root: MimePart, returned: MimeHeader
   }
 
   const isSystem = (a: string) => SYSTEM_LOCAL.test(a);
-  let usable = cands.filter((c) => !isSystem(c.address) && !excluded.has(c.address.toLowerCase()));
+  let usable = cands.filter(
+    (c) => wanted?.has(c.address.toLowerCase()) || (!isSystem(c.address) && !excluded.has(c.address.toLowerCase()))
+  );
   // A bounce sent to the failed address itself (a message to oneself): the structured lines still count.
   if (!usable.length) usable = cands.filter((c) => !isSystem(c.address) && /[<>":]|\.\.\./.test(lines[c.i] ?? ''));
 
   const candLines = new Set(cands.map((c) => c.i));
   const sectionOf = (c: Cand): string => {
-    const out = [lines[c.i] ?? ''];
+    const first = lines[c.i] ?? '';
+    const out = [first];
+    // A line that says more than the address ends its section at the next blank line.
+    const at = first.toLowerCase().lastIndexOf(c.address.toLowerCase());
+    const saysMore = /[A-Za-z]{3}/.test(at >= 0 ? first.slice(at + c.address.length) : first);
+    let content = saysMore;
     for (let j = c.i + 1; j < lines.length && j < c.i + 25; j++) {
       const l = lines[j] ?? '';
-      if (candLines.has(j) || SECTION_END.test(l)) break;
+      if (candLines.has(j)) break;
+      // A transcript line about this very address belongs to it ("Recipient: <a>" then ">>> RCPT TO:<a>").
+      if (SECTION_END.test(l) && !(/^\s*(?:>>>|<<<) /.test(l) && l.toLowerCase().includes(c.address.toLowerCase())))
+        break;
       if (/^\s{0,4}[45]\d\d[ -]/.test(l) && /\.\.\. /.test(l)) break;
+      if (!l.trim()) {
+        if (content && saysMore) break;
+        continue;
+      }
+      content = true;
       out.push(l);
     }
     return out.join('\n');
   };
 
+  /** The paragraph that introduces a list of recipients ("Delivery to the following recipient has been delayed:"). */
+  const leadIn = (c: Cand): string => {
+    const out: string[] = [];
+    let j = c.i - 1;
+    while (j >= 0 && !(lines[j] ?? '').trim()) j--;
+    for (; j >= 0 && out.length < 4; j--) {
+      const l = lines[j] ?? '';
+      if (!l.trim() || candLines.has(j)) break;
+      out.unshift(l);
+    }
+    return out.join('\n');
+  };
+
+  const intro = usable.length ? leadIn(usable[0]!) : '';
   const byAddress = new Map<string, TextRecipient>();
   for (const c of usable) {
     const key = c.address.toLowerCase();
-    const section = sectionOf(c) + (c.response ? '\n' + c.response : '');
+    const section = sectionOf(c) + (c.response ? '\n' + c.response : '') + (intro ? '\n' + intro : '');
+    const own = sectionOf(c);
     const existing = byAddress.get(key);
     if (existing) {
       existing.context += '\n' + section;
+      existing.own = `${existing.own ?? ''}\n${own}`;
       existing.command = c.command ?? existing.command;
     } else if (byAddress.size < MAX_RECIPIENTS) {
-      byAddress.set(key, { address: c.address, context: section, command: c.command });
+      byAddress.set(key, { address: c.address, context: section, command: c.command, own });
     }
   }
   const found = [...byAddress.values()];
@@ -853,12 +894,18 @@ function parseMessage(root: MimePart, depth: number): ParsedBounce {
       dsnBodies.push(t.slice(t.search(/^(?:reporting-mta|final-recipient|original-recipient|arrival-date):/im)));
   }
   const dsnFacts: RecipientFacts[] = [];
+  const dsnAddresses = new Set<string>();
+  for (const body of dsnBodies)
+    for (const m of body.slice(0, MAX_SCAN).match(/^(?:final|original)-recipient:[^\n]{0,400}/gim) ?? []) {
+      const a = firstAddress(m);
+      if (a) dsnAddresses.add(a.toLowerCase());
+    }
   let textByAddress: Map<string, TextRecipient> | null = null;
   const textAbout = (address: string): TextRecipient | undefined => {
     if (!textByAddress) {
       textByAddress = new Map();
       const humanText = dsnTextPart(bounceText);
-      for (const t of textRecipients(humanText, root, returned)) textByAddress.set(t.address.toLowerCase(), t);
+      for (const t of textRecipients(humanText, root, returned, dsnAddresses)) textByAddress.set(t.address.toLowerCase(), t);
     }
     return textByAddress.get(address.toLowerCase());
   };
@@ -968,8 +1015,10 @@ function parseMessage(root: MimePart, depth: number): ParsedBounce {
 
   const single = found.length === 1;
   const recipients = found.map((r) => {
-    // One recipient: the whole notice is about it (some formats put the reason before the address).
-    const context = single ? `${r.context}\n${withoutLine(bounceText, r.context)}` : r.context;
+    // One recipient whose own lines say little: the whole notice is about it (some formats put the
+    // reason before the address, or far below it).
+    const says = (r.own ?? r.context).replace(ADDRESS_RE, '').replace(/[^A-Za-z]+/g, ' ').trim().split(' ').length;
+    const context = single && (!r.context.trim() || says < 4) ? `${r.context}\n${withoutLine(bounceText, r.context)}` : r.context;
     return finish({
       recipient: r.address,
       context,

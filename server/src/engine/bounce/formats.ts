@@ -186,7 +186,7 @@ const EXIM_HINTS: Array<[RegExp, string]> = [
 ];
 
 const QMAIL_HINTS: Array<[RegExp, string]> = [
-  [/no mailbox here by that name|does not like recipient\./i, 'userunknown'],
+  [/no mailbox here by that name/i, 'userunknown'],
   [/the message exeeded the maximum size the user accepts/i, 'exceedlimit'],
   [/disk quota exceeded/i, 'mailboxfull'],
   [/message size exceeds my databytes limit/i, 'mesgtoobig'],
@@ -194,6 +194,8 @@ const QMAIL_HINTS: Array<[RegExp, string]> = [
   [/sorry, i couldn'?t find any host (?:named|by that name)/i, 'hostunknown'],
   [/sorry, i wasn'?t able to establish an smtp connection|connected to .{1,200} but connection died|i'?m not going to try again; this message has been in the queue too long/i, 'expired'],
   [/sorry\. although i'?m listed as a best-preference mx or a for that host/i, 'notaccept'],
+  // The remote server refused the recipient; what it said (above) may tell why.
+  [/does not like recipient\./i, 'userunknown'],
 ];
 
 export const FORMATS: Record<string, BounceFormat> = {
@@ -240,13 +242,14 @@ export function detectFormat(get: HeaderGet, text: string): BounceFormat | null 
   const head = text.slice(0, 4000);
   const received = get('received') ?? '';
   if (/hi\. this is the qmail|this is the qmail-send program|qmail-send program at/i.test(head)) return FORMATS.qmail!;
-  if (
-    /this message was created automatically by mail delivery software/i.test(head) ||
-    get('x-failed-recipients')
-  ) {
+  const eximText =
+    /this message was created automatically by mail delivery software|message that you sent (?:could not be delivered|has not yet been delivered|contained one or more recipient addresses)/i.test(
+      head
+    ) || !!get('x-failed-recipients');
+  if (eximText || /^(?:mail delivery failed|warning: message|mail failure|message frozen)/i.test(get('subject') ?? '')) {
     if (/^\s*"?mail delivery system"?\s*</i.test(from) || /\(exim [\d.]{1,20}\)/i.test(received))
       return FORMATS.exim!;
-    if (!/gmx\.|web\.de|1und1|1and1/i.test(from)) return FORMATS.eximlike!;
+    if (eximText && !/gmx\.|web\.de|1und1|1and1/i.test(from)) return FORMATS.eximlike!;
   }
   const microsoftHeaders = [
     'x-ms-exchange-message-is-ndr',

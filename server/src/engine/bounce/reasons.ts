@@ -560,6 +560,14 @@ const IPV4 = /\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b/g;
 export function findStatus(text: string, cls?: string): string | null {
   if (!text) return null;
   const t = ' ' + text.slice(0, 8000).replace(IPV4, '***.***.***.***') + ' ';
+  // A code right after a reply code ("550 5.1.1", "550-'5.7.1", "550 #5.7.1") is the server's own answer.
+  const paired = /\b[245]\d\d[ -]['"#(]?([245])\.([0-7])\.(\d{1,3})(?![\d.])/g;
+  let p: RegExpExecArray | null;
+  while ((p = paired.exec(t))) {
+    if (cls && p[1] !== cls) continue;
+    const code = `${p[1]}.${p[2]}.${Number(p[3])}`;
+    if (!code.endsWith('.0.0') && code !== '4.4.7') return code;
+  }
   const re = /([245])\.([0-7])\.(\d{1,3})/g;
   let fallback: string | null = null;
   let m: RegExpExecArray | null;
