@@ -446,7 +446,7 @@ function recipientOfLine(line: string): string | null {
     // "[Status: Error, Address: <a@b>, ResponseCode 421, ...]"
     /^\s*\[?status: [a-z]{1,20}, address: <([^<>\s]{3,300}@[^<>\s]{1,255})>/i.exec(line) ??
     /^\s*["<]([^<>"\s]{3,300}@[^<>"\s]{1,255})[">]\s*(?::|\.\.\.|\(|$|[,;]|\s-|\s\[)/.exec(line) ??
-    /^\s{0,12}(?:rcpt to:|recipient:|to:|original recipient:|address:|failed recipient:|recipient address:|invalid recipient:|destinataire\s*:|unable to deliver message to:?|undeliverable to|delivery failed \d{1,4} attempts:)?\s*<?([A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9.-]{1,253})>?\s*(?::|\.\.\.|$|\s\(|\s-|,|\s\[|\s<mailto:|<mailto:|\s+[A-Z][a-z])/i.exec(
+    /^\s{0,12}(?:rcpt to:|recipient:|original recipient:|address:|failed recipient:|recipient address:|invalid recipient:|destinataire\s*:|unable to deliver message to:?|undeliverable to|delivery failed \d{1,4} attempts:)?\s*<?([A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9.-]{1,253})>?\s*(?::|\.\.\.|$|\s\(|\s-|,|\s\[|\s<mailto:|<mailto:|\s+[A-Z][a-z])/i.exec(
       line
     );
   if (!m || !m[1]) return null;

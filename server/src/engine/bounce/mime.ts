@@ -104,10 +104,13 @@ export function parseHeaderBlock(block: string): MimeHeader[] {
 /** Parses "type/sub; a=b; c="d"" into the type and its parameters. */
 export function parseContentType(value: string | null): { type: string; params: Record<string, string> } {
   if (!value) return { type: 'text/plain', params: {} };
-  const [first = '', ...rest] = value.split(';');
+  const [first = '', ...rest] = value.slice(0, 4000).split(';');
+  // "text/plain charset=..." (a missing semicolon): the media type is the first word, the rest parameters.
+  const typeMatch = /^\s*([A-Za-z0-9!#$&^_.+-]{1,80}\/[A-Za-z0-9!#$&^_.+-]{1,120})/.exec(first);
+  const type = typeMatch?.[1] ?? first.trim();
   const params: Record<string, string> = {};
   const re = /([A-Za-z0-9*_.-]{1,60})\s*=\s*("(?:[^"\\]|\\.){0,1000}"|[^;\s]{0,1000})/g;
-  const tail = rest.join(';');
+  const tail = (typeMatch ? first.slice(typeMatch[0].length) + ';' : '') + rest.join(';');
   let m: RegExpExecArray | null;
   while ((m = re.exec(tail)) !== null) {
     const key = (m[1] ?? '').toLowerCase().replace(/\*0?\*?$/, '');
@@ -115,7 +118,7 @@ export function parseContentType(value: string | null): { type: string; params: 
     if (val.startsWith('"')) val = val.slice(1, -1).replace(/\\(.)/g, '$1');
     if (!(key in params)) params[key] = val;
   }
-  return { type: first.trim().toLowerCase() || 'text/plain', params };
+  return { type: type.toLowerCase() || 'text/plain', params };
 }
 
 /** Splits raw text into its header block and body at the first blank line. */
