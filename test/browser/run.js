@@ -9,7 +9,12 @@
  * 3. starts an SMTP sink on a free loopback port,
  * 4. registers the first admin through the API, then, in the browser: logs in, opens Multi SMTP,
  *    adds a server pointing at the sink, tests the connection and sends a test email,
- * 5. checks the sink received that email.
+ * 5. checks the sink received that email,
+ * 6. runs the campaign scenario (campaign-scenario.js): composes a campaign to a mailing list,
+ *    sends a test, starts, pauses and resumes it, watching the progress bar; checks the sink got
+ *    it once per subscriber,
+ * 7. runs the audience scenario (audience-scenario.js): adds a list, imports a CSV file into it (one
+ *    row refused), filters and exports the subscribers, suppresses a domain and removes it.
  *
  * Prints `browser: N passed, N failed` last and exits non-zero on any failure. Screenshots (key steps
  * and failures) and Strapi's output go to test/browser/screenshots/.
@@ -24,6 +29,8 @@ const path = require('node:path');
 const { chromium } = require('playwright-core');
 
 const { startCapturingSmtpServer } = require('../../playground/scripts/capture-smtp');
+const { defineAudienceTests } = require('./audience-scenario');
+const { defineCampaignTests } = require('./campaign-scenario');
 const {
   PLAYGROUND_DIR,
   REPO_ROOT,
@@ -183,7 +190,10 @@ async function bootStrapi(appDir, env, timings) {
   return { baseUrl, serverLog };
 }
 
-/** The first admin of a fresh app, made through the same endpoint the registration page uses. */
+/**
+ * The first admin of a fresh app, made through the same endpoint the registration page uses.
+ * Returns the admin's JWT, for the tests that prepare data through the admin API.
+ */
 async function registerFirstAdmin(baseUrl) {
   const response = await fetch(`${baseUrl}/admin/register-admin`, {
     method: 'POST',
@@ -194,6 +204,7 @@ async function registerFirstAdmin(baseUrl) {
   if (!response.ok) {
     throw new Error(`registering the first admin failed: HTTP ${response.status} ${await response.text()}`);
   }
+  return (await response.json()).data.token;
 }
 
 let screenshotCount = 0;
@@ -219,7 +230,7 @@ const field = (scope, label) => scope.getByLabel(new RegExp(`^${label}\\s*\\*?$`
 // The tests. They share one page and run in order; each one starts where the previous one ended.
 // ---------------------------------------------------------------------------------------------
 
-function defineTests({ baseUrl, sink }) {
+function defineTests({ baseUrl, sink, adminToken }) {
   const serverName = `Browser test relay ${process.pid}`;
   const recipient = 'browser-test-recipient@example.com';
   const subject = `Browser test ${new Date().toISOString()}`;
@@ -291,6 +302,16 @@ function defineTests({ baseUrl, sink }) {
         await screenshot(page, 'server-listed');
       },
     },
+    // Campaigns: compose, test-send, start, pause, resume (test/browser/campaign-scenario.js).
+    ...defineCampaignTests({
+      baseUrl,
+      sink,
+      adminToken,
+      serverName,
+      ui: { field, buttonOrLink, screenshot, log, UI_TIMEOUT_MS },
+    }),
+    // Lists, CSV import and export, suppressions (test/browser/audience-scenario.js).
+    ...defineAudienceTests({ ui: { field, buttonOrLink, screenshot, log } }),
   ];
 }
 
@@ -345,7 +366,7 @@ async function main() {
     DATABASE_FILENAME: path.join(appDir, '.tmp', 'data.db'),
   };
   const { baseUrl, serverLog } = await bootStrapi(appDir, env, timings);
-  await registerFirstAdmin(baseUrl);
+  const adminToken = await registerFirstAdmin(baseUrl);
 
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   cleanups.push(() => browser.close());
@@ -356,7 +377,7 @@ async function main() {
   page.on('pageerror', (error) => log(`page error: ${error.message.split('\n')[0]}`));
 
   const testsStartedAt = Date.now();
-  const results = await runTests(defineTests({ baseUrl, sink }), page);
+  const results = await runTests(defineTests({ baseUrl, sink, adminToken }), page);
   timings.tests = Date.now() - testsStartedAt;
 
   const failed = results.filter((result) => !result.ok);

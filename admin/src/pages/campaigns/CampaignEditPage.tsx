@@ -127,10 +127,11 @@ function CampaignEditor({ campaign, canManage, canSend, canReadServers }: Campai
 
   /** Saves the form; the saved campaign, or null when something needs fixing (shown in the form). */
   const persist = async (): Promise<Campaign | null> => {
-    const input = toCampaignInput(values, audience);
+    // Once it has started only the name may change (it is not part of what is sent).
+    const input = editable ? toCampaignInput(values, audience) : { name: values.name };
     const problems = {
       ...toFormErrors(validateWith(campaign ? updateCampaignSchema : createCampaignSchema, input), values.audienceType),
-      ...audienceErrors,
+      ...(editable ? audienceErrors : {}),
     };
     setErrors(problems);
     if (Object.keys(problems).length > 0) {
@@ -147,7 +148,7 @@ function CampaignEditor({ campaign, canManage, canSend, canReadServers }: Campai
 
   const submit = async (event: React.FormEvent<HTMLFormElement>) => {
     event.preventDefault();
-    if (readOnly) {
+    if (!canManage) {
       return;
     }
     const saved = await persist();
@@ -207,7 +208,7 @@ function CampaignEditor({ campaign, canManage, canSend, canReadServers }: Campai
             }
           : undefined
       }
-      canSave={!readOnly}
+      canSave={canManage}
       saving={save.isPending}
       overlay={
         campaign &&
@@ -319,7 +320,9 @@ function CampaignStatusPanel({ campaign }: { campaign: Campaign }) {
           <Typography variant="delta" tag="h2">
             {text('campaign.section.status', 'Status')}
           </Typography>
-          <CampaignStatusBadge status={campaign.status} />
+          <span data-testid="campaign-status">
+            <CampaignStatusBadge status={campaign.status} />
+          </span>
         </Flex>
         {started && <CampaignProgressView progress={campaign.progress} status={campaign.status} name={campaign.name} detailed />}
         <DetailList

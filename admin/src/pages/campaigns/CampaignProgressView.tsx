@@ -1,4 +1,4 @@
-import { Badge, Flex, ProgressBar, Typography } from '@strapi/design-system';
+import { Badge, Box, Flex, Typography } from '@strapi/design-system';
 import { useIntl } from 'react-intl';
 
 import type { CampaignProgress, CampaignStatus } from '../../../../shared/contracts/campaigns';
@@ -82,11 +82,25 @@ export function CampaignProgressView({ progress, status, name, showRate = true, 
 
   return (
     <Flex direction="column" alignItems="stretch" gap={1} minWidth="12rem">
-      <ProgressBar
-        value={percent}
+      <Box
+        role="progressbar"
         aria-label={text('campaign.progress.label', 'Progress of {name}', { name })}
-        aria-valuetext={`${percent}%`}
-      />
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={percent}
+        aria-valuetext={`${percent} %`}
+        background="neutral150"
+        hasRadius
+        height="0.8rem"
+        width="100%"
+        overflow="hidden"
+      >
+        <Box
+          background={status === 'completed' ? 'success500' : status === 'paused' ? 'warning500' : 'primary600'}
+          height="100%"
+          style={{ width: `${percent}%`, transition: 'width 0.5s ease-out' }}
+        />
+      </Box>
       <Typography variant="pi" textColor="neutral800" style={{ whiteSpace: 'nowrap' }}>
         {text('campaign.progress.sentOfTotal', '{sent} / {total} sent ({percent} %)', {
           sent: formatNumber(progress.sent),
