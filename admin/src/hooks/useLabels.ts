@@ -36,6 +36,7 @@ export function useLabels() {
     sent: formatMessage({ id: getTranslation('messageStatus.sent'), defaultMessage: 'Sent' }),
     failed: formatMessage({ id: getTranslation('messageStatus.failed'), defaultMessage: 'Failed' }),
     bounced: formatMessage({ id: getTranslation('messageStatus.bounced'), defaultMessage: 'Bounced' }),
+    skipped: formatMessage({ id: getTranslation('messageStatus.skipped'), defaultMessage: 'Skipped' }),
   };
 
   const outcomeLabels: Record<AttemptOutcome, string> = {

@@ -10,6 +10,7 @@ const VARIANTS: Record<MessageStatus, 'neutral' | 'secondary' | 'warning' | 'suc
   sent: 'success',
   failed: 'danger',
   bounced: 'danger',
+  skipped: 'neutral',
 };
 
 /** A message's status as a coloured badge: Sent (green), Deferred (orange), Failed (red)... */
