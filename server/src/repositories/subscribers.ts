@@ -75,6 +75,16 @@ export const tableOf = (strapi: Core.Strapi, uid: string) => {
   return { name: metadata.tableName, column };
 };
 
+/**
+ * Strapi's own documentId generator for a content type (the default of its documentId column), so
+ * rows written in bulk get ids of the same form as the document service's.
+ */
+const documentIdFactory = (strapi: Core.Strapi, uid: string): (() => string) => {
+  const attribute = strapi.db.metadata.get(uid as never).attributes.documentId as { default?: unknown } | undefined;
+  if (typeof attribute?.default === 'function') return attribute.default as () => string;
+  throw new Error(`multi-smtp: no documentId generator for ${uid}`);
+};
+
 /** SQLite caps bound parameters per statement; 500 per IN list stays well clear of every dialect's limit. */
 const CHUNK = 500;
 
@@ -142,19 +152,35 @@ export const createSubscriberRepository = (strapi: Core.Strapi) => {
     },
 
     /**
-     * Inserts new subscribers in one statement per chunk (the query engine fills documentId and
-     * timestamps) and returns their ids by address.
+     * Inserts new subscribers with knex in multi-row statements (about three times faster than the
+     * query engine's createMany, which matters at 100,000 rows) and returns their ids by address.
+     * Values are stored as Strapi stores them: JSON as text, dates as Date (the driver's format).
      */
-    async insertMany(rows: NewSubscriberRow[]): Promise<Map<string, number>> {
+    async insertMany(trx: Knex.Transaction, rows: NewSubscriberRow[]): Promise<Map<string, number>> {
       if (rows.length === 0) return new Map();
-      // Without draft & publish every entry is published; the document service only reads published rows.
-      const publishedAt = new Date();
-      await query().createMany({ data: rows.map((row) => ({ ...row, publishedAt })) });
-      const created = (await query().findMany({
-        where: { email: { $in: rows.map((row) => row.email) } },
-        select: ['id', 'email'],
-      })) as { id: number; email: string }[];
-      return new Map(created.map((row) => [row.email, row.id]));
+      const table = tableOf(strapi, SUBSCRIBER_UID);
+      const documentId = documentIdFactory(strapi, SUBSCRIBER_UID);
+      const now = new Date();
+      const records = rows.map((row) => ({
+        [table.column('documentId')]: documentId(),
+        [table.column('email')]: row.email,
+        [table.column('name')]: row.name,
+        [table.column('attributes')]: JSON.stringify(row.attributes),
+        [table.column('status')]: row.status,
+        [table.column('consentAt')]: row.consentAt,
+        [table.column('unsubscribedAt')]: row.unsubscribedAt,
+        [table.column('createdAt')]: now,
+        [table.column('updatedAt')]: now,
+        // Without draft & publish every entry is published; the document service only reads published rows.
+        [table.column('publishedAt')]: now,
+      }));
+      // 10 values a row: 50 rows a statement stays under every dialect's parameter limit.
+      for (const part of chunks(records, 50)) await trx(table.name).insert(part);
+      const created: Record<string, unknown>[] = [];
+      for (const part of chunks(rows.map((row) => row.email))) {
+        created.push(...(await trx(table.name).select('id', `${table.column('email')} as email`).whereIn(table.column('email'), part)));
+      }
+      return new Map(created.map((row) => [String(row.email), Number(row.id)]));
     },
 
     async updateRow(id: number, data: Record<string, unknown>): Promise<void> {
@@ -163,47 +189,53 @@ export const createSubscriberRepository = (strapi: Core.Strapi) => {
 
     /**
      * Links subscribers to lists in bulk, skipping links that exist. Returns how many subscribers
-     * gained at least one list. Runs in the caller's transaction (`trx`).
+     * gained at least one list. `fresh` ids are new rows (they have no links to look up); `positions`
+     * carries each list's next position from one batch to the next, so the maximum is read once.
      */
-    async linkToLists(trx: Knex.Transaction, subscriberIds: number[], listIds: number[]): Promise<number> {
-      if (subscriberIds.length === 0 || listIds.length === 0) return 0;
+    async linkToLists(
+      trx: Knex.Transaction,
+      { existingIds, freshIds }: { existingIds: number[]; freshIds: number[] },
+      listIds: number[],
+      positions: Map<number, number>
+    ): Promise<number> {
+      if (listIds.length === 0 || existingIds.length + freshIds.length === 0) return 0;
       const link = listLinkTable(strapi);
-      const existing = new Set<string>();
-      for (const part of chunks(subscriberIds)) {
+      const linked = new Set<string>();
+      for (const part of chunks(existingIds)) {
         const rows: Record<string, number>[] = await trx(link.name)
           .select(link.subscriberColumn, link.listColumn)
           .whereIn(link.subscriberColumn, part)
           .whereIn(link.listColumn, listIds);
-        for (const row of rows) existing.add(`${row[link.subscriberColumn]}:${row[link.listColumn]}`);
+        for (const row of rows) linked.add(`${row[link.subscriberColumn]}:${row[link.listColumn]}`);
       }
-      // New subscribers go to the end of each list (the order the content manager would show).
-      const nextOrder = new Map<number, number>();
-      if (link.subscriberOrderColumn) {
+      // New subscribers go to the end of each list (the order the content manager shows).
+      const unknown = listIds.filter((id) => !positions.has(id));
+      if (link.subscriberOrderColumn && unknown.length > 0) {
         const maxima: Record<string, number | null>[] = await trx(link.name)
           .select(link.listColumn)
           .max(`${link.subscriberOrderColumn} as max`)
-          .whereIn(link.listColumn, listIds)
+          .whereIn(link.listColumn, unknown)
           .groupBy(link.listColumn);
-        for (const row of maxima) nextOrder.set(Number(row[link.listColumn]), Number(row.max ?? 0) + 1);
+        for (const row of maxima) positions.set(Number(row[link.listColumn]), Number(row.max ?? 0) + 1);
       }
       const inserts: Record<string, number>[] = [];
       const gained = new Set<number>();
-      for (const subscriberId of subscriberIds) {
+      for (const subscriberId of [...existingIds, ...freshIds]) {
         let position = 1;
         for (const listId of listIds) {
-          if (existing.has(`${subscriberId}:${listId}`)) continue;
+          if (linked.has(`${subscriberId}:${listId}`)) continue;
           const row: Record<string, number> = { [link.subscriberColumn]: subscriberId, [link.listColumn]: listId };
           if (link.listOrderColumn) row[link.listOrderColumn] = position++;
           if (link.subscriberOrderColumn) {
-            const order = nextOrder.get(listId) ?? 1;
+            const order = positions.get(listId) ?? 1;
             row[link.subscriberOrderColumn] = order;
-            nextOrder.set(listId, order + 1);
+            positions.set(listId, order + 1);
           }
           inserts.push(row);
           gained.add(subscriberId);
         }
       }
-      // 4 columns a row: 100 rows a statement stays under SQLite's parameter limit.
+      // 4 values a row: 100 rows a statement stays under every dialect's parameter limit.
       for (const part of chunks(inserts, 100)) await trx(link.name).insert(part);
       return gained.size;
     },

@@ -268,7 +268,12 @@ const csvImport = ({ strapi }: { strapi: Core.Strapi }) => {
         }
       };
 
-      const writeOptions = { updateExisting: options.updateExisting, status: options.status, listIds: [...listIds.values()] };
+      const writeOptions = {
+        updateExisting: options.updateExisting,
+        status: options.status,
+        listIds: [...listIds.values()],
+        positions: new Map<number, number>(),
+      };
       let roles: ColumnRole[] | null = null;
       const seen = new Map<string, number>();
       let batch: ImportRow[] = [];
@@ -332,7 +337,7 @@ const csvImport = ({ strapi }: { strapi: Core.Strapi }) => {
    */
   async function writeBatch(
     rows: ImportRow[],
-    options: { updateExisting: boolean; status?: SubscriberStatus; listIds: number[] }
+    options: { updateExisting: boolean; status?: SubscriberStatus; listIds: number[]; positions: Map<number, number> }
   ): Promise<{ created: number; updated: number; unchanged: number; listed: number; refused: ImportRowError[] }> {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -341,7 +346,7 @@ const csvImport = ({ strapi }: { strapi: Core.Strapi }) => {
           const existing = new Map((await repository.findByEmails(rows.map((row) => row.email))).map((row) => [row.email, row]));
           const fresh: NewSubscriberRow[] = [];
           const outcome = { created: 0, updated: 0, unchanged: 0, listed: 0, refused: [] as ImportRowError[] };
-          const ids: number[] = [];
+          const existingIds: number[] = [];
           for (const row of rows) {
             const current = existing.get(row.email);
             if (!current) {
@@ -367,12 +372,16 @@ const csvImport = ({ strapi }: { strapi: Core.Strapi }) => {
             } else {
               outcome.unchanged += 1;
             }
-            ids.push(current.id);
+            existingIds.push(current.id);
           }
-          const created = await repository.insertMany(fresh);
+          const created = await repository.insertMany(trx, fresh);
           outcome.created = fresh.length;
-          ids.push(...created.values());
-          outcome.listed = await repository.linkToLists(trx, ids, options.listIds);
+          outcome.listed = await repository.linkToLists(
+            trx,
+            { existingIds, freshIds: [...created.values()] },
+            options.listIds,
+            options.positions
+          );
           return outcome;
         });
       } catch (error) {
