@@ -331,6 +331,26 @@ function cleanDiagnostic(value: string | null | undefined): { text: string; type
   return { text: v, type: null };
 }
 
+/**
+ * A multi-line SMTP reply flattened into one text ("550-5.7.1 a 550-5.7.1 b 550 5.7.1 c" -> "550 5.7.1 a b c"),
+ * so phrases broken across its lines read whole.
+ */
+function joinMultiline(text: string): string {
+  const m = /\b([245]\d\d)-(?:([245]\.\d{1,3}\.\d{1,3})\s)?/.exec(text);
+  if (!m) return text;
+  const reply = m[1]!;
+  const code = m[2] ?? '';
+  // Only a real multi-line answer: the code starts more than one line.
+  if (text.split(`${reply}-`).length + text.split(`${reply} `).length - 2 < 2) return text;
+  let t = text;
+  for (const sep of ['-', ' ']) {
+    if (code) t = t.split(`${reply}${sep}${code} `).join('');
+    t = t.split(`${reply}${sep}`).join('');
+  }
+  t = t.replace(/\s+/g, ' ').trim();
+  return `${reply} ${code ? code + ' ' : ''}${t}`;
+}
+
 /** Decides status, reply code, reason and hard/soft for one recipient. */
 function finish(f: RecipientFacts): BouncedRecipient {
   const { text: diagText, type } = cleanDiagnostic(f.diagnostic);
@@ -338,6 +358,7 @@ function finish(f: RecipientFacts): BouncedRecipient {
   let diag = diagText;
   // A DSN record without a diagnostic: the human-readable part's words about the recipient.
   if (!diag && context) diag = context.replace(/\s+/g, ' ').slice(0, 2000);
+  diag = joinMultiline(diag);
   const inText = findStatus(diag);
   let replyCode = f.replyCode ?? findReplyCode(diag, inText?.[0]) ?? findReplyCode(diag);
   const field = normStatus(f.status);
@@ -496,7 +517,10 @@ function textRecipients(
       continue;
     }
     if (/^\s*<<< /.test(line)) {
-      if (!pendingResponse) pendingResponse = line.replace(/^\s*<<< /, '').trim();
+      const answer = line.replace(/^\s*<<< /, '').trim();
+      if (!pendingResponse) pendingResponse = answer;
+      else if (pendingResponse.length < 2000 && /^\d{3}-/.test(pendingResponse.slice(-400).split('\n').pop() ?? ''))
+        pendingResponse += '\n' + answer; // a multi-line reply ("550-5.7.1 ..." lines)
       continue;
     }
     if (/^\s*while talking to /i.test(line) || /^\.\.\. while talking to /i.test(line)) {
@@ -921,11 +945,23 @@ function parseMessage(root: MimePart, depth: number): ParsedBounce {
         (f['x-actual-recipient'] ? textAbout(cleanRecipient(f['x-actual-recipient'])) : undefined) ??
         (f['original-recipient'] ? textAbout(cleanRecipient(f['original-recipient'])) : undefined);
       const category = (f['x-powermta-bouncecategory'] ?? '').trim().toLowerCase();
+      // The notice's own words about the recipient, when they hold the diagnostic and say more
+      // (Postfix's "(in reply to RCPT TO command)", Sendmail's whole multi-line answer).
+      let diagnostic = f['diagnostic-code'] ?? perMessage['diagnostic-code'] ?? null;
+      const ownText = about?.own ? joinMultiline(about.own).replace(/\s+/g, ' ').trim() : '';
+      const { text: bareText, type: bareType } = cleanDiagnostic(diagnostic);
+      const bare = joinMultiline(bareText).replace(/\s+/g, ' ').trim();
+      const at = bare.length > 8 ? ownText.toLowerCase().indexOf(bare.toLowerCase()) : -1;
+      const tail = at >= 0 ? /^\s*(\(in reply to [^)]{1,80}\))/i.exec(ownText.slice(at + bare.length)) : null;
+      if (tail) diagnostic = `${bareType ?? 'smtp'}; ${bare} ${tail[1]}`;
+      // The first line of a multi-line answer: the rest is in the transcript.
+      const whole = /^\d{3}-/.test(bare) ? completeReply(bare, bounceText) : null;
+      if (whole) diagnostic = `${bareType ?? 'smtp'}; ${whole}`;
       dsnFacts.push({
         recipient: addr,
         hint: POWERMTA_CATEGORIES[category] ?? null,
         status: f.status ?? null,
-        diagnostic: f['diagnostic-code'] ?? perMessage['diagnostic-code'] ?? null,
+        diagnostic,
         action: f.action ?? null,
         command:
           commandOfText(`${f['diagnostic-code'] ?? ''} ${f.status ?? ''}`) ??
@@ -1027,6 +1063,23 @@ function parseMessage(root: MimePart, depth: number): ParsedBounce {
     });
   });
   return { kind: 'bounce', recipients, ...base };
+}
+
+/** A multi-line SMTP answer whose first line is `first`, read whole from a transcript ("<<< 550-..." lines). */
+function completeReply(first: string, text: string): string | null {
+  const lines = text.split(/\r?\n/).slice(0, MAX_LINES);
+  const head = first.slice(0, 60).toLowerCase();
+  const start = lines.findIndex((l) => l.replace(/^\s*<<<\s*/, '').toLowerCase().startsWith(head));
+  if (start < 0) return null;
+  const code = first.slice(0, 3);
+  const out: string[] = [];
+  for (let i = start; i < lines.length && out.length < 20; i++) {
+    const l = (lines[i] ?? '').replace(/^\s*<<<\s*/, '').trim();
+    if (!l.startsWith(code)) break;
+    out.push(l);
+    if (l[3] === ' ') break;
+  }
+  return out.length > 1 ? joinMultiline(out.join(' ')) : null;
 }
 
 /** The human-readable part of a multipart/report (text before the DSN fields when they are inline). */

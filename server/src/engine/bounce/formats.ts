@@ -186,14 +186,20 @@ const EXIM_HINTS: Array<[RegExp, string]> = [
 ];
 
 const QMAIL_HINTS: Array<[RegExp, string]> = [
+  // qmail-send's own words (error_str.c, qmail-remote.c), then its LDAP patches' words.
+  [/ but my name was rejected\.| but greeting failed\./i, 'blocked'],
   [/no mailbox here by that name/i, 'userunknown'],
-  [/the message exeeded the maximum size the user accepts/i, 'exceedlimit'],
   [/disk quota exceeded/i, 'mailboxfull'],
-  [/message size exceeds my databytes limit/i, 'mesgtoobig'],
-  [/automatic homedir creator crashed|illegal value in ldap attribute|temporary error in dns|unable to chdir to maildir|unable to open mailbox|mail server permanently rejected message|this message is looping/i, 'systemerror'],
-  [/sorry, i couldn'?t find any host (?:named|by that name)/i, 'hostunknown'],
-  [/sorry, i wasn'?t able to establish an smtp connection|connected to .{1,200} but connection died|i'?m not going to try again; this message has been in the queue too long/i, 'expired'],
-  [/sorry\. although i'?m listed as a best-preference mx or a for that host/i, 'notaccept'],
+  [/message size exceeds fixed maximum message size:|message size exceeds my databytes limit/i, 'mesgtoobig'],
+  [/sorry, i couldn'?t find any host /i, 'hostunknown'],
+  [/mailbox unavailable \(not enough free space\)/i, 'systemfull'],
+  [/bad interpreter: no such file or directory|system error|unable to (?!deliver)/i, 'systemerror'],
+  [/sorry, i couldn'?t find a mail exchanger or ip address/i, 'notaccept'],
+  [/sorry, i wasn'?t able to establish an smtp connection|although i'?m listed as a best-preference mx or a for that host/i, 'networkerror'],
+  [/mailaddress is administrative?le?y disabled/i, 'suspend'],
+  [/the message exeeded the maximum size the user accepts/i, 'exceedlimit'],
+  [/automatic homedir creator crashed|illegal value in ldap attribute|ldap attribute is not given but mandatory|timeout while performing search on ldap server|too many results returned but needs to be unique|error while executing qmail-forward|temporary error in automatic homedir creation|temporary failure in ldap lookup|unable to (?:contact|login into) ldap server/i, 'systemerror'],
+  [/this message has been in the queue too long/i, 'expired'],
   // The remote server refused the recipient; what it said (above) may tell why.
   [/does not like recipient\./i, 'userunknown'],
 ];
@@ -227,6 +233,17 @@ export const FORMATS: Record<string, BounceFormat> = {
   },
   zoho: { name: 'zoho', hints: [[/host not reachable/i, 'expired']] },
   microsoft: { name: 'microsoft', hints: [], statusHints: MICROSOFT_STATUS },
+  gmail: {
+    name: 'gmail',
+    // Gmail's "(state N)": the stage of its SMTP client that failed.
+    hints: [
+      [/\(state (?:6|8|9)\)/i, 'systemerror'],
+      [/\(state 12\)/i, 'norelaying'],
+      [/\(state 13\)/i, 'blocked'],
+      [/\(state 14\)/i, 'userunknown'],
+      [/\(state (?:15|17|18)\)/i, 'filtered'],
+    ],
+  },
   messagelabs: {
     name: 'messagelabs',
     hints: [
@@ -266,6 +283,7 @@ export function detectFormat(get: HeaderGet, text: string): BounceFormat | null 
     (/^(?:undeliverable|onbestelbaar|n[ãa]o[_ ]entregue):/i.test(get('subject') ?? '') ? 1 : 0) +
     (outlookHost.test(received) || outlookHost.test(get('message-id') ?? '') ? 1 : 0);
   if (microsoftScore >= 2) return FORMATS.microsoft!;
+  if (/@(?:googlemail|gmail)\.com>?\s*$/i.test(from) && /mailer-daemon/i.test(from)) return FORMATS.gmail!;
   if (/^<?smtp32|imail/i.test(get('x-mailer') ?? '') || /body of message generated response:/i.test(head))
     return FORMATS.imail!;
   if (/--- the following addresses had delivery problems ---/i.test(head) || get('x-nai-header'))
@@ -304,6 +322,12 @@ export function commandOfText(text: string): string | null {
   if (!m) {
     // Exchange relaying the next server's answer to RCPT; Oracle Messaging Server's refused recipient.
     if (/unknown recipient or mailbox unavailable ->|remote smtp server has rejected address/i.test(text)) return 'RCPT';
+    // qmail-remote: "Connected to 192.0.2.1 but my name was rejected."
+    if (/ but greeting failed\./i.test(text)) return 'CONN';
+    if (/ but my name was rejected\./i.test(text)) return 'EHLO';
+    if (/ but sender was rejected\./i.test(text)) return 'MAIL';
+    if (/ does not like recipient\./i.test(text)) return 'RCPT';
+    if (/ failed on DATA command| failed after I sent the message/i.test(text)) return 'DATA';
     return null;
   }
   const c = (m[1] ?? '').toUpperCase();

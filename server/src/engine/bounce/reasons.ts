@@ -207,7 +207,7 @@ const P: Record<string, RegExp[]> = {
   mailboxfull: [
     /mailbox (?:is )?full|full mailbox|mailfolder is full|mailbox (?:is )?over ?quota|over ?quota|quota (?:exceeded|violation|usage exceeded)|exceeded (?:its |the |his |her )?(?:mailbox )?quota/,
     /exceeding (?:their|its) (?:mailbox )?quota|(?:disc|disk|diskspace|storage) quota|reached disk quota|mailbox size limit exceeded|mailbox exceeded the local limit|mailbox has exceeded its disk space limit/,
-    /insufficient disk space|not (?:enough|sufficient) (?:disk |storage )?space|no space left on device|does not have enough space|exceeded storage allocation|space has been used up|too many messages on the server/,
+    /452 insufficient disk space|not (?:enough|sufficient) (?:disk |storage )?space|no space left on device|does not have enough space|exceeded storage allocation|space has been used up|too many messages on the server/,
     /would exceed (?:the )?maximum allowed storage|would be over the allowed quota|over the allowed quota|boite du destinataire pleine|too much mail data|mail file size exceeds the maximum size allowed for mail delivery|exceeding receiving limits/,
   ],
   mesgtoobig: [
@@ -215,14 +215,14 @@ const P: Record<string, RegExp[]> = {
   ],
   exceedlimit: [/message header size exceeds limit|message too large/],
   suspend: [
-    / is currently suspended|temporar(?:y|ily) locked|archived recipient|boite du destinataire archivee|account that you tried to reach is disabled|has been suspended|inactive (?:account|user|mailbox)|invalid\/inactive user/,
+    / is currently suspended|temporar(?:y|ily) locked|archived recipient|boite du destinataire archivee|account that you tried to reach is (?:disabled|inactive)|has been suspended|inactive (?:account|user|mailbox)|invalid\/inactive user/,
     /deactivated mailbox|user is terminated|mailbox (?:currently suspended|disabled|is frozen|is disabled|unavailable or access denied)|temporarily inactive|suspend(?:ed)? the service|account has been (?:disabled|discontinued|temporarily suspended)/,
     /this address no longer accepts mail|user or domain is disabled|user suspended|account is locked|account (?:is )?(?:disabled|suspended)/,
   ],
   hasmoved: [/ has been replaced by |mailbox has moved|address has changed(?:;| to)/],
   norelaying: [
     /as a relay|relay(?:ing)? (?:access )?(?:denied|not permitted|prohibited)|insecure mail relay|not permitted to relay|no relaying|not a gateway|not allowed to relay|not an open relay|not local host/,
-    /relaying mail to |specified domain is not allowed|isn'?t in my list of allowed rcpthosts?|not configured to relay|unable to relay|we (?:do not|don'?t) (?:relay|handle mail for)|requires authentication when attempting to send to a non-local/,
+    /relaying mail to |specified domain is not allowed|isn'?t in my list of allowed rcpthosts?|not configured to relay|unable to relay|email address is not verified\.|we (?:do not|don'?t) (?:relay|handle mail for)|requires authentication when attempting to send to a non-local/,
   ],
   authfailure: [
     /spf\.pobox\.com|bad spf records|dmarc polic|inspect your spf settings|sender policy framework (?:\(spf\) )?(?:fail|violation)|spf \(sender policy framework\) domain authentication fail|spf check: fail|per it'?s spf record|spf (?:validation|check) failed|dkim (?:validation|check) failed|failed (?:spf|dkim|dmarc)/,
@@ -245,7 +245,7 @@ const P: Record<string, RegExp[]> = {
     /ip name lookup failed|must have a ptr record|bad dns ptr|cannot find your hostname|fix reverse dns|missing ptr records?|no ptr record|custom reverse dns name|ptr record setup|reverse dns (?:failed|required|validation failed)|reverse lookup rejected/,
     /does not have a ptr record|forward dns entry does not point to the sending ip|servers\/devices with no reverse dns|unresolvable relay host name|generic dns ptr-records|mismatches client ip|dns lookup failure: .{1,200} try again later|reverse dns lookup for host .{1,200} failed|invalid rdns record|unverifyable sending ips/,
   ],
-  notcompliantrfc: [/not rfc ?5322 compliant|rfcmessagenoncompliant/],
+  notcompliantrfc: [/not rfc ?5322 compliant|rfcmessagenoncompliant|multiple addresses in from: header/],
   badreputation: [
     /poor email reputation|rate limited due to ip reputation|ip\/domain reputation problems|very low reputation|none\/bad reputation|unexpected volume or user complaints|sending mta'?s poor reputation/,
   ],
@@ -262,13 +262,13 @@ const P: Record<string, RegExp[]> = {
   spamdetected: [
     / - spam|help_spam_16|554 5\.7\.0 reject, id=|appears to be unsolicited|blacklisted url in message|block(?:ed)? for spam|no spam please|blocked by spamassassin|blocked for abuse|detected as spam|unsolicited bulk e-?mail|content filter rejection|identified this email as a bulk email/,
     /denied due to spam list|high probability of spam|classified as spam|listed in work\.drbl|mail content denied|may consider spam|considered as spam|contains spam|message content rejected|message filtered|message looks like spam|seems to be a spam|mailmarshal spamprofiler|seg spamprofiler|rejected as spam/,
-    /unacceptable content|suspected spam|rejected for policy reasons|possible spam|thinks this email is spam|our system has detected that this message is |probable spam|bulk\.advertising|spamassassin score|rejected - bulk email|banned content|rejecting mail content|spam-like|spam filter|spam blocked|spam check/,
+    /unacceptable content|suspected spam|message rejected for policy reasons|possible spam|thinks this email is spam|our system has detected that this message is |probable spam|bulk\.advertising|spamassassin score|rejected - bulk email|banned content|rejecting mail content|spam-like|spam filter|spam blocked|spam check/,
     /spam content matched|spam detected|spam email|spam message rejected|spam not accepted|spam refused|spam rejection|spam score |spambouncer|spamming not allowed|too many spam complaints|too much spam|rejected by spam filtering engine|classification as bulk mail|looked like spam|appears to be spam|identified as spam|scored as spam/,
     /recurrent pattern detection|spam message not queued|dont accept spam|similar to spam|uribl policy|considered spam|probably spam|message as spam|temporarily blocked by our filter|triggered a spam block|spam contents|antispam checks/,
   ],
   speeding: [/temporarily rate limited|try again slower|receiving mail at a rate that prevents/],
   toomanyconn: [
-    /maximum connection limit|connection rate limit exceeded|per-domain connection limit|max emails per hour|daily message quota exceeded|maximum sending rate exceeded|too many (?:connections|concurrent smtp connections|errors from your ip|recipients|smtp sessions)|trop de connexions|numerous attempts to deliver this message/,
+    /frequency limited|maximum connection limit|connection rate limit exceeded|per-domain connection limit|max emails per hour|daily message quota exceeded|maximum sending rate exceeded|too many (?:connections|concurrent smtp connections|errors from your ip|recipients|smtp sessions)|trop de connexions|numerous attempts to deliver this message/,
   ],
   blocked: [
     / said: 550 blocked|spamcop\.net\/bl\.|bad sender ip address|banned sending ip|blacklisted by|blocked using |blocked - see http|dnsbl:attrbl|abus detecte|may not be mail exchanger|was not authenticated|confirm this mail server|connection (?:dropped|refused by|reset by peer|was dropped by remote host)/,
@@ -287,15 +287,15 @@ const P: Record<string, RegExp[]> = {
   ],
   systemerror: [
     /forwarding loop broken|can'?t create user output file|could not load drd|internal error reading data|internal server error: operation now in progress|interrupted system call|encountered an error while being processed|would create a mail loop|local configuration error|local error in processing/,
-    /loop was found in the mail exchanger|loops back to myself|mail system configuration error|queue file write error|there is no mdb|remote server is misconfigured|server configuration error|service currently unavailable|system config error|temporary local problem|timeout waiting for input|transaction failed /,
+    /internal system error|loop was found in the mail exchanger|loops back to myself|mail system configuration error|queue file write error|there is no mdb|remote server is misconfigured|server configuration error|service currently unavailable|system config error|temporary local problem|timeout waiting for input|transaction failed(?: |$)/,
   ],
   networkerror: [
-    /could not connect and send the mail to|dns records for the destination computer could not be found|hop count exceeded|host is unreachable|host name lookup failure|host not found, try again|mail forwarding loop for |malformed (?:or unexpected )?name server reply|forwarding loop count exceeded|message looping|routing loop|no route to host|too many hops|unable to resolve route |unrouteable mail domain|network error on destination/,
+    /could not connect and send the mail to|dns records for the destination computer could not be found|hop count exceeded|host is unreachable|host name lookup failure|host not found, try again|mail forwarding loop for |malformed (?:or unexpected )?name server reply|forwarding loop count exceeded|message looping|routing loop|no route to host|too many hops|unable to resolve route |unrouteable mail domain|network error on destination|lost connection with |could indicate a mail loop/,
   ],
   contenterror: [
     /duplicate header|header size exceeds maximum permitted|8-bit data in message header|recipient list, exceeds policy limit|mime complexity exceeds|too many received: headers|invalid mime headers|improperly-formatted binary content|unnecessary base64 encoding/,
   ],
-  systemfull: [/mail system full|exceeded storage allocation/],
+  systemfull: [/mail system full|exceeded storage allocation|insufficient (?:disk|system) space/],
   notaccept: [
     /does not accept mail \(nullmx\)|(?:host|domain)(?:\/domain)? does not accept mail|mail receiving disabled|name server: \.: host not found|no mx record found for domain=|no route for current request|smtp protocol returned a permanent error|null mx/,
   ],
