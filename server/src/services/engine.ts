@@ -116,6 +116,8 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
         log: (entry) => getService(strapi, 'messageLog').record(entry),
         // VERP: each message's own signed bounce address as MAIL FROM, when bounces.verpDomain is set (services/bounces.ts).
         envelopeFrom: (messageId) => getService(strapi, 'bounces').envelopeFrom(messageId),
+        // Campaign mail: skipped when suppressed or cancelled, held while paused (services/campaign-gate.ts).
+        gate: (meta) => getService(strapi, 'campaignGate').check(meta),
         onEvent: (event, entry) => {
           strapi.eventHub.emit(`multi-smtp.message.${event}`, { message: entry });
           // Hourly statistics and Prometheus counters per server, group and campaign (services/stats.ts).
