@@ -4,7 +4,20 @@
  * auto-reply. The returned part carries the headers of a message the sink really received.
  */
 
+import type { CapturedMessage, TestSmtpServer } from './smtp-servers';
+import { waitFor } from './wait';
+
 let counter = 0;
+
+type Mailer = { sendNow(message: object, options?: object): Promise<{ id: string; status: string }> };
+
+/** Sends one message through the engine at once; returns its id and what the sink received. */
+export const sendAndCapture = async (mailer: Mailer, sink: TestSmtpServer, email: string): Promise<{ id: string; captured: CapturedMessage }> => {
+  const result = await mailer.sendNow({ to: email, subject: `Hello ${++counter}`, text: 'Hi' });
+  if (result.status !== 'sent') throw new Error(`sending to ${email} ended ${result.status}`);
+  const captured = await waitFor('the sink got it', () => sink.messages.find((message) => message.headers['x-multi-smtp-id'] === result.id));
+  return { id: result.id, captured: captured! };
+};
 
 /** The header block of a raw message (up to the first empty line), with CRLF turned into LF. */
 export const headerBlockOf = (raw: string): string => raw.replace(/\r\n/g, '\n').split('\n\n')[0]!;

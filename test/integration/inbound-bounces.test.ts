@@ -5,10 +5,10 @@ import path from 'node:path';
 import type Redis from 'ioredis';
 
 import type { BouncesService } from '../../server/src/services/bounces';
-import { arfReport, autoReply, headerBlockOf, mbox, postfixDsn, withoutHeaders } from '../helpers/bounce-messages';
+import { arfReport, autoReply, headerBlockOf, mbox, postfixDsn, sendAndCapture, withoutHeaders } from '../helpers/bounce-messages';
 import { createSubscriber } from '../helpers/campaigns';
 import { deleteKeys, testRedis } from '../helpers/redis';
-import { startSmtpServer, type CapturedMessage, type TestSmtpServer } from '../helpers/smtp-servers';
+import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-servers';
 import { asAdmin, startStrapi, type TestStrapi } from '../helpers/strapi';
 import { waitFor } from '../helpers/wait';
 
@@ -29,18 +29,11 @@ describe('asynchronous bounces and complaints through the inbound endpoint', () 
   let redis: Redis;
   let mailer: Mailer;
   let baseUrl: string;
-  let counter = 0;
   const events: Array<{ name: string; payload: { messageId: string | null; recipient: string; bounce: { outcome: string } } }> = [];
 
   const bounces = () => app.strapi.plugin('multi-smtp').service('bounces') as BouncesService;
 
-  /** Sends one message to the sink through the engine; returns its id and what the sink received. */
-  const sendTo = async (email: string): Promise<{ id: string; captured: CapturedMessage }> => {
-    const result = await mailer.sendNow({ to: email, subject: `Hello ${++counter}`, text: 'Hi' });
-    expect(result.status).toBe('sent');
-    const captured = await waitFor('the sink got it', () => sink.messages.find((message) => message.headers['x-multi-smtp-id'] === result.id));
-    return { id: result.id, captured: captured! };
-  };
+  const sendTo = (email: string) => sendAndCapture(mailer, sink, email);
 
   const post = (body: string | Buffer, type = 'message/rfc822', token: string | null = TOKEN) => {
     const request = app.http().post('/api/multi-smtp/inbound').set('Content-Type', type);
@@ -326,6 +319,41 @@ describe('asynchronous bounces and complaints through the inbound endpoint', () 
     } finally {
       sink.setFaults([]);
     }
+  });
+
+  it('counts hard bounces, soft bounces and complaints against the server that sent the original', async () => {
+    const stats = app.strapi.plugin('multi-smtp').service('stats') as { flush(): Promise<void> };
+    const range = `from=${new Date(Date.now() - 3600_000).toISOString()}&to=${new Date(Date.now() + 3600_000).toISOString()}`;
+    const totals = async () => {
+      await stats.flush();
+      const response = await api.get(`/multi-smtp/reports/servers?${range}`);
+      expect(response.status).toBe(200);
+      const row = (response.body.data.servers as { name: string; totals: Record<string, number> }[]).find((server) => server.name === 'sink');
+      return row!.totals;
+    };
+    const before = await totals();
+    const hard = await sendTo('count-hard@example.org');
+    const soft = await sendTo('count-soft@example.org');
+    const complained = await sendTo('count-complaint@example.org');
+    await postOk(
+      mbox([
+        postfixDsn({ to: hard.captured.from, recipient: 'count-hard@example.org', status: '5.1.1', returnedHeaders: headerBlockOf(hard.captured.raw) }),
+        postfixDsn({ to: soft.captured.from, recipient: 'count-soft@example.org', status: '4.2.2', diagnostic: 'smtp; 452 4.2.2 Mailbox full', returnedHeaders: headerBlockOf(soft.captured.raw) }),
+        arfReport({ recipient: 'count-complaint@example.org', returnedHeaders: headerBlockOf(complained.captured.raw) }),
+      ]),
+      'application/mbox'
+    );
+    const after = await totals();
+    expect({ hard: after.hardBounce! - before.hardBounce!, soft: after.softBounce! - before.softBounce!, complaints: after.complaint! - before.complaint! }).toEqual({
+      hard: 1,
+      soft: 1,
+      complaints: 1,
+    });
+  });
+
+  it('the webhook endpoints answer 404 while their providers are not configured', async () => {
+    expect((await app.http().post('/api/multi-smtp/webhooks/ses').type('text/plain').send('{}')).status).toBe(404);
+    expect((await app.http().post('/api/multi-smtp/webhooks/sendgrid').type('application/json').send('[]')).status).toBe(404);
   });
 
   it('npm run process-bounces: reads an mbox from stdin, posts it, prints one JSON line per message', async () => {

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { Core } from '@strapi/strapi';
 
 import type { MessageLogEntry } from '../../../shared/contracts/messages';
+import type { StatType } from '../../../shared/contracts/reports';
 import { PLUGIN_ID } from '../../../shared/plugin-id';
 import { normaliseAddress } from '../engine/address';
 import type { BouncedRecipient, BounceKind, ParsedBounce } from '../engine/bounce-parser';
@@ -94,7 +95,7 @@ export interface ProcessOptions {
   at?: number;
 }
 
-type StatType = 'hardBounce' | 'softBounce' | 'complaint' | 'unsubscribe';
+type BounceStat = Extract<StatType, 'hardBounce' | 'softBounce' | 'complaint' | 'unsubscribe'>;
 
 /** Longest diagnostic kept in a suppression's note and the log's lastReply. */
 const NOTE_MAX = 500;
@@ -164,12 +165,12 @@ const bounces = ({ strapi }: { strapi: Core.Strapi }) => {
     return verp;
   };
 
-  /** A service that another part of the plugin adds later (stats, protection): used when present. */
+  /** A service that another part of the plugin adds later (protection): used when present. */
   const optional = <T>(name: string): T | undefined => strapi.plugin(PLUGIN_ID).service(name) as T | undefined;
 
-  const recordStat = (type: StatType, entry: MessageLogEntry | null, at: number) => {
+  const recordStat = (type: BounceStat, entry: MessageLogEntry | null, at: number) => {
     try {
-      optional<{ record(event: object): unknown }>('stats')?.record({
+      getService(strapi, 'stats').record({
         type,
         at,
         serverId: entry?.serverId ?? null,
