@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * Prints what the bounce parser makes of each FILE (or of stdin when none is given): one JSON object
- * per file on its own line. Touches no database.
+ * per file on its own line. Touches no database. A file that is an mbox (several messages, each
+ * after a "From " line) gives one object with the recipients of all its messages.
  *
  *   npm run parse-bounce -- FILE...
  */
@@ -10,7 +11,7 @@ const path = require('node:path');
 
 require('../test/helpers/register-ts.js');
 
-const { parseBounce } = require(path.join(__dirname, '..', 'server', 'src', 'engine', 'bounce-parser.ts'));
+const { parseBounce, splitMbox } = require(path.join(__dirname, '..', 'server', 'src', 'engine', 'bounce-parser.ts'));
 
 function readStdin() {
   return new Promise((resolve, reject) => {
@@ -22,7 +23,13 @@ function readStdin() {
 }
 
 async function report(file, raw) {
-  const parsed = await parseBounce(raw);
+  const messages = splitMbox(raw);
+  const parsed = { kind: 'other', recipients: [] };
+  for (const message of messages.length ? messages : [raw]) {
+    const one = await parseBounce(message);
+    if (parsed.kind === 'other') parsed.kind = one.kind;
+    parsed.recipients.push(...one.recipients);
+  }
   const line = {
     file,
     kind: parsed.kind,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-import { parseBounce } from '../../server/src/engine/bounce-parser';
+import { parseBounce, splitMbox } from '../../server/src/engine/bounce-parser';
 
 const DSN = [
   'From: Mail Delivery System <MAILER-DAEMON@mx.example.net>',
@@ -191,5 +191,310 @@ describe('parseBounce', () => {
   it('caps the input at maxBytes', async () => {
     const parsed = await parseBounce(DSN + 'x'.repeat(100_000), { maxBytes: 1024 });
     expect(['bounce', 'other']).toContain(parsed.kind);
+  });
+
+  it('reads an RFC 3464 DSN: a vague Status field gives way to the code in the diagnostic', async () => {
+    const dsn = DSN.replace('Status: 4.2.2', 'Status: 4.4.7').replace(
+      'Diagnostic-Code: smtp; 452 4.2.2 Mailbox full',
+      'Diagnostic-Code: smtp; 554 4.4.7 Message expired: unable to deliver in 840 minutes.<421 4.4.2 Connection timed out>'
+    );
+    const parsed = await parseBounce(dsn);
+    expect(parsed.recipients[1]).toMatchObject({ status: '4.4.2', hardBounce: false, reason: 'expired' });
+  });
+
+  it('tells an unknown user refused at RCPT (hard) from one refused after DATA by a filter (soft)', async () => {
+    const at = (command: string) =>
+      [
+        'From: MAILER-DAEMON@mx.example.net',
+        'Subject: Undelivered Mail Returned to Sender',
+        '',
+        '<gone@example.org>: host mx.example.org[192.0.2.1] said: 550 unknown user',
+        `    (in reply to ${command} command)`,
+        '',
+      ].join('\n');
+    const rcpt = await parseBounce(at('RCPT TO'));
+    expect(rcpt.recipients[0]).toMatchObject({
+      recipient: 'gone@example.org',
+      status: '5.0.911',
+      hardBounce: true,
+      reason: 'userunknown',
+      smtpCommand: 'RCPT',
+    });
+    const data = await parseBounce(at('end of DATA'));
+    expect(data.recipients[0]).toMatchObject({ status: '5.0.910', hardBounce: false, reason: 'filtered' });
+  });
+
+  it('reads every recipient of a Sendmail transcript with the answer each one got', async () => {
+    const sendmail = [
+      'From: Mail Delivery Subsystem <MAILER-DAEMON@example.com>',
+      'Subject: Returned mail: User unknown',
+      '',
+      '   ----- Transcript of session follows -----',
+      'While talking to mailin1.example.org:',
+      '>>> MAIL From:<sender@example.com>',
+      '<<< 501 <sender@example.com>... no access from mail server [192.0.2.55]',
+      '554 <one@example.org>... Remote protocol error',
+      '550 example.net (smtp)... 550 Host unknown',
+      '554 <two@example.net>... 550 Host unknown (Authoritative answer from name server)',
+      'While talking to smtp.example.edu:',
+      '>>> RCPT To:<three@example.edu>',
+      '<<< 550 <three@example.edu>... User unknown',
+      '550 <three@example.edu>... User unknown',
+      '   ----- Unsent message follows -----',
+      'From: sender@example.com',
+      'To: one@example.org',
+      '',
+    ].join('\n');
+    const parsed = await parseBounce(sendmail);
+    expect(parsed.recipients.map((r) => [r.recipient, r.reason, r.hardBounce])).toEqual([
+      ['one@example.org', 'blocked', false],
+      ['two@example.net', 'hostunknown', true],
+      ['three@example.edu', 'userunknown', true],
+    ]);
+  });
+
+  it('reads a Postfix SMTP server transcript sent to the postmaster', async () => {
+    const notice = [
+      'From: MAILER-DAEMON@mx.example.com (Mail Delivery System)',
+      'Subject: Postfix SMTP server: errors from localhost[127.0.0.1]',
+      '',
+      'Transcript of session follows.',
+      '',
+      ' Out: 220 mx.example.com ESMTP',
+      ' In:  MAIL FROM:<sender@example.com>',
+      ' Out: 250 2.1.0 Ok',
+      ' In:  RCPT TO:<someone@example.org>',
+      ' Out: 250 2.1.5 Ok',
+      ' In:  DATA',
+      ' Out: 354 End data with <CR><LF>.<CR><LF>',
+      ' Out: 451 4.3.0 Error: queue file write error',
+      '',
+    ].join('\n');
+    const parsed = await parseBounce(notice);
+    expect(parsed.recipients).toEqual([
+      expect.objectContaining({
+        recipient: 'someone@example.org',
+        status: '4.3.0',
+        reason: 'systemerror',
+        smtpCommand: 'DATA',
+      }),
+    ]);
+  });
+
+  it('gives an Exim retry timeout a temporary code and reads the command it names', async () => {
+    const exim = (detail: string) =>
+      [
+        'From: Mail Delivery System <Mailer-Daemon@mail.example.net>',
+        'Subject: Mail delivery failed: returning message to sender',
+        'X-Failed-Recipients: someone@example.org',
+        '',
+        'This message was created automatically by mail delivery software.',
+        '',
+        'A message that you sent could not be delivered to one or more of its',
+        'recipients. This is a permanent error. The following address(es) failed:',
+        '',
+        '  someone@example.org',
+        detail,
+        '',
+      ].join('\n');
+    expect((await parseBounce(exim('    retry timeout exceeded'))).recipients[0]).toMatchObject({
+      status: '4.0.947',
+      reason: 'expired',
+      hardBounce: false,
+    });
+    const helo = await parseBounce(
+      exim('    SMTP error from remote mail server after EHLO mx.example.net:\n    554 go away')
+    );
+    expect(helo.recipients[0]).toMatchObject({ reason: 'blocked', smtpCommand: 'EHLO', hardBounce: false });
+  });
+
+  it('reads Microsoft 365 answers by their own codes', async () => {
+    const dsn = DSN.replace('Status: 5.1.1', 'Status: 5.4.1').replace(
+      /Diagnostic-Code: smtp; 550 5\.1\.1[^\n]*\n[^\n]*\n/,
+      'Diagnostic-Code: smtp; 550 5.4.1 <nobody-here@example.org>: Recipient address rejected: Access denied [AB1CD.eop.prod.protection.outlook.com]\r\n'
+    );
+    const parsed = await parseBounce(dsn);
+    expect(parsed.recipients[0]).toMatchObject({ status: '5.4.1', reason: 'userunknown', hardBounce: true });
+  });
+
+  it('reads Amazon SES notifications mailed through SNS: bounce, complaint, delivery', async () => {
+    const sns = (message: object) =>
+      [
+        'From: AWS Notifications <no-reply@sns.amazonaws.com>',
+        'To: bounces@sender.example.com',
+        'Subject: AWS Notification Message',
+        'Content-Type: text/plain; charset=UTF-8',
+        '',
+        JSON.stringify({ Type: 'Notification', MessageId: 'x', Message: JSON.stringify(message) }, null, 2),
+        '',
+      ].join('\n');
+    const mail = { messageId: 'ses-1', headers: [{ name: 'Message-ID', value: '<m-9@sender.example.com>' }] };
+    const bounce = await parseBounce(
+      sns({
+        notificationType: 'Bounce',
+        bounce: {
+          bounceType: 'Permanent',
+          bouncedRecipients: [
+            {
+              emailAddress: 'gone@example.org',
+              action: 'failed',
+              status: '5.1.1',
+              diagnosticCode: 'smtp; 550 5.1.1 user unknown',
+            },
+          ],
+        },
+        mail,
+      })
+    );
+    expect(bounce.kind).toBe('bounce');
+    expect(bounce.recipients[0]).toMatchObject({ recipient: 'gone@example.org', status: '5.1.1', hardBounce: true });
+    expect(bounce.originalMessageId).toBe('m-9@sender.example.com');
+
+    const complaint = await parseBounce(
+      sns({
+        notificationType: 'Complaint',
+        complaint: { complainedRecipients: [{ emailAddress: 'angry@example.org' }], complaintFeedbackType: 'abuse' },
+        mail,
+      })
+    );
+    expect(complaint.kind).toBe('complaint');
+    expect(complaint.recipients[0]).toMatchObject({ recipient: 'angry@example.org', feedbackType: 'abuse' });
+
+    const delivery = await parseBounce(
+      sns({
+        notificationType: 'Delivery',
+        delivery: { recipients: ['ok@example.org'], smtpResponse: '250 2.6.0 Ok' },
+        mail,
+      })
+    );
+    expect(delivery.kind).toBe('other');
+    expect(delivery.recipients[0]).toMatchObject({ recipient: 'ok@example.org', status: '2.6.0', reason: 'delivered' });
+  });
+
+  it("reads Microsoft's JMRP complaint (no feedback-report part)", async () => {
+    const jmrp = [
+      'From: staff@hotmail.com',
+      'To: abuse-report@sender.example.com',
+      'Subject: complaint about message from 192.0.2.222',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="J"',
+      '',
+      '--J',
+      'Content-Type: message/rfc822',
+      '',
+      'X-HmXmrOriginalRecipient: reader@example.com',
+      'From: news@sender.example.com',
+      'To: reader@example.com',
+      'Message-ID: <m-5@sender.example.com>',
+      '',
+      'Hello',
+      '--J--',
+      '',
+    ].join('\r\n');
+    const parsed = await parseBounce(jmrp);
+    expect(parsed.kind).toBe('complaint');
+    expect(parsed.recipients).toEqual([
+      expect.objectContaining({ recipient: 'reader@example.com', feedbackType: 'abuse' }),
+    ]);
+    expect(parsed.originalMessageId).toBe('m-5@sender.example.com');
+  });
+
+  it('reads a bounce forwarded inside another message', async () => {
+    const forwarded = [
+      'From: someone@example.com',
+      'To: admin@sender.example.com',
+      'Subject: Fwd: Returned mail',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="F"',
+      '',
+      '--F',
+      'Content-Type: text/plain',
+      '',
+      'See below.',
+      '--F',
+      'Content-Type: message/rfc822',
+      '',
+      DSN,
+      '--F--',
+      '',
+    ].join('\r\n');
+    const parsed = await parseBounce(forwarded);
+    expect(parsed.kind).toBe('bounce');
+    expect(parsed.recipients.map((r) => r.recipient)).toEqual(['nobody-here@example.org', 'full@example.org']);
+  });
+
+  it('splits an mbox into its messages', () => {
+    const mbox = `From MAILER-DAEMON Thu Apr 29 23:34:45 2015\n${DSN}\nFrom MAILER-DAEMON Thu Apr 29 23:34:46 2015\n${ARF}`;
+    const parts = splitMbox(mbox);
+    expect(parts).toHaveLength(2);
+    expect(parts[1]!.toString('latin1')).toContain('Feedback-Type: abuse');
+    expect(splitMbox(DSN)).toHaveLength(1);
+    expect(splitMbox('')).toHaveLength(1);
+  });
+
+  describe('hostile input: never throws, bounded time', () => {
+    const cases: Array<[string, () => string | Buffer]> = [
+      [
+        'one 5 MB line of address-like text',
+        () => 'From: mailer-daemon@x.example\nSubject: Undelivered\n\n' + 'a@b-'.repeat(1_250_000),
+      ],
+      [
+        'multipart nested 500 deep',
+        () => {
+          let s = 'bounce body';
+          for (let i = 0; i < 500; i++)
+            s = `Content-Type: multipart/mixed; boundary="b${i}"\n\n--b${i}\n${s}\n--b${i}--\n`;
+          return 'From: mailer-daemon@x.example\n' + s;
+        },
+      ],
+      [
+        'message/rfc822 nested 300 deep',
+        () => {
+          let s = 'From: a@b.example\n\nhi';
+          for (let i = 0; i < 300; i++)
+            s = `From: mailer-daemon@x.example\nSubject: Returned mail\nContent-Type: message/rfc822\n\n${s}`;
+          return s;
+        },
+      ],
+      [
+        '20,000 delivery-status parts',
+        () =>
+          'From: mailer-daemon@x.example\nContent-Type: multipart/report; boundary="B"\n\n' +
+          '--B\nContent-Type: message/delivery-status\n\nFinal-Recipient: rfc822; a@b.example\nStatus: 5.1.1\n\n'.repeat(
+            20_000
+          ),
+      ],
+      [
+        '100,000 recipient lines',
+        () =>
+          'From: mailer-daemon@x.example\nSubject: Undelivered\n\n' +
+          Array.from({ length: 100_000 }, (_, i) => `<u${i}@example.org>: 550 5.1.1 User unknown`).join('\n'),
+      ],
+      ['a 2 MB header', () => 'X-A: ' + 'b '.repeat(1_000_000) + '\n\nbody'],
+      [
+        'broken JSON in an SNS notification',
+        () => 'From: no-reply@sns.amazonaws.com\n\n{"Type":"Notification","Message":"' + '{'.repeat(100_000),
+      ],
+      [
+        'binary noise with bounce headers',
+        () =>
+          Buffer.concat([
+            Buffer.from('From: MAILER-DAEMON@x.example\r\nContent-Type: multipart/report; boundary=x\r\n\r\n--x\r\n'),
+            randomBytes(1024 * 1024),
+          ]),
+      ],
+      [
+        'a long Sendmail transcript',
+        () => 'From: mailer-daemon@x.example\nSubject: Returned mail\n\n' + '<<< 550-5.7.1 x\n'.repeat(100_000),
+      ],
+    ];
+    it.each(cases)('%s', async (_label, make) => {
+      const input = make();
+      const started = Date.now();
+      const parsed = await parseBounce(input);
+      expect(['bounce', 'complaint', 'auto-reply', 'other']).toContain(parsed.kind);
+      expect(parsed.recipients.length).toBeLessThanOrEqual(100);
+      expect(Date.now() - started).toBeLessThan(3000);
+    });
   });
 });
