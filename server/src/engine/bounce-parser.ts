@@ -382,10 +382,12 @@ function finish(f: RecipientFacts): BouncedRecipient {
     if (command === 'HELO' || command === 'EHLO') hint = 'blocked';
     else if (command === 'MAIL') hint = 'onhold';
   }
-  hint = providerHint(f.hosts ?? '', status, diag) ?? hint ?? hintOf(format, diag, status);
+  const provider =
+    status?.startsWith('2.') ? null : providerHint({ hosts: f.hosts ?? '', recipient: f.recipient, status, command, text: diag });
+  hint = provider ?? hint ?? hintOf(format, diag, status);
   // Google Groups: the group does not exist or does not let the sender post.
   if (!hint && /@googlegroups\.com$/i.test(f.recipient) && /groups\.google\.com|google groups/i.test(diag)) hint = 'rejected';
-  const reason = decideReason({
+  const reason = provider ?? decideReason({
     status,
     diagnostic: diag,
     diagnosticType: type,
@@ -901,6 +903,12 @@ function parseMessage(root: MimePart, depth: number): ParsedBounce {
     return { kind: 'complaint', recipients, ...base };
   }
 
+  // Apple Mail's unsubscribe (sent to a List-Unsubscribe mailto: address): the sender opts out.
+  if (/^\s*true\s*$/i.test(header(root, 'x-apple-unsubscribe') ?? '')) {
+    const who = firstAddress(header(root, 'from')) ?? '';
+    return { kind: 'complaint', recipients: [complaintRecipient(who, 'opt-out')], ...base };
+  }
+
   // Microsoft's Junk Mail Reporting Program: the reported message attached, its recipient in a header.
   const jmrp = c.attached
     .map((m) => header(m, 'x-hmxmroriginalrecipient'))
@@ -1068,8 +1076,9 @@ function parseMessage(root: MimePart, depth: number): ParsedBounce {
 /** A multi-line SMTP answer whose first line is `first`, read whole from a transcript ("<<< 550-..." lines). */
 function completeReply(first: string, text: string): string | null {
   const lines = text.split(/\r?\n/).slice(0, MAX_LINES);
-  const head = first.slice(0, 60).toLowerCase();
-  const start = lines.findIndex((l) => l.replace(/^\s*<<<\s*/, '').toLowerCase().startsWith(head));
+  const flat = (l: string) => l.replace(/^\s*<<<\s*/, '').replace(/\s+/g, ' ').toLowerCase();
+  const head = flat(first).slice(0, 60);
+  const start = lines.findIndex((l) => flat(l).startsWith(head));
   if (start < 0) return null;
   const code = first.slice(0, 3);
   const out: string[] = [];

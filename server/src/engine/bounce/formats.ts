@@ -106,13 +106,77 @@ const GODADDY_CODES: Record<string, string> = {
   IB106: 'blocked',
 };
 
+/** Orange / La Poste (France) error codes: the last three digits of "LPN007_426", "OFR_506"... */
+const ORANGE_CODES: Record<string, string> = {
+  '101': 'blocked',
+  '102': 'blocked',
+  '103': 'blocked',
+  '104': 'toomanyconn',
+  '305': 'securityerror',
+  '401': 'authfailure',
+  '402': 'securityerror',
+  '403': 'rejected',
+  '405': 'rejected',
+  '415': 'rejected',
+  '416': 'userunknown',
+  '417': 'mailboxfull',
+  '420': 'suspend',
+  '421': 'rejected',
+  '426': 'suspend',
+  '505': 'systemerror',
+  '506': 'spamdetected',
+  '510': 'blocked',
+  '514': 'mesgtoobig',
+  '517': 'authfailure',
+  '630': 'policyviolation',
+  '999': 'blocked',
+};
+
+/** Yahoo Inc's answers (its MX hosts are *.yahoodns.net). */
+const YAHOO_ANSWERS: Array<[RegExp, string]> = [
+  [/yahoo requires all senders to authenticate with either spf or dkim/i, 'authfailure'],
+  [/because the ip is in spamhaus's list;|not accepted from ip addresses on spamhaus xbl/i, 'blocked'],
+  [/relaying denied for /i, 'norelaying'],
+  [/headers are not rfc compliant/i, 'notcompliantrfc'],
+  [/not accepted for policy reasons/i, 'policyviolation'],
+  [/temporarily deferred due to unexpected volume or user complaints|due to unresolvable rfc\.5321 domain| will be permanently deferred/i, 'rejected'],
+  [/user is receiving mail too quickly/i, 'speeding'],
+  [/ is no longer valid\.|this mailbox is disabled/i, 'suspend'],
+  [/max message per connection reached/i, 'toomanyconn'],
+  [/dd this user doesn'?t have a |mailbox not found/i, 'userunknown'],
+];
+
+export interface ProviderFacts {
+  /** The remote and reporting MTAs' names. */
+  hosts: string;
+  recipient: string;
+  status: string | null;
+  command: string | null;
+  text: string;
+}
+
 /**
  * What a known receiving provider's answer means, by its own codes: Microsoft 365 (status code and
- * phrase) and GoDaddy (IB codes). `hosts` names the remote and reporting MTAs.
+ * phrase), GoDaddy (IB codes), Orange / La Poste (LPN/OFR codes), Yahoo, NTT docomo. The answer
+ * is final: these providers document what their codes mean.
  */
-export function providerHint(hosts: string, status: string | null, text: string): string | null {
-  if (!text) return null;
+export function providerHint(f: ProviderFacts): string | null {
+  const { hosts, status } = f;
+  const text = f.text;
+  if (!text && !/@docomo\.ne\.jp$/i.test(f.recipient)) return null;
   const t = text.slice(0, 4000);
+  const orange = /\b(?:LPN|LPNAAA|OFR|OUK)(?:_\d{3}|\d{3}[-_]\d{3})\b/i.exec(t);
+  if (orange) return ORANGE_CODES[orange[0].slice(-3)] ?? 'undefined';
+  if (/\.yahoodns\.net\b/i.test(hosts)) for (const [re, reason] of YAHOO_ANSWERS) if (re.test(t)) return reason;
+  if (/@docomo\.ne\.jp$/i.test(f.recipient) || /mfsmax\.docomo\.ne\.jp/i.test(hosts)) {
+    if (status === '5.1.1' || status === '5.0.911') return 'userunknown';
+    if (status === '5.2.0') return 'filtered';
+    if (/552 too much mail data/i.test(t)) return 'mailboxfull';
+    if (/552 too many recipients/i.test(t)) return 'toomanyconn';
+    if (/503 bad sequence of commands|504 command parameter not implemented/i.test(t)) return 'syntaxerror';
+    if (status === '5.0.0' && f.command === 'RCPT') return 'userunknown';
+    if (status === '5.0.0' && f.command === 'DATA') return 'rejected';
+  }
   if (status && (MICROSOFT_REMOTE.test(hosts) || MICROSOFT_REMOTE.test(t))) {
     for (const [code, phrase, reason] of MICROSOFT_ANSWERS) if (code.test(status) && phrase.test(t)) return reason;
   }
@@ -258,6 +322,7 @@ export function detectFormat(get: HeaderGet, text: string): BounceFormat | null 
   const from = get('from') ?? '';
   const head = text.slice(0, 4000);
   const received = get('received') ?? '';
+  if (/@(?:googlemail|gmail)\.com>?\s*$/i.test(from) && /mailer-daemon/i.test(from)) return FORMATS.gmail!;
   if (/hi\. this is the qmail|this is the qmail-send program|qmail-send program at/i.test(head)) return FORMATS.qmail!;
   const eximText =
     /this message was created automatically by mail delivery software|message that you sent (?:could not be delivered|has not yet been delivered|contained one or more recipient addresses)/i.test(
@@ -283,7 +348,6 @@ export function detectFormat(get: HeaderGet, text: string): BounceFormat | null 
     (/^(?:undeliverable|onbestelbaar|n[ãa]o[_ ]entregue):/i.test(get('subject') ?? '') ? 1 : 0) +
     (outlookHost.test(received) || outlookHost.test(get('message-id') ?? '') ? 1 : 0);
   if (microsoftScore >= 2) return FORMATS.microsoft!;
-  if (/@(?:googlemail|gmail)\.com>?\s*$/i.test(from) && /mailer-daemon/i.test(from)) return FORMATS.gmail!;
   if (/^<?smtp32|imail/i.test(get('x-mailer') ?? '') || /body of message generated response:/i.test(head))
     return FORMATS.imail!;
   if (/--- the following addresses had delivery problems ---/i.test(head) || get('x-nai-header'))

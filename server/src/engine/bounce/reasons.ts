@@ -225,7 +225,7 @@ const P: Record<string, RegExp[]> = {
     /relaying mail to |specified domain is not allowed|isn'?t in my list of allowed rcpthosts?|not configured to relay|unable to relay|email address is not verified\.|we (?:do not|don'?t) (?:relay|handle mail for)|requires authentication when attempting to send to a non-local/,
   ],
   authfailure: [
-    /spf\.pobox\.com|bad spf records|dmarc polic|inspect your spf settings|sender policy framework (?:\(spf\) )?(?:fail|violation)|spf \(sender policy framework\) domain authentication fail|spf check: fail|per it'?s spf record|spf (?:validation|check) failed|dkim (?:validation|check) failed|failed (?:spf|dkim|dmarc)/,
+    /spf\.pobox\.com|bad spf records|does not have authentication information or fails to pass authentication checks|dmarc polic|inspect your spf settings|sender policy framework (?:\(spf\) )?(?:fail|violation)|spf \(sender policy framework\) domain authentication fail|spf check: fail|per it'?s spf record|spf (?:validation|check) failed|dkim (?:validation|check) failed|failed (?:spf|dkim|dmarc)/,
   ],
   userunknown: [
     /user unknown|unknown user|unknown (?:recipient|mailbox|local ?part|e-?mail address)|recipient unknown|address unknown|addressee unknown|no such (?:user|mailbox|recipient|person|address|account)|non-?existent user/,
