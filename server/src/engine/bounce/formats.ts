@@ -366,7 +366,8 @@ export function detectFormat(get: HeaderGet, text: string): BounceFormat | null 
 /** The reason a format's (or a distinctive) phrase or status code states, or null. */
 export function hintOf(format: BounceFormat | null, text: string, status?: string | null): string | null {
   if (status) {
-    const table = format?.statusHints ?? (MICROSOFT_REMOTE.test(text) ? MICROSOFT_STATUS : null);
+    // Only in Microsoft 365's own notices: elsewhere these codes may be a relaying server's.
+    const table = format?.statusHints;
     if (table) for (const [re, reason] of table) if (re.test(status)) return reason;
   }
   if (!text) return null;
