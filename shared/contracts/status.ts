@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+import type { ServerAlertSummary } from './alerts';
 import { singleLine } from './common';
 
 /** Live state of one server, as the servers list and server page show it. */
@@ -15,6 +16,8 @@ export interface ServerStatus {
     source: 'breaker' | 'rule' | 'manual' | null;
     consecutiveFailures: number;
     throttle: { ratePerSecond: number; until: number } | null;
+    /** Present while automatic protection cuts the server's weight (0..1 of its configured weight). */
+    weightFactor?: number;
   };
   quota: {
     second: { cap: number | null; nextSlotAt: number };
@@ -25,6 +28,8 @@ export interface ServerStatus {
   /** Null when the server follows no warm-up plan. */
   warmup: { day: number; cap: number | null; done: boolean } | null;
   lastHour: { sent: number; failed: number };
+  /** Active protection alerts of the server (shared/contracts/alerts.ts), oldest first. */
+  alerts?: ServerAlertSummary[];
 }
 
 export interface GroupStatus {

@@ -148,6 +148,42 @@ const metricsSchema = z
   })
   .prefault({});
 
+/** One protection rule: a rate over a server's window (see shared/contracts/alerts.ts) and what crossing it does. */
+const protectionRule = <Threshold extends z.ZodType<number, number | undefined>>(threshold: Threshold) =>
+  z.strictObject({
+    /** Crossed when the rate is above this (0..1): 0.05 = 5 %. */
+    threshold,
+    /** pause: no more mail until the alert is lifted; reduce-weight: the weight is multiplied by weightFactor until then. */
+    action: z.enum(['pause', 'reduce-weight'], { error: 'must be pause or reduce-weight' }).default('pause'),
+    weightFactor: z.number().gt(0).lt(1).default(0.25),
+  });
+const rate = () => z.number().gt(0).max(1);
+
+/** Automatic protection per server (services/protection.ts): thresholds over its last `window` sends. */
+const protectionSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    /** The last N sends of each server. */
+    window: z.int().min(10).max(100000).default(1000),
+    /** Sends in the window before any rate is judged. */
+    minSends: z.int().min(1).max(100000).default(100),
+    rules: z
+      .strictObject({
+        /** Hard and soft bounces, synchronous 5.x.x recipient refusals included; null turns the rule off. */
+        bounceRate: protectionRule(rate().default(0.05)).nullable().prefault({}),
+        complaintRate: protectionRule(rate().default(0.003)).nullable().prefault({}),
+        /** Off unless set. */
+        failureRate: protectionRule(rate()).nullable().optional(),
+      })
+      .prefault({}),
+    /** Who gets the alert mail; none when empty (the alert is still raised in the admin). */
+    alertEmails: z.array(z.email({ error: 'must be a valid email address' })).max(50).default([]),
+    /** Slug of the group the alert mail goes through; the default group when unset. */
+    alertGroup: z.string().min(1).optional(),
+  })
+  .refine((value) => value.minSends <= value.window, { error: 'must not be more than window', path: ['minSends'] })
+  .prefault({});
+
 export const pluginConfigSchema = z.strictObject({
   encryptionKey: z
     .string({ error: (issue) => (issue.input === undefined ? `is required. ${ENCRYPTION_KEY_HELP}` : 'must be a string') })
@@ -167,6 +203,7 @@ export const pluginConfigSchema = z.strictObject({
   metrics: metricsSchema,
   bounces: bouncesSchema,
   webhooks: webhooksSchema,
+  protection: protectionSchema,
   /** The site's public URL, for tracking and unsubscribe links (e.g. https://example.com). */
   publicUrl: z.url({ error: 'must be an absolute URL' }).optional(),
   /** Slug of the group used when a message names none (falls back to the group marked default). */

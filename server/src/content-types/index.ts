@@ -1,3 +1,4 @@
+import alertSchema from './alert/schema.json';
 import campaignSchema from './campaign/schema.json';
 import groupSchema from './group/schema.json';
 import mailingListSchema from './mailing-list/schema.json';
@@ -17,4 +18,5 @@ export default {
   subscriber: { schema: subscriberSchema },
   suppression: { schema: suppressionSchema },
   'stat-bucket': { schema: statBucketSchema },
+  alert: { schema: alertSchema },
 };

@@ -1,3 +1,4 @@
+import alerts from './alerts';
 import audiences from './audiences';
 import campaigns from './campaigns';
 import groups from './groups';
@@ -15,4 +16,4 @@ import suppressions from './suppressions';
 import unsubscribe from './unsubscribe';
 import webhooks from './webhooks';
 
-export default { servers, groups, serverTests, messagesApi, status, messages, campaigns, unsubscribe, mailingLists, subscribers, suppressions, audiences, inbound, webhooks, reports, metrics };
+export default { servers, groups, serverTests, messagesApi, status, messages, campaigns, unsubscribe, mailingLists, subscribers, suppressions, audiences, inbound, webhooks, reports, metrics, alerts };

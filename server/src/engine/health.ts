@@ -35,11 +35,13 @@
  * touch them all):
  *
  *   <prefix>:health:{srv:<id>}:state          hash: until, reason, source, failures, cooldown,
- *                                             probeUntil, throttleRate, throttleUntil
+ *                                             probeUntil, throttleRate, throttleUntil, weight
  *   <prefix>:health:{srv:<id>}:rule:<ruleId>  sorted set: one member per matching reply, scored by time
  *
  * Both expire on their own: the state `retentionMs` after the last thing it remembers ends, a rule
  * window after `windowMs` without a match. A server with nothing to remember has no keys at all.
+ * A weight factor (`weight`, set by automatic protection: services/protection.ts) lasts until it is
+ * cleared or the server resumed: the state does not expire while it holds one.
  *
  * Time: the caller's `now` (epoch ms) is passed to the scripts instead of Redis TIME, so tests can
  * drive a fake clock; in production every node passes Date.now() (keep clocks in sync with NTP).
@@ -175,6 +177,8 @@ export interface ServerHealth {
   cooldownMs: number;
   /** A rate limit a rule set, while it lasts. */
   throttle: { ratePerSecond: number; until: number } | null;
+  /** Present while automatic protection cuts the server's weight: the router uses weight × this (0..1). */
+  weightFactor?: number;
 }
 
 export interface HealthStoreOptions {
@@ -212,8 +216,10 @@ export interface HealthStore {
   ): Promise<ServerHealth>;
   /** Suspend until `until` (epoch ms; use a far-future time for "until resumed"), replacing any current suspension. */
   suspend(serverId: string, until: number, reason: string, source: SuspensionSource, now?: number): Promise<void>;
-  /** Lifted by hand: clears the suspension, the throttle, the failure count, cooldown growth and rule windows. */
+  /** Lifted by hand: clears the suspension, the throttle, the failure count, cooldown growth, rule windows and weight factor. */
   resume(serverId: string): Promise<void>;
+  /** Multiplies the server's weight by `factor` (0..1) for the router until cleared with null (or resumed). */
+  setWeightFactor(serverId: string, factor: number | null, now?: number): Promise<void>;
 }
 
 const DEFAULT_PROBE_LEASE_MS = MINUTE;
@@ -342,7 +348,8 @@ end
 
 local throttleUntil = tonumber(redis.call('HGET', stateKey, 'throttleUntil'))
 local throttleActive = throttleUntil ~= nil and throttleUntil > now
-if suspendedUntil == nil and failures == 0 and cooldown == 0 and not throttleActive then
+local weighted = redis.call('HEXISTS', stateKey, 'weight') == 1
+if suspendedUntil == nil and failures == 0 and cooldown == 0 and not throttleActive and not weighted then
   -- Nothing worth remembering.
   redis.call('DEL', stateKey)
   return {}
@@ -352,7 +359,7 @@ redis.call('HSET', stateKey, 'failures', failures, 'cooldown', cooldown)
 local keepUntil = now
 if suspendedUntil and suspendedUntil > keepUntil then keepUntil = suspendedUntil end
 if throttleActive and throttleUntil > keepUntil then keepUntil = throttleUntil end
-redis.call('PEXPIRE', stateKey, keepUntil - now + retention)
+if weighted then redis.call('PERSIST', stateKey) else redis.call('PEXPIRE', stateKey, keepUntil - now + retention) end
 return redis.call('HGETALL', stateKey)
 `;
 
@@ -367,7 +374,30 @@ redis.call('HDEL', KEYS[1], 'probeUntil')
 local keepUntil = math.max(now, suspendedUntil)
 local throttleUntil = tonumber(redis.call('HGET', KEYS[1], 'throttleUntil'))
 if throttleUntil and throttleUntil > keepUntil then keepUntil = throttleUntil end
-redis.call('PEXPIRE', KEYS[1], keepUntil - now + tonumber(ARGV[5]))
+if redis.call('HEXISTS', KEYS[1], 'weight') == 1 then redis.call('PERSIST', KEYS[1])
+else redis.call('PEXPIRE', KEYS[1], keepUntil - now + tonumber(ARGV[5])) end
+return 1
+`;
+
+/**
+ * Protection's weight factor. KEYS[1] state hash. ARGV: now, factor ('' clears it), retentionMs.
+ * While set the state never expires; cleared, it expires as the rest of it says.
+ */
+const WEIGHT_LUA = `
+if ARGV[2] ~= '' then
+  redis.call('HSET', KEYS[1], 'weight', ARGV[2])
+  redis.call('PERSIST', KEYS[1])
+  return 1
+end
+redis.call('HDEL', KEYS[1], 'weight')
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local now = tonumber(ARGV[1])
+local keepUntil = now
+local suspendedUntil = tonumber(redis.call('HGET', KEYS[1], 'until'))
+if suspendedUntil and suspendedUntil > keepUntil then keepUntil = suspendedUntil end
+local throttleUntil = tonumber(redis.call('HGET', KEYS[1], 'throttleUntil'))
+if throttleUntil and throttleUntil > keepUntil then keepUntil = throttleUntil end
+redis.call('PEXPIRE', KEYS[1], keepUntil - now + tonumber(ARGV[3]))
 return 1
 `;
 
@@ -384,6 +414,7 @@ interface HealthCommands {
     source: SuspensionSource,
     retentionMs: number
   ): Promise<number>;
+  multiSmtpHealthWeight(stateKey: string, now: number, factor: string, retentionMs: number): Promise<number>;
 }
 
 interface CompiledRule extends ResponseRule {
@@ -437,6 +468,7 @@ function healthFrom(fields: Record<string, string>, now: number): ServerHealth {
   const suspendedUntil = numberOf('until');
   const throttleRate = numberOf('throttleRate');
   const throttleUntil = numberOf('throttleUntil');
+  const weightFactor = numberOf('weight');
   const source = fields.source;
   return {
     state: suspendedUntil === null ? 'closed' : suspendedUntil > now ? 'open' : 'half-open',
@@ -450,6 +482,7 @@ function healthFrom(fields: Record<string, string>, now: number): ServerHealth {
       throttleRate !== null && throttleUntil !== null && throttleUntil > now
         ? { ratePerSecond: throttleRate, until: throttleUntil }
         : null,
+    ...(weightFactor !== null ? { weightFactor: Math.min(Math.max(weightFactor, 0), 1) } : {}),
   };
 }
 
@@ -489,6 +522,7 @@ export function createHealthStore(redis: Redis | Cluster, options: HealthStoreOp
   // The record script touches a varying number of rule windows: the key count is passed per call.
   redis.defineCommand('multiSmtpHealthRecord', { lua: RECORD_LUA });
   redis.defineCommand('multiSmtpHealthSuspend', { numberOfKeys: 1, lua: SUSPEND_LUA });
+  redis.defineCommand('multiSmtpHealthWeight', { numberOfKeys: 1, lua: WEIGHT_LUA });
   const commands = redis as unknown as HealthCommands;
 
   const keysOf = (serverId: string) => {
@@ -545,6 +579,13 @@ export function createHealthStore(redis: Redis | Cluster, options: HealthStoreOp
     async resume(serverId) {
       const keys = keysOf(serverId);
       await redis.del(keys.state, ...rules.map((rule) => keys.ruleWindow(rule.id)));
+    },
+
+    async setWeightFactor(serverId, factor, now = Date.now()) {
+      if (factor !== null && !(Number.isFinite(factor) && factor >= 0 && factor <= 1)) {
+        throw new RangeError(`multi-smtp health: a weight factor must be between 0 and 1 (got ${factor})`);
+      }
+      await commands.multiSmtpHealthWeight(keysOf(serverId).state, now, factor === null ? '' : String(factor), retentionMs);
     },
   };
 

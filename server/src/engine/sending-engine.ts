@@ -207,7 +207,8 @@ export const createSendingEngine = (options: EngineOptions) => {
 
   const snapshotOf = (server: ServerConfig, serverHealth: ServerHealth | undefined, now: number): ServerSnapshot => ({
     id: server.id,
-    weight: server.weight,
+    // Automatic protection may cut a server's weight until its alert is lifted (services/protection.ts).
+    weight: server.weight * (serverHealth?.weightFactor ?? 1),
     priority: server.priority,
     enabled: server.enabled,
     suspendedUntil: serverHealth?.suspendedUntil ?? null,

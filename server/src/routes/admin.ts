@@ -1,4 +1,5 @@
 import { ACTIONS } from '../../../shared/permissions';
+import { alertsRoutes } from './admin-alerts';
 import { audienceRoutes } from './admin-audience';
 import { campaignsRoutes } from './admin-campaigns';
 import { reportsRoutes } from './admin-reports';
@@ -43,5 +44,6 @@ export default {
     ...campaignsRoutes,
     ...audienceRoutes,
     ...reportsRoutes,
+    ...alertsRoutes,
   ],
 };

@@ -122,6 +122,8 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
           strapi.eventHub.emit(`multi-smtp.message.${event}`, { message: entry });
           // Hourly statistics and Prometheus counters per server, group and campaign (services/stats.ts).
           getService(strapi, 'stats').recordEngineEvent(event, entry);
+          // Automatic protection: each server's window of outcomes, thresholds, pause or cut weight (services/protection.ts).
+          getService(strapi, 'protection').observeEngineEvent(event, entry);
           // A synchronous hard bounce: the recipients are suppressed at once (services/bounces.ts).
           if (event === 'bounced') {
             getService(strapi, 'bounces')

@@ -1,3 +1,4 @@
+import alerts from './alerts';
 import audiences from './audiences';
 import bounces from './bounces';
 import campaignGate from './campaign-gate';
@@ -10,6 +11,7 @@ import groups from './groups';
 import inbound from './inbound';
 import mailingLists from './mailing-lists';
 import mailer from './mailer';
+import protection from './protection';
 import messageLog from './message-log';
 import metrics from './metrics';
 import rateLimit from './rate-limit';
@@ -25,4 +27,4 @@ import suppressions from './suppressions';
 import unsubscribe from './unsubscribe';
 import webhooks from './webhooks';
 
-export default { runtime, servers, groups, serverTests, engine, mailer, status, messageLog, campaignState, audiences, campaignGate, campaignRunner, campaigns, unsubscribe, rateLimit, mailingLists, subscribers, suppressions, csvImport, bounces, inbound, webhooks, stats, metrics, reports, retention };
+export default { runtime, servers, groups, serverTests, engine, mailer, status, messageLog, campaignState, audiences, campaignGate, campaignRunner, campaigns, unsubscribe, rateLimit, mailingLists, subscribers, suppressions, csvImport, bounces, inbound, webhooks, stats, metrics, reports, retention, protection, alerts };

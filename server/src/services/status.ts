@@ -23,10 +23,11 @@ const status = ({ strapi }: { strapi: Core.Strapi }) => {
       perDay: dayCap,
       maxConnections: server.maxConnections ?? 5,
     };
-    const [usage, health, lastHour] = await Promise.all([
+    const [usage, health, lastHour, alerts] = await Promise.all([
       engine().quota.usage(server.documentId, limits, now),
       engine().health.get(server.documentId, now),
       engine().lastHourStats(server.documentId),
+      getService(strapi, 'alerts').activeByServer([server.documentId]),
     ]);
     return {
       documentId: server.documentId,
@@ -39,6 +40,7 @@ const status = ({ strapi }: { strapi: Core.Strapi }) => {
         source: health.source,
         consecutiveFailures: health.consecutiveFailures,
         throttle: health.throttle,
+        ...(health.weightFactor !== undefined ? { weightFactor: health.weightFactor } : {}),
       },
       quota: {
         second: { cap: limits.perSecond, nextSlotAt: usage.nextSlotAt },
@@ -48,6 +50,7 @@ const status = ({ strapi }: { strapi: Core.Strapi }) => {
       },
       warmup: warmup ? { day: warmup.day, cap: warmup.cap, done: warmup.done } : null,
       lastHour,
+      alerts: alerts.get(server.documentId) ?? [],
     };
   };
 

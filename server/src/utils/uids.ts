@@ -6,3 +6,4 @@ export const MAILING_LIST_UID = 'plugin::multi-smtp.mailing-list' as const;
 export const SUBSCRIBER_UID = 'plugin::multi-smtp.subscriber' as const;
 export const SUPPRESSION_UID = 'plugin::multi-smtp.suppression' as const;
 export const STAT_BUCKET_UID = 'plugin::multi-smtp.stat-bucket' as const;
+export const ALERT_UID = 'plugin::multi-smtp.alert' as const;
