@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 
@@ -268,6 +269,22 @@ describe('asynchronous bounces and complaints through the inbound endpoint', () 
 
     const tooLarge = await post('x'.repeat(MAX_BYTES + 1), 'message/rfc822');
     expect(tooLarge.status).toBe(413);
+
+    // Without a Content-Length (chunked), reading stops at the limit and the answer is still 413.
+    const chunked = await new Promise<number>((resolve, reject) => {
+      const request = http.request(
+        `${baseUrl}/api/multi-smtp/inbound`,
+        { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'message/rfc822', 'Transfer-Encoding': 'chunked' } },
+        (response) => {
+          response.resume();
+          resolve(response.statusCode!);
+        }
+      );
+      request.on('error', reject);
+      for (let sent = 0; sent <= MAX_BYTES; sent += 16 * 1024) request.write('x'.repeat(16 * 1024));
+      request.end();
+    });
+    expect(chunked).toBe(413);
   });
 
   it('garbage gets 200 with kind "other", an empty body 400, never a 5xx', async () => {

@@ -110,6 +110,37 @@ export const messagesOf = (bytes: Buffer, contentType: string): string[] => {
 };
 
 /**
+ * Reads a request body up to `limit` bytes. Past it, reading stops without destroying the request,
+ * so a 413 can still be answered (with Connection: close). Null bytes when the stream failed.
+ */
+const readLimited = (stream: NodeJS.ReadableStream, limit: number): Promise<{ bytes: Buffer | null; tooLarge: boolean }> =>
+  new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (result: { bytes: Buffer | null; tooLarge: boolean }) => {
+      stream.removeListener('data', onData);
+      stream.removeListener('end', onEnd);
+      stream.removeListener('error', onError);
+      resolve(result);
+    };
+    const onData = (chunk: Buffer | string) => {
+      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+      size += buffer.length;
+      if (size > limit) {
+        stream.pause();
+        finish({ bytes: null, tooLarge: true });
+        return;
+      }
+      chunks.push(buffer);
+    };
+    const onEnd = () => finish({ bytes: Buffer.concat(chunks), tooLarge: false });
+    const onError = () => finish({ bytes: null, tooLarge: false });
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('error', onError);
+  });
+
+/**
  * Reads the raw bodies of the plugin's inbound and webhook endpoints before Strapi's body parser,
  * up to their size limits. An inbound request without the right bearer token is not read at all
  * (the controller answers 404 or 401). Registered in the plugin's register(), so it runs before the
@@ -148,22 +179,9 @@ export const captureRawBodies =
     const declared = Number(headers['content-length'] ?? NaN);
     if (Number.isFinite(declared) && declared > limit) body.tooLarge = true;
     else if (authorised) {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      try {
-        for await (const chunk of ctx.req) {
-          const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
-          size += buffer.length;
-          if (size > limit) {
-            body.tooLarge = true;
-            break;
-          }
-          chunks.push(buffer);
-        }
-        if (!body.tooLarge) body.bytes = Buffer.concat(chunks);
-      } catch {
-        body.bytes = null;
-      }
+      const read = await readLimited(ctx.req, limit);
+      body.bytes = read.bytes;
+      body.tooLarge = read.tooLarge;
     }
     return next();
   };
