@@ -4,7 +4,7 @@
  * POSTs it to the inbound endpoint (POST /api/multi-smtp/inbound) of a running Strapi. Prints one
  * JSON line per message: { index, kind, linkedBy, linkedMessageIds, recipients, actions }.
  *
- *   npm run process-bounces < bounce.eml
+ *   npm run -s process-bounces < bounce.eml      (-s: without npm's banner on stdout)
  *   npm run process-bounces -- --url https://example.com --token "$TOKEN" < bounces.mbox
  *   MULTI_SMTP_URL=https://example.com MULTI_SMTP_INBOUND_TOKEN=... node scripts/process-bounces.js
  *
@@ -160,7 +160,8 @@ async function main() {
     try {
       result = await post(options.url, options.token, body, mbox ? 'application/mbox' : 'message/rfc822');
     } catch (error) {
-      process.stderr.write(`process-bounces: ${options.url} could not be reached: ${error.message}\n`);
+      const cause = error.cause ? ` (${error.cause.code ?? error.cause.message})` : '';
+      process.stderr.write(`process-bounces: ${options.url} could not be reached: ${error.message}${cause}\n`);
       return EX_TEMPFAIL;
     }
     if (result.status === 200 && result.json && Array.isArray(result.json.data?.messages)) {
