@@ -194,7 +194,8 @@ const RETURNED_MARKERS =
   /^[ \t]*(?:-{2,}|={2,}|\*{2,})?[ \t]*(?:this is a copy of the message|below this line is a copy|original message follows|original message headers|returned message follows|unsent message (?:below|follows)|message headers follow|headers of the original message|the header of the original message|included is a copy of the message header|original mail as follows|\|{3,}|original message|rfc822 message|the headers of your message|content-type: message\/rfc822|undelivered message|the original message headers|-{3,}original (?:message|mail info)|original message -+|below is a copy of the original message)/im;
 
 /** Header names that mark the start of a quoted message inside a text. */
-const QUOTED_HEADER = /^(?:Return-Path|Received|Message-I[Dd]|MIME-Version|DKIM-Signature|X-[A-Za-z0-9-]{1,60}|Delivered-To|Authentication-Results):[ \t]/;
+const QUOTED_HEADER =
+  /^(?:Return-Path|Received|Message-I[Dd]|MIME-Version|DKIM-Signature|X-[A-Za-z0-9-]{1,60}|Delivered-To|Authentication-Results):[ \t]/;
 const ANY_HEADER = /^[A-Za-z0-9-]{1,60}:[ \t]?\S/;
 
 /** Index of the line where a quoted header block (a returned message without a marker) begins, or -1. */
@@ -366,7 +367,12 @@ function finish(f: RecipientFacts): BouncedRecipient {
   // A vague status (X.0.0, 4.4.7, or none): the text about the recipient may tell more.
   if ((!status || /\.0\.0$/.test(status) || status === '4.4.7') && context) {
     const fromContext = findStatus(context);
-    if (fromContext && !/\.0\.0$/.test(fromContext) && fromContext !== '4.4.7' && (!status || fromContext[0] === status[0]))
+    if (
+      fromContext &&
+      !/\.0\.0$/.test(fromContext) &&
+      fromContext !== '4.4.7' &&
+      (!status || fromContext[0] === status[0])
+    )
       status = fromContext;
   }
   if (replyCode && status && replyCode[0] !== status[0]) {
@@ -382,20 +388,24 @@ function finish(f: RecipientFacts): BouncedRecipient {
     if (command === 'HELO' || command === 'EHLO') hint = 'blocked';
     else if (command === 'MAIL') hint = 'onhold';
   }
-  const provider =
-    status?.startsWith('2.') ? null : providerHint({ hosts: f.hosts ?? '', recipient: f.recipient, status, command, text: diag });
+  const provider = status?.startsWith('2.')
+    ? null
+    : providerHint({ hosts: f.hosts ?? '', recipient: f.recipient, status, command, text: diag });
   hint = provider ?? hint ?? hintOf(format, diag, status);
   // Google Groups: the group does not exist or does not let the sender post.
-  if (!hint && /@googlegroups\.com$/i.test(f.recipient) && /groups\.google\.com|google groups/i.test(diag)) hint = 'rejected';
-  const reason = provider ?? decideReason({
-    status,
-    diagnostic: diag,
-    diagnosticType: type,
-    action: f.action ?? null,
-    command,
-    replyCode,
-    hint,
-  });
+  if (!hint && /@googlegroups\.com$/i.test(f.recipient) && /groups\.google\.com|google groups/i.test(diag))
+    hint = 'rejected';
+  const reason =
+    provider ??
+    decideReason({
+      status,
+      diagnostic: diag,
+      diagnosticType: type,
+      action: f.action ?? null,
+      command,
+      replyCode,
+      hint,
+    });
   const hardBounce = isHardBounce(reason, `${status ?? ''} ${diag}`.trim());
   if (!status && hint && format?.statusFromHint) {
     const temporary = replyCode?.startsWith('4') || !!format.temporaryHints?.has(hint);
@@ -663,17 +673,18 @@ function mailingListError(root: MimePart, text: string): RecipientFacts[] {
     const m = /<([^<>\s]{1,300}@[^<>\s]{1,255})>/.exec(line);
     if (!m) continue;
     const all = lines.join(' ');
-    const hint = /not a member|are not member|not member article|reject mail|spam mail from a spammer|reject spammers|may cause mail loop/i.test(
-      all + ' ' + subject
-    )
-      ? 'rejected'
-      : /loop (?:alert|back warning)|duplicated message-id|detected a loop|system error message|unix from loop/i.test(
-            all + ' ' + subject
-          )
-        ? 'systemerror'
-        : /security alert/i.test(all + ' ' + subject)
-          ? 'securityerror'
-          : null;
+    const hint =
+      /not a member|are not member|not member article|reject mail|spam mail from a spammer|reject spammers|may cause mail loop/i.test(
+        all + ' ' + subject
+      )
+        ? 'rejected'
+        : /loop (?:alert|back warning)|duplicated message-id|detected a loop|system error message|unix from loop/i.test(
+              all + ' ' + subject
+            )
+          ? 'systemerror'
+          : /security alert/i.test(all + ' ' + subject)
+            ? 'securityerror'
+            : null;
     out.push({ recipient: firstAddress(m[1]) ?? m[1] ?? '', diagnostic: line.trim(), hint });
     break;
   }
@@ -730,7 +741,9 @@ function sesNotification(bodyText: string): SesNotification | null {
   return null;
 }
 
-function fromSes(n: SesNotification): { kind: BounceKind; facts: RecipientFacts[]; headers: Record<string, string> } | null {
+function fromSes(
+  n: SesNotification
+): { kind: BounceKind; facts: RecipientFacts[]; headers: Record<string, string> } | null {
   const type = (n.notificationType ?? n.eventType ?? '').toLowerCase();
   const headers: Record<string, string> = {};
   for (const h of Array.isArray(n.mail?.headers) ? n.mail!.headers!.slice(0, 200) : []) {
@@ -752,14 +765,14 @@ function fromSes(n: SesNotification): { kind: BounceKind; facts: RecipientFacts[
           typeof r.diagnosticCode === 'string' || typeof r.status === 'string'
             ? null
             : /mailboxfull/i.test(b.bounceSubType ?? '')
-                ? 'mailboxfull'
-                : /messagetoolarge/i.test(b.bounceSubType ?? '')
-                  ? 'mesgtoobig'
-                  : /contentrejected/i.test(b.bounceSubType ?? '')
-                    ? 'contenterror'
-                    : /noemail/i.test(b.bounceSubType ?? '')
-                      ? 'userunknown'
-                      : null,
+              ? 'mailboxfull'
+              : /messagetoolarge/i.test(b.bounceSubType ?? '')
+                ? 'mesgtoobig'
+                : /contentrejected/i.test(b.bounceSubType ?? '')
+                  ? 'contenterror'
+                  : /noemail/i.test(b.bounceSubType ?? '')
+                    ? 'userunknown'
+                    : null,
       }));
     return { kind: 'bounce', facts, headers };
   }
@@ -769,7 +782,10 @@ function fromSes(n: SesNotification): { kind: BounceKind; facts: RecipientFacts[
     const feedbackType = (typeof c.complaintFeedbackType === 'string' && c.complaintFeedbackType) || 'abuse';
     const facts = list
       .filter((r) => typeof r?.emailAddress === 'string')
-      .map<RecipientFacts>((r) => ({ recipient: firstAddress(r.emailAddress) ?? String(r.emailAddress), feedbackType }));
+      .map<RecipientFacts>((r) => ({
+        recipient: firstAddress(r.emailAddress) ?? String(r.emailAddress),
+        feedbackType,
+      }));
     return { kind: 'complaint', facts, headers };
   }
   if (type === 'delivery') {
@@ -801,7 +817,8 @@ function complaintRecipient(recipient: string, feedbackType: string): BouncedRec
 
 function toText(raw: string | Buffer, maxBytes: number): string | null {
   if (Buffer.isBuffer(raw)) return raw.subarray(0, maxBytes).toString('latin1');
-  if (typeof raw === 'string') return Buffer.from(raw.slice(0, maxBytes), 'utf8').subarray(0, maxBytes).toString('latin1');
+  if (typeof raw === 'string')
+    return Buffer.from(raw.slice(0, maxBytes), 'utf8').subarray(0, maxBytes).toString('latin1');
   return null;
 }
 
@@ -860,7 +877,9 @@ function parseMessage(root: MimePart, depth: number): ParsedBounce {
   const format = detectFormat((name) => header(root, name), fullText);
 
   // Amazon SES notifications (through an SNS email subscription).
-  const ses = /amazonaws\.com|amazonses\.com/i.test(`${header(root, 'from') ?? ''} ${header(root, 'x-amz-sns-message-id') ?? ''}`)
+  const ses = /amazonaws\.com|amazonses\.com/i.test(
+    `${header(root, 'from') ?? ''} ${header(root, 'x-amz-sns-message-id') ?? ''}`
+  )
     ? sesNotification(fullText)
     : null;
   const sesResult = ses ? fromSes(ses) : null;
@@ -937,7 +956,8 @@ function parseMessage(root: MimePart, depth: number): ParsedBounce {
     if (!textByAddress) {
       textByAddress = new Map();
       const humanText = dsnTextPart(bounceText);
-      for (const t of textRecipients(humanText, root, returned, dsnAddresses)) textByAddress.set(t.address.toLowerCase(), t);
+      for (const t of textRecipients(humanText, root, returned, dsnAddresses))
+        textByAddress.set(t.address.toLowerCase(), t);
     }
     return textByAddress.get(address.toLowerCase());
   };
@@ -1027,10 +1047,7 @@ function parseMessage(root: MimePart, depth: number): ParsedBounce {
       const innerType = inner.contentType;
       const innerFrom = header(inner, 'from') ?? '';
       const innerSubject = header(inner, 'subject') ?? '';
-      if (
-        innerType === 'multipart/report' ||
-        (BOUNCE_SENDER.test(innerFrom) && BOUNCE_SUBJECT.test(innerSubject))
-      ) {
+      if (innerType === 'multipart/report' || (BOUNCE_SENDER.test(innerFrom) && BOUNCE_SUBJECT.test(innerSubject))) {
         const parsed = parseMessage(inner, depth + 1);
         if (parsed.recipients.length && parsed.kind !== 'other') return parsed;
       }
@@ -1061,12 +1078,18 @@ function parseMessage(root: MimePart, depth: number): ParsedBounce {
   const recipients = found.map((r) => {
     // One recipient whose own lines say little: the whole notice is about it (some formats put the
     // reason before the address, or far below it).
-    const says = (r.own ?? r.context).replace(ADDRESS_RE, '').replace(/[^A-Za-z]+/g, ' ').trim().split(' ').length;
-    const context = single && (!r.context.trim() || says < 4) ? `${r.context}\n${withoutLine(bounceText, r.context)}` : r.context;
+    const says = (r.own ?? r.context)
+      .replace(ADDRESS_RE, '')
+      .replace(/[^A-Za-z]+/g, ' ')
+      .trim()
+      .split(' ').length;
+    const context =
+      single && (!r.context.trim() || says < 4) ? `${r.context}\n${withoutLine(bounceText, r.context)}` : r.context;
     return finish({
       recipient: r.address,
       context,
-      command: r.command ?? commandOfText(r.context) ?? findCommand(r.context) ?? (single ? findCommand(context) : null),
+      command:
+        r.command ?? commandOfText(r.context) ?? findCommand(r.context) ?? (single ? findCommand(context) : null),
       format,
     });
   });
@@ -1076,7 +1099,11 @@ function parseMessage(root: MimePart, depth: number): ParsedBounce {
 /** A multi-line SMTP answer whose first line is `first`, read whole from a transcript ("<<< 550-..." lines). */
 function completeReply(first: string, text: string): string | null {
   const lines = text.split(/\r?\n/).slice(0, MAX_LINES);
-  const flat = (l: string) => l.replace(/^\s*<<<\s*/, '').replace(/\s+/g, ' ').toLowerCase();
+  const flat = (l: string) =>
+    l
+      .replace(/^\s*<<<\s*/, '')
+      .replace(/\s+/g, ' ')
+      .toLowerCase();
   const head = flat(first).slice(0, 60);
   const start = lines.findIndex((l) => flat(l).startsWith(head));
   if (start < 0) return null;

@@ -139,7 +139,10 @@ const YAHOO_ANSWERS: Array<[RegExp, string]> = [
   [/relaying denied for /i, 'norelaying'],
   [/headers are not rfc compliant/i, 'notcompliantrfc'],
   [/not accepted for policy reasons/i, 'policyviolation'],
-  [/temporarily deferred due to unexpected volume or user complaints|due to unresolvable rfc\.5321 domain| will be permanently deferred/i, 'rejected'],
+  [
+    /temporarily deferred due to unexpected volume or user complaints|due to unresolvable rfc\.5321 domain| will be permanently deferred/i,
+    'rejected',
+  ],
   [/user is receiving mail too quickly/i, 'speeding'],
   [/ is no longer valid\.|this mailbox is disabled/i, 'suspend'],
   [/max message per connection reached/i, 'toomanyconn'],
@@ -204,7 +207,10 @@ export const POWERMTA_CATEGORIES: Record<string, string> = {
 /** Phrases distinctive enough to mean one thing whichever system wrote them. */
 export const GLOBAL_HINTS: Array<[RegExp, string]> = [
   // Lotus Domino / Notes
-  [/not listed in (?:the )?domino directory|not listed in public name & address book|non r[ée]pertori[ée] dans l'annuaire domino|no se encuentra en el directorio de domino/i, 'userunknown'],
+  [
+    /not listed in (?:the )?domino directory|not listed in public name & address book|non r[ée]pertori[ée] dans l'annuaire domino|no se encuentra en el directorio de domino/i,
+    'userunknown',
+  ],
   [/several matches found in domino directory/i, 'systemerror'],
   [/cannot route mail to user/i, 'filtered'],
   // Microsoft Exchange 2003 (MSEXCH diagnostic codes)
@@ -219,14 +225,20 @@ export const GLOBAL_HINTS: Array<[RegExp, string]> = [
   // Google Workspace / Gmail
   [/because the address couldn'?t be found\. check for typos/i, 'userunknown'],
   [/dns error: (?:domain name not found|dns server returned answer with no data)/i, 'hostunknown'],
-  [/dns error: could not contact dns servers|the recipient server did not accept our requests to connect|delivery to the following recipient has been delayed/i, 'expired'],
+  [
+    /dns error: could not contact dns servers|the recipient server did not accept our requests to connect|delivery to the following recipient has been delayed/i,
+    'expired',
+  ],
   // DragonFly Mail Agent
   [/could not deliver for the last \d{1,12} seconds/i, 'expired'],
   [/dns lookup failure: host [^\s]{1,255} not found/i, 'hostunknown'],
   // OpenSMTPD
   [/\benvelope expired\b/i, 'expired'],
   [/destination seem to reject all mails|no mx found for (?:domain|destination)/i, 'notaccept'],
-  [/address family mismatch on destination mxs|all routes to destination blocked|bad dns lookup error code|could not retrieve source address|network error on destination mxs|no valid route to (?:remote mx|destination)|temporary failure in mx lookup/i, 'networkerror'],
+  [
+    /address family mismatch on destination mxs|all routes to destination blocked|bad dns lookup error code|could not retrieve source address|network error on destination mxs|no valid route to (?:remote mx|destination)|temporary failure in mx lookup/i,
+    'networkerror',
+  ],
   [/could not retrieve credentials/i, 'securityerror'],
   // au (ezweb)
   [/your message was not delivered within \d/i, 'expired'],
@@ -239,13 +251,22 @@ export const GLOBAL_HINTS: Array<[RegExp, string]> = [
 
 const EXIM_HINTS: Array<[RegExp, string]> = [
   [/user not found/i, 'userunknown'],
-  [/all host address lookups failed permanently|all relevant mx records point to non-existent hosts|unrouteable address/i, 'hostunknown'],
+  [
+    /all host address lookups failed permanently|all relevant mx records point to non-existent hosts|unrouteable address/i,
+    'hostunknown',
+  ],
   [/mailbox is full|error: quota exceed/i, 'mailboxfull'],
   [/an mx or srv record indicated no smtp service|no host found for existing smtp connection/i, 'notaccept'],
-  [/angle-brackets nested too deep|expected word or "<"|domain missing in source-routed address|malformed address:/i, 'syntaxerror'],
+  [
+    /angle-brackets nested too deep|expected word or "<"|domain missing in source-routed address|malformed address:/i,
+    'syntaxerror',
+  ],
   [/delivery to (?:file|pipe) forbidden|local delivery failed|lmtp error after /i, 'systemerror'],
   [/too many "received" headers/i, 'contenterror'],
-  [/retry timeout exceeded|no action is required on your part|retry time not reached for any host after a long failure period|all hosts have been failing for a long time|delay reason: |has been frozen|was frozen on arrival/i, 'expired'],
+  [
+    /retry timeout exceeded|no action is required on your part|retry time not reached for any host after a long failure period|all hosts have been failing for a long time|delay reason: |has been frozen|was frozen on arrival/i,
+    'expired',
+  ],
   [/pipe to \|/i, 'mailererror'],
 ];
 
@@ -259,10 +280,16 @@ const QMAIL_HINTS: Array<[RegExp, string]> = [
   [/mailbox unavailable \(not enough free space\)/i, 'systemfull'],
   [/bad interpreter: no such file or directory|system error|unable to (?!deliver)/i, 'systemerror'],
   [/sorry, i couldn'?t find a mail exchanger or ip address/i, 'notaccept'],
-  [/sorry, i wasn'?t able to establish an smtp connection|although i'?m listed as a best-preference mx or a for that host/i, 'networkerror'],
+  [
+    /sorry, i wasn'?t able to establish an smtp connection|although i'?m listed as a best-preference mx or a for that host/i,
+    'networkerror',
+  ],
   [/mailaddress is administrative?le?y disabled/i, 'suspend'],
   [/the message exeeded the maximum size the user accepts/i, 'exceedlimit'],
-  [/automatic homedir creator crashed|illegal value in ldap attribute|ldap attribute is not given but mandatory|timeout while performing search on ldap server|too many results returned but needs to be unique|error while executing qmail-forward|temporary error in automatic homedir creation|temporary failure in ldap lookup|unable to (?:contact|login into) ldap server/i, 'systemerror'],
+  [
+    /automatic homedir creator crashed|illegal value in ldap attribute|ldap attribute is not given but mandatory|timeout while performing search on ldap server|too many results returned but needs to be unique|error while executing qmail-forward|temporary error in automatic homedir creation|temporary failure in ldap lookup|unable to (?:contact|login into) ldap server/i,
+    'systemerror',
+  ],
   [/this message has been in the queue too long/i, 'expired'],
   // The remote server refused the recipient; what it said (above) may tell why.
   [/does not like recipient\./i, 'userunknown'],
@@ -328,9 +355,11 @@ export function detectFormat(get: HeaderGet, text: string): BounceFormat | null 
     /this message was created automatically by mail delivery software|message that you sent (?:could not be delivered|has not yet been delivered|contained one or more recipient addresses)/i.test(
       head
     ) || !!get('x-failed-recipients');
-  if (eximText || /^(?:mail delivery failed|warning: message|mail failure|message frozen)/i.test(get('subject') ?? '')) {
-    if (/^\s*"?mail delivery system"?\s*</i.test(from) || /\(exim [\d.]{1,20}\)/i.test(received))
-      return FORMATS.exim!;
+  if (
+    eximText ||
+    /^(?:mail delivery failed|warning: message|mail failure|message frozen)/i.test(get('subject') ?? '')
+  ) {
+    if (/^\s*"?mail delivery system"?\s*</i.test(from) || /\(exim [\d.]{1,20}\)/i.test(received)) return FORMATS.exim!;
     if (eximText && !/gmx\.|web\.de|1und1|1and1/i.test(from)) return FORMATS.eximlike!;
   }
   const microsoftHeaders = [
@@ -362,7 +391,6 @@ export function detectFormat(get: HeaderGet, text: string): BounceFormat | null 
   return null;
 }
 
-
 /** The reason a format's (or a distinctive) phrase or status code states, or null. */
 export function hintOf(format: BounceFormat | null, text: string, status?: string | null): string | null {
   if (status) {
@@ -386,7 +414,8 @@ export function commandOfText(text: string): string | null {
     /in reply to (?:end of )?([A-Z]{4})\b/.exec(text);
   if (!m) {
     // Exchange relaying the next server's answer to RCPT; Oracle Messaging Server's refused recipient.
-    if (/unknown recipient or mailbox unavailable ->|remote smtp server has rejected address/i.test(text)) return 'RCPT';
+    if (/unknown recipient or mailbox unavailable ->|remote smtp server has rejected address/i.test(text))
+      return 'RCPT';
     // qmail-remote: "Connected to 192.0.2.1 but my name was rejected."
     if (/ but greeting failed\./i.test(text)) return 'CONN';
     if (/ but my name was rejected\./i.test(text)) return 'EHLO';

@@ -307,7 +307,9 @@ const P: Record<string, RegExp[]> = {
     /account not subscribed to ses|authentication credentials invalid|authentication failure|authentication required|authentication turned on in your email client|executable files are not allowed in compressed files|recipient address rejected: access denied|you don'?t authenticate|starttls is required/,
     /tls required but not supported|unauthenticated senders not allowed|verification failure|not authorized to send mail, authentication is required|authentication failed; server .{1,200} said: |authentification (?:invalide|requise)|is a dead domain|not authorized to perform ses:sendrawemail/,
   ],
-  mailererror: [/ \|\| exit |procmail: |bin\/procmail|bin\/maidrop|command failed: |command died with status |command output:|mailer error|pipe to \|\/|x-unix; /],
+  mailererror: [
+    / \|\| exit |procmail: |bin\/procmail|bin\/maidrop|command failed: |command died with status |command output:|mailer error|pipe to \|\/|x-unix; /,
+  ],
   vacation: [/i am away on vacation|i am away until|i am out of the office|i will be traveling for work on/],
 };
 
@@ -419,7 +421,8 @@ const MATCH_ORDER = [
   'norelaying',
 ];
 /** A rejection that names the sender (not a bare "address rejected", which may be the recipient's). */
-const SENDER_REJECTED = /sender|mail from|envelope|batv|dsn|blacklist|black list|spammer|domain of|from:|null|empty|gateway|verif|post|bounce|alias/;
+const SENDER_REJECTED =
+  /sender|mail from|envelope|batv|dsn|blacklist|black list|spammer|domain of|from:|null|empty|gateway|verif|post|bounce|alias/;
 /** What must not also be said for a user-unknown code to mean an unknown user. */
 const USERUNKNOWN_UNLESS = ['norelaying', 'blocked', 'mailboxfull', 'hasmoved', 'rejected', 'notaccept'];
 
@@ -593,7 +596,31 @@ export function findStatus(text: string, cls?: string): string | null {
 }
 
 const REPLY_CODES: Record<string, string[]> = {
-  '5': ['550', '552', '553', '551', '521', '525', '502', '520', '523', '524', '530', '533', '534', '535', '538', '555', '556', '554', '557', '500', '501', '503', '504'],
+  '5': [
+    '550',
+    '552',
+    '553',
+    '551',
+    '521',
+    '525',
+    '502',
+    '520',
+    '523',
+    '524',
+    '530',
+    '533',
+    '534',
+    '535',
+    '538',
+    '555',
+    '556',
+    '554',
+    '557',
+    '500',
+    '501',
+    '503',
+    '504',
+  ],
   '4': ['421', '450', '451', '452', '422', '430', '432', '453', '454', '455', '456', '458', '459'],
   '2': ['211', '214', '220', '221', '235', '250', '251', '252', '253', '354'],
 };
