@@ -423,6 +423,39 @@ describe('parseBounce', () => {
     expect(parsed.recipients.map((r) => r.recipient)).toEqual(['nobody-here@example.org', 'full@example.org']);
   });
 
+  it.each([
+    ['a failure in the subject', 'Subject: Build failed\r\n\r\nThe nightly build failed, ask bob@example.org.\r\n'],
+    [
+      'a failure in the text',
+      'Subject: Hello\r\n\r\nMy message to bob@example.org was not delivered, can you check?\r\n',
+    ],
+  ])("does not take a person's message with %s for a bounce", async (_label, rest) => {
+    const parsed = await parseBounce(`From: Alice <alice@example.com>\r\nTo: news@sender.example.com\r\n${rest}`);
+    expect(parsed.kind).toBe('other');
+    expect(parsed.recipients).toEqual([]);
+  });
+
+  it('reads raw UTF-8 headers and a notice from a no-reply sender with a null reverse-path', async () => {
+    const notice = [
+      'Return-Path: <>',
+      'From: no-reply@mail.example.jp',
+      'Subject: メールエラー通知',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      'Your mail sent on: Thu, 29 Apr 2013 23:45:22 +0900',
+      '     Could not be delivered to: <someone@example.jp>',
+      '     As their mailbox is full.',
+      '',
+    ].join('\r\n');
+    const parsed = await parseBounce(Buffer.from(notice, 'utf8'));
+    expect(parsed.kind).toBe('bounce');
+    expect(parsed.recipients[0]).toMatchObject({
+      recipient: 'someone@example.jp',
+      reason: 'mailboxfull',
+      hardBounce: false,
+    });
+  });
+
   it('splits an mbox into its messages', () => {
     const mbox = `From MAILER-DAEMON Thu Apr 29 23:34:45 2015\n${DSN}\nFrom MAILER-DAEMON Thu Apr 29 23:34:46 2015\n${ARF}`;
     const parts = splitMbox(mbox);

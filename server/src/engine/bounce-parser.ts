@@ -1009,19 +1009,26 @@ function parseMessage(root: MimePart, depth: number): ParsedBounce {
 
   const from = header(root, 'from') ?? '';
   const subject = header(root, 'subject') ?? '';
-  const strongBounce =
+  const bodySaysBounce = BOUNCE_BODY.test(bounceText.slice(0, 8000));
+  // A notice from a mail system (its sender, its headers, its report type, or both its subject and
+  // its text say so). A person's message whose subject or text merely mentions a failure is not one.
+  const notice =
     BOUNCE_SENDER.test(from) ||
-    BOUNCE_SUBJECT.test(subject) ||
+    !header(root, 'from') ||
+    /^\s*<?\s*>?\s*$/.test(from) ||
     !!header(root, 'x-failed-recipients') ||
-    rootType === 'multipart/report';
-  const bounceLike = strongBounce || BOUNCE_BODY.test(bounceText.slice(0, 8000));
+    rootType === 'multipart/report' ||
+    (BOUNCE_SUBJECT.test(subject) && bodySaysBounce);
+  // Notifications travel with a null reverse-path (RFC 5321 4.5.5; auto-replies too, RFC 3834).
+  const nullSender = /^\s*<\s*>\s*$/.test(header(root, 'return-path') ?? 'x');
+  const bounceLike = notice || nullSender;
 
   // Formats with their own layout.
   const special = smtpdTranscript(bounceText);
   if (!special.length) special.push(...mailingListError(root, bounceText));
   if (special.length) return { kind: 'bounce', recipients: special.map((f) => finish({ ...f, format })), ...base };
 
-  if (isAutoReply(root) && !strongBounce) {
+  if (isAutoReply(root) && !notice) {
     const who = firstAddress(header(root, 'from')) ?? '';
     return {
       kind: 'auto-reply',

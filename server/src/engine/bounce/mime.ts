@@ -79,6 +79,13 @@ export function decodeWords(value: string): string {
     });
 }
 
+/** Raw 8-bit header text (read as latin1) that is valid UTF-8, as UTF-8 (RFC 6532 headers). */
+function utf8IfValid(value: string): string {
+  if (!/[\x80-\xff]/.test(value)) return value;
+  const text = Buffer.from(value, 'latin1').toString('utf8');
+  return text.includes('\uFFFD') ? value : text;
+}
+
 /** Splits a header block (already separated from the body) into unfolded fields. */
 export function parseHeaderBlock(block: string): MimeHeader[] {
   const headers: MimeHeader[] = [];
@@ -97,7 +104,7 @@ export function parseHeaderBlock(block: string): MimeHeader[] {
       current = null;
     }
   }
-  for (const h of headers) h.value = decodeWords(h.value);
+  for (const h of headers) h.value = decodeWords(utf8IfValid(h.value));
   return headers;
 }
 
