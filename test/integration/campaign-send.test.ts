@@ -199,6 +199,22 @@ describe('sending campaigns', () => {
     expect((await outsider.post('/multi-smtp/audiences/count', { audience: { type: 'collection', uid: MEMBER_UID } })).status).toBe(403);
   });
 
+  it('fails a campaign whose template breaks for one recipient mid-way, with the error, and keeps running', async () => {
+    const list = (await createList(api, 'Tricky')).documentId;
+    for (let index = 1; index <= 10; index += 1) await createSubscriber(api, { email: `fine${index}@example.com`, lists: [list], attributes: { n: 2 } });
+    // Renders fine for the sample data checked at start, but runs past the memory limit for this one.
+    await createSubscriber(api, { email: 'huge@example.com', lists: [list], attributes: { n: 100_000_000 } });
+    const campaign = (
+      await createCampaign(api, readyCampaign([list], { name: 'Tricky', group, html: '<p>{% for i in (1..recipient.attributes.n) %}x{% endfor %}</p>' }))
+    ).documentId;
+    await campaignAction(api, campaign, 'start');
+    const failed = await waitForCampaignStatus(api, campaign, 'failed');
+    expect(failed.lastError).toMatch(/^The template failed while sending: .*html/);
+    expect(deliveriesOf([sink], campaign).has('huge@example.com')).toBe(false);
+    // The process goes on: the API answers and the next campaign is sent.
+    expect((await api.get('/multi-smtp/campaigns')).status).toBe(200);
+  }, 60_000);
+
   describe('pause, resume and cancel', () => {
     let list: string;
 

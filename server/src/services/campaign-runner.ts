@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import type { Core } from '@strapi/strapi';
+import { errors } from '@strapi/utils';
 
 import { campaignMessage } from '../engine/campaign-message';
 import {
@@ -12,6 +13,7 @@ import {
   type FanOutStats,
 } from '../engine/fan-out';
 import type { OutgoingMessageInput } from '../engine/message';
+import { MessageValidationError } from '../engine/sending-engine';
 import { createTemplateEngine, TemplateError } from '../engine/template';
 import { createCampaignRepository, type CampaignEntity } from '../repositories/campaigns';
 import { getService } from '../utils/get-service';
@@ -27,8 +29,10 @@ import { CAMPAIGN_UID } from '../utils/uids';
  *    `worker.lockDurationMs`). The task compiles the template once, fans the audience out (see
  *    engine/fan-out.ts: pages, batches, checkpoint, back-pressure), copies the counters to the
  *    campaign row every 2 s, and marks the campaign completed once the audience is exhausted and
- *    nothing is in flight. An error (the template fails for someone, the audience's type is gone)
- *    marks it failed with the message; it never takes the process down.
+ *    nothing is in flight. An error of the campaign's own (the template fails for someone, the
+ *    audience's type is gone, the engine refuses its sender) marks it failed with the message; an
+ *    error of the infrastructure (Redis or the database away) is retried from the cursor for a
+ *    while first. Neither takes the process down.
  *
  * A pause or cancel (Redis state, read at most 1 s late) stops the task between two pages; messages
  * already queued are held or skipped by the gate (services/campaign-gate.ts). A resume starts a new
@@ -39,6 +43,19 @@ const TICK_MS = 1000;
 const SYNC_EVERY_MS = 2000;
 /** While waiting for the last messages of a campaign to finish. */
 const DRAIN_POLL_MS = 500;
+/**
+ * Errors that are not the campaign's (Redis or the database away) are retried, after 1, 2, 4... s
+ * (at most 30 s), for this long; then the campaign fails with the last one.
+ */
+const TRANSIENT_GIVE_UP_MS = 5 * 60_000;
+const TRANSIENT_MAX_DELAY_MS = 30_000;
+
+/**
+ * An error that sending this campaign again cannot fix: its template fails for a recipient, its
+ * audience no longer exists or is no longer valid, the engine refuses its messages (a bad sender).
+ */
+const isCampaignError = (error: unknown) =>
+  error instanceof TemplateError || error instanceof MessageValidationError || error instanceof errors.ValidationError;
 
 /** Renews the lock only while we still hold it; 1 when renewed. */
 const RENEW_SCRIPT = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
@@ -63,6 +80,8 @@ const campaignRunner = ({ strapi }: { strapi: Core.Strapi }) => {
   const repository = createCampaignRepository(strapi);
   const templates = createTemplateEngine();
   const tasks = new Map<string, Task>();
+  /** Campaigns whose last tasks failed for reasons not their own: since when, how often, when to try again. */
+  const transient = new Map<string, { since: number; failures: number; retryAt: number }>();
   let timer: NodeJS.Timeout | null = null;
   let ticking: Promise<void> | null = null;
   let stopping = false;
@@ -236,9 +255,22 @@ const campaignRunner = ({ strapi }: { strapi: Core.Strapi }) => {
           await sleep(DRAIN_POLL_MS);
         }
       }
+      transient.delete(campaignId);
     } catch (error) {
-      report = { ...report, outcome: 'failed' };
-      await fail(campaignId, error);
+      const now = Date.now();
+      const previous = transient.get(campaignId);
+      const since = previous?.since ?? now;
+      if (isCampaignError(error) || now - since >= TRANSIENT_GIVE_UP_MS) {
+        transient.delete(campaignId);
+        report = { ...report, outcome: 'failed' };
+        await fail(campaignId, error);
+      } else {
+        // Taken up again from the saved cursor, after a growing pause.
+        const failures = (previous?.failures ?? 0) + 1;
+        const delay = Math.min(TRANSIENT_MAX_DELAY_MS, 1000 * 2 ** (failures - 1));
+        transient.set(campaignId, { since, failures, retryAt: now + delay });
+        log('warn', `campaign ${campaignId}: ${(error as Error).message} (trying again in ${delay / 1000} s)`);
+      }
     } finally {
       clearInterval(renewTimer);
       if (syncTimer) clearInterval(syncTimer);
@@ -251,6 +283,7 @@ const campaignRunner = ({ strapi }: { strapi: Core.Strapi }) => {
 
   const startTask = (campaignId: string) => {
     if (tasks.has(campaignId) || stopping) return;
+    if ((transient.get(campaignId)?.retryAt ?? 0) > Date.now()) return;
     const done = runTask(campaignId)
       .catch((error) => log('error', `campaign ${campaignId}: ${(error as Error).message}`))
       .finally(() => tasks.delete(campaignId));
