@@ -4,7 +4,6 @@ import type { Core } from '@strapi/strapi';
 
 import type { MessageLogEntry } from '../../../shared/contracts/messages';
 import type { StatType } from '../../../shared/contracts/reports';
-import { PLUGIN_ID } from '../../../shared/plugin-id';
 import { normaliseAddress } from '../engine/address';
 import type { BouncedRecipient, BounceKind, ParsedBounce } from '../engine/bounce-parser';
 import { parseEncryptionKey } from '../engine/secret-box';
@@ -165,9 +164,6 @@ const bounces = ({ strapi }: { strapi: Core.Strapi }) => {
     return verp;
   };
 
-  /** A service that another part of the plugin adds later (protection): used when present. */
-  const optional = <T>(name: string): T | undefined => strapi.plugin(PLUGIN_ID).service(name) as T | undefined;
-
   const recordStat = (type: BounceStat, entry: MessageLogEntry | null, at: number) => {
     try {
       getService(strapi, 'stats').record({
@@ -182,14 +178,10 @@ const bounces = ({ strapi }: { strapi: Core.Strapi }) => {
     }
   };
 
-  const observe = (serverId: string | null | undefined, outcome: 'hardBounce' | 'softBounce' | 'complaint') => {
+  /** The sending server's protection window (services/protection.ts); resolves once any action it triggered is taken, never rejects. */
+  const observe = async (serverId: string | null | undefined, outcome: 'hardBounce' | 'softBounce' | 'complaint', reply: string | null, at: number) => {
     if (!serverId) return;
-    try {
-      const result = optional<{ observe(event: object): unknown }>('protection')?.observe({ serverId, outcome });
-      if (result instanceof Promise) result.catch(() => undefined);
-    } catch {
-      // Protection is advisory here; the bounce itself is recorded.
-    }
+    await getService(strapi, 'protection').observe({ serverId, outcome, reply, at, afterAccept: true });
   };
 
   const emit = (event: 'bounced' | 'complained', payload: object) => {
@@ -444,7 +436,7 @@ const bounces = ({ strapi }: { strapi: Core.Strapi }) => {
             else result.actions.push('not-suppressed');
             if (announce) {
               recordStat('hardBounce', entry, at);
-              observe(entry?.serverId, 'hardBounce');
+              await observe(entry?.serverId, 'hardBounce', diagnostic, at);
               emit('bounced', event);
             }
           } else if (outcome === 'soft') {
@@ -457,7 +449,7 @@ const bounces = ({ strapi }: { strapi: Core.Strapi }) => {
             }
             if (announce) {
               recordStat('softBounce', entry, at);
-              observe(entry?.serverId, 'softBounce');
+              await observe(entry?.serverId, 'softBounce', diagnostic, at);
               emit('bounced', event);
             }
           } else {
@@ -465,7 +457,7 @@ const bounces = ({ strapi }: { strapi: Core.Strapi }) => {
             else result.actions.push('not-suppressed');
             if (announce) {
               recordStat('complaint', entry, at);
-              observe(entry?.serverId, 'complaint');
+              await observe(entry?.serverId, 'complaint', diagnostic, at);
               emit('complained', event);
             }
           }
