@@ -37,6 +37,7 @@ export const startPrivateRedis = async (): Promise<PrivateRedis | null> => {
     const deadline = Date.now() + 5000;
     const probe = async () => {
       const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      client.on('error', () => undefined); // refused until the server listens: expected while probing
       try {
         await client.connect();
         await client.ping();
