@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -22,6 +23,7 @@ const TOKEN = 'inbound-token-0123456789abcdef';
 const VERP_DOMAIN = 'bounces.shop.example';
 const MAX_BYTES = 256 * 1024;
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
+const CORPUS_DIR = path.resolve(REPO_ROOT, '..', 'shared', 'fixtures', 'bounces', 'emails');
 
 describe('asynchronous bounces and complaints through the inbound endpoint', () => {
   let app: TestStrapi;
@@ -237,6 +239,31 @@ describe('asynchronous bounces and complaints through the inbound endpoint', () 
     expect(data.summary).toMatchObject({ messages: 4, bounces: 2, autoReplies: 1, other: 1, hardBounces: 2, suppressed: 2 });
     expect((await logEntry(a.id)).status).toBe('bounced');
     expect((await logEntry(b.id)).status).toBe('bounced');
+  });
+
+  it('real bounces from the corpus (Exim, Gmail, Office 365, Exchange 2007), about a message of ours, mark it bounced and suppress its recipient', async () => {
+    const corpus: Array<[string, string]> = [
+      ['lhost-exim-05.eml', 'kijitora@neko.example.co.jp'],
+      ['lhost-gmail-18.eml', 'kijitora@example.or.jp'],
+      ['lhost-office365-02.eml', 'kijitora@example.onmicrosoft.com'],
+      ['lhost-exchange2007-07.eml', 'kijitora@example.jp'],
+    ];
+    for (const [file, reported] of corpus) {
+      const email = `corpus-${file.replace(/\W+/g, '-')}@example.org`;
+      const { id } = await sendTo(email);
+      const original = fs.readFileSync(path.join(CORPUS_DIR, file), 'latin1');
+      // The returned message's Message-ID (the last one in the file) becomes ours; the bounced address ours too.
+      const lastMessageId = [...original.matchAll(/^(Message-Id:[ \t]*)<[^>\n]+>/gim)].at(-1)!;
+      const rewritten = `${original.slice(0, lastMessageId.index)}${lastMessageId[1]}<${id}@shop.example>${original.slice(lastMessageId.index! + lastMessageId[0].length)}`.replace(
+        new RegExp(reported.replace(/[.]/g, '\\.'), 'gi'),
+        email
+      );
+      const data = await postOk(rewritten);
+      expect([file, data.messages[0]]).toEqual([file, expect.objectContaining({ kind: 'bounce', linkedBy: 'header', linkedMessageIds: [id] })]);
+      expect(data.messages[0]!.recipients).toEqual([expect.objectContaining({ recipient: email, outcome: 'hard', actions: expect.arrayContaining(['marked-bounced', 'suppressed']) })]);
+      expect((await logEntry(id)).status).toBe('bounced');
+      expect(await suppressionsOf(email)).toEqual([expect.objectContaining({ reason: 'hard-bounce', source: `message:${id}` })]);
+    }
   });
 
   it('a bounce that names no message of ours is reported but suppresses nothing', async () => {
