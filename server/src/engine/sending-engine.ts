@@ -150,6 +150,8 @@ const MAX_SHORT_WAITS = 20;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** When nothing is known about when a server frees up, look again after this. */
 const UNKNOWN_WAIT_MS = 30_000;
+/** A message waiting on suspended servers looks again after at most this (the suspension may be lifted early). */
+const SUSPENDED_RECHECK_MS = 60_000;
 
 /** Spreads wake-ups so the jobs of a group at quota do not all come back in the same millisecond. */
 const withJitter = (until: number, now: number) => until + Math.floor(Math.random() * Math.min(2000, Math.max(50, (until - now) * 0.1)));
@@ -505,8 +507,13 @@ export const createSendingEngine = (options: EngineOptions) => {
     // The router also skips servers on what this process already knows (quota spent, suspended):
     // the wait ends when the first of all of them frees, tried or skipped.
     const known = knownFreeAt(directory, record, byServer, now);
-    if (known && known.until < earliestFree) return { kind: 'wait', until: known.until, reason: known.reason };
-    return { kind: 'wait', until: Number.isFinite(earliestFree) ? earliestFree : now + UNKNOWN_WAIT_MS, reason: waitReason };
+    const wait: RunResult & { kind: 'wait' } =
+      known && known.until < earliestFree
+        ? { kind: 'wait', until: known.until, reason: known.reason }
+        : { kind: 'wait', until: Number.isFinite(earliestFree) ? earliestFree : now + UNKNOWN_WAIT_MS, reason: waitReason };
+    // A suspension may be lifted early (resume, a protection alert lifted): look again at least this often.
+    if (wait.reason === 'suspended') wait.until = Math.min(wait.until, now + SUSPENDED_RECHECK_MS);
+    return wait;
   };
 
   const markWaiting = async (record: MessageRecord, until: number, reason: string) => {
