@@ -138,7 +138,11 @@ export function useAudienceApi() {
         form.append('file', file, file.name);
         form.append('lists', lists.join(','));
         form.append('updateExisting', String(updateExisting));
-        return (await post<SingleResponse<SubscriberImportReport>>(pluginUrl('/subscribers/import'), form)).data;
+        const body = (
+          await post<SubscriberImportReport | SingleResponse<SubscriberImportReport>>(pluginUrl('/subscribers/import'), form)
+        ).data;
+        // The import answers with the report itself, not wrapped in `data` as the other routes are.
+        return 'data' in body ? body.data : body;
       },
 
       exportSubscribers: (filters: SubscriberFilters) =>

@@ -119,6 +119,11 @@ export function AudiencePicker({ values, onChange, audience, errors, disabled }:
                 value: candidate.uid,
                 label: `${candidate.displayName} (${candidate.uid})`,
               }))}
+              hint={
+                sources.data?.data.length === 0
+                  ? text('campaign.audience.collection.none', 'No collection type of this app has an email attribute.')
+                  : undefined
+              }
               value={values.collectionUid}
               onChange={(uid) => {
                 onChange('collectionUid', uid);
@@ -126,7 +131,7 @@ export function AudiencePicker({ values, onChange, audience, errors, disabled }:
                 onChange('nameField', '');
               }}
               error={errorForField(errors, 'collectionUid') ?? (sources.isError ? toApiError(sources.error).message : undefined)}
-              disabled={disabled}
+              disabled={disabled || sources.data?.data.length === 0}
             />
           </FormCell>
           <FormCell>

@@ -43,7 +43,7 @@ export function ImportDialog({ onClose }: { onClose: () => void }) {
     }
   };
 
-  const report = importSubscribers.data?.data;
+  const report = importSubscribers.data;
 
   return (
     <ModalDialog
