@@ -2,7 +2,7 @@ import type { Core } from '@strapi/strapi';
 
 import { CAMPAIGN_UID, MAILING_LIST_UID, SUBSCRIBER_UID } from '../utils/uids';
 import { documentsOf } from './documents';
-import { listLinkTable, tableOf } from './subscribers';
+import { findDocumentPage, listLinkTable, tableOf, type PageParams } from './subscribers';
 import type { Page } from './types';
 
 export interface MailingListEntity {
@@ -27,17 +27,8 @@ export const createMailingListRepository = (strapi: Core.Strapi) => {
   const documents = () => documentsOf<MailingListEntity>(strapi, MAILING_LIST_UID);
 
   return {
-    async findPage(params: {
-      filters: Record<string, unknown>;
-      sort: string;
-      start: number;
-      limit: number;
-    }): Promise<Page<MailingListEntity>> {
-      const [results, total] = await Promise.all([
-        documents().findMany(params),
-        documents().count({ filters: params.filters }),
-      ]);
-      return { results, total };
+    findPage(params: PageParams): Promise<Page<MailingListEntity>> {
+      return findDocumentPage(documents(), params);
     },
 
     findOne(documentId: string): Promise<MailingListEntity | null> {

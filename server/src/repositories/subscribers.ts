@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 
 import type { AttributeValue, SubscriberStatus } from '../../../shared/contracts/subscribers';
 import { MAILING_LIST_UID, SUBSCRIBER_UID } from '../utils/uids';
-import { documentsOf } from './documents';
+import { documentsOf, type DocumentAccess } from './documents';
 import type { Page } from './types';
 
 export interface MailingListRefEntity {
@@ -85,6 +85,22 @@ const documentIdFactory = (strapi: Core.Strapi, uid: string): (() => string) => 
   throw new Error(`multi-smtp: no documentId generator for ${uid}`);
 };
 
+export interface PageParams {
+  filters: Record<string, unknown>;
+  sort: string;
+  start: number;
+  limit: number;
+}
+
+/** One page of documents and the total matching, read together. */
+export const findDocumentPage = async <Entity>(
+  documents: DocumentAccess<Entity>,
+  params: PageParams & { populate?: unknown }
+): Promise<Page<Entity>> => {
+  const [results, total] = await Promise.all([documents.findMany({ ...params }), documents.count({ filters: params.filters })]);
+  return { results, total };
+};
+
 /** SQLite caps bound parameters per statement; 500 per IN list stays well clear of every dialect's limit. */
 const CHUNK = 500;
 
@@ -100,17 +116,8 @@ export const createSubscriberRepository = (strapi: Core.Strapi) => {
   const query = () => strapi.db.query(SUBSCRIBER_UID as never);
 
   return {
-    async findPage(params: {
-      filters: Record<string, unknown>;
-      sort: string;
-      start: number;
-      limit: number;
-    }): Promise<Page<SubscriberEntity>> {
-      const [results, total] = await Promise.all([
-        documents().findMany({ ...params, populate }),
-        documents().count({ filters: params.filters }),
-      ]);
-      return { results, total };
+    findPage(params: PageParams): Promise<Page<SubscriberEntity>> {
+      return findDocumentPage(documents(), { ...params, populate });
     },
 
     findOne(documentId: string): Promise<SubscriberEntity | null> {

@@ -1,20 +1,14 @@
 import type { Core } from '@strapi/strapi';
 
-import type { SuppressionKind, SuppressionReason } from '../../../shared/contracts/subscribers';
+import type { Suppression } from '../../../shared/contracts/subscribers';
 import { SUPPRESSION_UID } from '../utils/uids';
 import { documentsOf } from './documents';
+import { findDocumentPage, type PageParams } from './subscribers';
 import type { Page } from './types';
 
-export interface SuppressionEntity {
+/** A row as the database holds it: the API shape plus the row id. */
+export interface SuppressionEntity extends Suppression {
   id: number;
-  documentId: string;
-  value: string;
-  kind: SuppressionKind;
-  reason: SuppressionReason;
-  source: string | null;
-  note: string | null;
-  createdAt: string;
-  updatedAt: string;
 }
 
 /** Database access for suppressed addresses and domains. */
@@ -23,17 +17,8 @@ export const createSuppressionRepository = (strapi: Core.Strapi) => {
   const query = () => strapi.db.query(SUPPRESSION_UID as never);
 
   return {
-    async findPage(params: {
-      filters: Record<string, unknown>;
-      sort: string;
-      start: number;
-      limit: number;
-    }): Promise<Page<SuppressionEntity>> {
-      const [results, total] = await Promise.all([
-        documents().findMany(params),
-        documents().count({ filters: params.filters }),
-      ]);
-      return { results, total };
+    findPage(params: PageParams): Promise<Page<SuppressionEntity>> {
+      return findDocumentPage(documents(), params);
     },
 
     findOne(documentId: string): Promise<SuppressionEntity | null> {

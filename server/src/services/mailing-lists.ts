@@ -9,7 +9,22 @@ import {
   type MailingList,
 } from '../../../shared/contracts/subscribers';
 import { createMailingListRepository, type ListCounts, type MailingListEntity } from '../repositories/mailing-lists';
+import type { PageParams } from '../repositories/subscribers';
+import type { Page } from '../repositories/types';
 import { fieldError, parseInput } from '../utils/validation';
+
+/** One page of a list endpoint: the rows in API shape and the pagination block. */
+export const readPage = async <Entity, Dto>(
+  findPage: (params: PageParams) => Promise<Page<Entity>>,
+  { page, pageSize, sort, filters }: { page: number; pageSize: number; sort: string; filters: Record<string, unknown> },
+  toDtos: (rows: Entity[]) => Dto[] | Promise<Dto[]>
+): Promise<ListResponse<Dto>> => {
+  const { results, total } = await findPage({ filters, sort, start: (page - 1) * pageSize, limit: pageSize });
+  return {
+    data: await toDtos(results),
+    meta: { pagination: { page, pageSize, pageCount: Math.ceil(total / pageSize), total } },
+  };
+};
 
 const toMailingListDto = (list: MailingListEntity, counts: ListCounts | undefined): MailingList => ({
   documentId: list.documentId,
@@ -42,22 +57,20 @@ const mailingLists = ({ strapi }: { strapi: Core.Strapi }) => {
     }
   };
 
+  const get = async (documentId: string): Promise<MailingList> => {
+    const [list] = await withCounts([await requireList(documentId)]);
+    return list!;
+  };
+
   return {
     async list(query: unknown): Promise<ListResponse<MailingList>> {
       const { page, pageSize, sort, q } = parseInput(listMailingListsQuerySchema, query);
       const filters: Record<string, unknown> = {};
       if (q) filters.$or = [{ name: { $containsi: q } }, { description: { $containsi: q } }];
-      const { results, total } = await repository.findPage({ filters, sort, start: (page - 1) * pageSize, limit: pageSize });
-      return {
-        data: await withCounts(results),
-        meta: { pagination: { page, pageSize, pageCount: Math.ceil(total / pageSize), total } },
-      };
+      return readPage(repository.findPage, { page, pageSize, sort, filters }, withCounts);
     },
 
-    async get(documentId: string): Promise<MailingList> {
-      const [list] = await withCounts([await requireList(documentId)]);
-      return list!;
-    },
+    get,
 
     async create(input: unknown): Promise<MailingList> {
       const data = parseInput(createMailingListSchema, input);
@@ -75,7 +88,7 @@ const mailingLists = ({ strapi }: { strapi: Core.Strapi }) => {
         await checkName(data.name, documentId);
         await repository.update(documentId, data);
       });
-      return this.get(documentId);
+      return get(documentId);
     },
 
     /** Deletes the list and its links; its subscribers stay (they may be in other lists). */

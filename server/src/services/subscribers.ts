@@ -19,6 +19,7 @@ import { createSubscriberRepository, type SubscriberEntity } from '../repositori
 import { getService } from '../utils/get-service';
 import { fieldError, parseInput } from '../utils/validation';
 import { ATTRIBUTE_PREFIX, escapeCell, toCsvStream } from './csv-import';
+import { readPage } from './mailing-lists';
 
 /** Rows per keyset page in the export. */
 const EXPORT_PAGE = 1000;
@@ -124,16 +125,9 @@ const subscribers = ({ strapi }: { strapi: Core.Strapi }) => {
   return {
     async list(query: unknown): Promise<ListResponse<Subscriber>> {
       const { page, pageSize, sort, ...filters } = parseInput(listSubscribersQuerySchema, query);
-      const { results, total } = await repository.findPage({
-        filters: filtersOf(filters),
-        sort,
-        start: (page - 1) * pageSize,
-        limit: pageSize,
-      });
-      return {
-        data: results.map(toSubscriberDto),
-        meta: { pagination: { page, pageSize, pageCount: Math.ceil(total / pageSize), total } },
-      };
+      return readPage(repository.findPage, { page, pageSize, sort, filters: filtersOf(filters) }, (rows) =>
+        rows.map(toSubscriberDto)
+      );
     },
 
     get,

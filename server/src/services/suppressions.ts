@@ -18,6 +18,7 @@ import { createSuppressionRepository, type SuppressionEntity } from '../reposito
 import { getService } from '../utils/get-service';
 import { parseInput } from '../utils/validation';
 import { escapeCell, toCsvStream } from './csv-import';
+import { readPage } from './mailing-lists';
 
 /** Rows per page when walking the table (export, Redis rebuild). */
 const PAGE = 1000;
@@ -83,16 +84,9 @@ const suppressions = ({ strapi }: { strapi: Core.Strapi }) => {
   return {
     async list(query: unknown): Promise<ListResponse<Suppression>> {
       const { page, pageSize, sort, ...filters } = parseInput(listSuppressionsQuerySchema, query);
-      const { results, total } = await repository.findPage({
-        filters: filtersOf(filters),
-        sort,
-        start: (page - 1) * pageSize,
-        limit: pageSize,
-      });
-      return {
-        data: results.map(toSuppressionDto),
-        meta: { pagination: { page, pageSize, pageCount: Math.ceil(total / pageSize), total } },
-      };
+      return readPage(repository.findPage, { page, pageSize, sort, filters: filtersOf(filters) }, (rows) =>
+        rows.map(toSuppressionDto)
+      );
     },
 
     async get(documentId: string): Promise<Suppression> {
