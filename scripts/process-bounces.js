@@ -83,7 +83,7 @@ function readStdin() {
   });
 }
 
-const FROM_LINE = /^From \S+ [^\n]*$/;
+const FROM_LINE = /^From \S+ +\S.{0,200}\b\d{1,2}:\d{2}(?::\d{2})?\b.{0,60}\b\d{4}\b/;
 
 /**
  * The raw messages of an mbox, each with its own "From " line and quoting left as they are (the

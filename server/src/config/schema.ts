@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import { ENCRYPTION_KEY_HELP, parseEncryptionKey } from '../engine/secret-box';
+import { isEcPublicKey } from '../engine/webhook-keys';
 
 const redisSchema = z
   .strictObject({
@@ -121,7 +122,7 @@ const webhooksSchema = z
     sendgrid: z
       .strictObject({
         /** The event webhook's verification key (base64 DER or PEM); the endpoint answers 404 without one. */
-        publicKey: z.string().min(40).optional(),
+        publicKey: z.string().refine(isEcPublicKey, { error: 'must be the verification key SendGrid shows (base64) or a PEM public key' }).optional(),
       })
       .prefault({}),
   })

@@ -67,8 +67,8 @@ export const bearerMatches = (authorization: string | undefined, expected: strin
   return timingSafeEqual(digest(match[1]!), digest(expected));
 };
 
-/** An mbox "From " separator line: "From sender date..." at the start of a line. */
-const FROM_LINE = /^From \S+ [^\n]*$/;
+/** An mbox "From " separator line: "From sender Thu Apr 29 23:45:32 2025" (asctime date), not a body line that starts with "From ". */
+const FROM_LINE = /^From \S+ +\S.{0,200}\b\d{1,2}:\d{2}(?::\d{2})?\b.{0,60}\b\d{4}\b/;
 
 /**
  * Splits an mbox (mboxo or mboxrd) into its messages: a "From " line at the start of the text or

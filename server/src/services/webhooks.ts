@@ -1,8 +1,9 @@
-import { createPublicKey, createVerify, X509Certificate, type KeyObject } from 'node:crypto';
+import { createVerify, X509Certificate, type KeyObject } from 'node:crypto';
 
 import type { Core } from '@strapi/strapi';
 
 import type { BouncedRecipient, ParsedBounce } from '../engine/bounce-parser';
+import { parsePublicKey } from '../engine/webhook-keys';
 import { getService } from '../utils/get-service';
 import { report, type BounceResult, type ProcessOptions } from './bounces';
 
@@ -243,10 +244,7 @@ const webhooks = ({ strapi }: { strapi: Core.Strapi }) => {
     const configured = config().sendgrid.publicKey;
     if (!configured) return null;
     if (sendgridKey?.source !== configured) {
-      const key = configured.includes('-----BEGIN')
-        ? createPublicKey(configured)
-        : createPublicKey({ key: Buffer.from(configured.replace(/\s+/g, ''), 'base64'), format: 'der', type: 'spki' });
-      sendgridKey = { source: configured, key };
+      sendgridKey = { source: configured, key: parsePublicKey(configured) };
     }
     return sendgridKey.key;
   };
