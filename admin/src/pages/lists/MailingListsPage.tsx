@@ -11,8 +11,7 @@ import { errorForField } from '../../api/errors';
 import { CellText, DataTable, type Column } from '../../components/DataTable';
 import { TextareaField, TextField } from '../../components/form/fields';
 import { ListPageLayout, ListResult } from '../../components/ListPageLayout';
-import { ModalDialog } from '../../components/ModalDialog';
-import { RecordDialogActions } from '../../components/RecordDialogActions';
+import { RecordDialog } from '../../components/RecordDialog';
 import { useLabels } from '../../hooks/useLabels';
 import { useListParams } from '../../hooks/useListParams';
 import { usePluginPermissions } from '../../hooks/usePluginPermissions';
@@ -154,29 +153,24 @@ function MailingListDialog({ list, canManage, onClose }: MailingListDialogProps)
   };
 
   return (
-    <ModalDialog
+    <RecordDialog
       title={list ? list.name : text('list.new.title', 'New mailing list')}
       onClose={onClose}
-      onSubmit={canManage ? onSubmit : undefined}
-      actions={
-        canManage && (
-          <RecordDialogActions
-            saving={save.isPending}
-            deletion={
-              list && {
-                confirmText: formatMessage(
-                  {
-                    id: getTranslation('list.delete.confirm'),
-                    defaultMessage: 'Delete the list “{name}”? Its subscribers are kept; campaigns to it lose it from their audience.',
-                  },
-                  { name: list.name },
-                ),
-                onConfirm: () => confirmDelete(() => remove.mutateAsync(list.documentId), text('list.deleted', 'List deleted')),
-                loading: remove.isPending,
-              }
-            }
-          />
-        )
+      onSubmit={onSubmit}
+      canManage={canManage}
+      saving={save.isPending}
+      deletion={
+        list && {
+          confirmText: formatMessage(
+            {
+              id: getTranslation('list.delete.confirm'),
+              defaultMessage: 'Delete the list “{name}”? Its subscribers are kept; campaigns to it lose it from their audience.',
+            },
+            { name: list.name },
+          ),
+          onConfirm: () => confirmDelete(() => remove.mutateAsync(list.documentId), text('list.deleted', 'List deleted')),
+          loading: remove.isPending,
+        }
       }
     >
       <Flex direction="column" alignItems="stretch" gap={4}>
@@ -201,6 +195,6 @@ function MailingListDialog({ list, canManage, onClose }: MailingListDialogProps)
           disabled={!canManage}
         />
       </Flex>
-    </ModalDialog>
+    </RecordDialog>
   );
 }

@@ -14,8 +14,7 @@ import {
 import { useAllMailingLists, useDeleteSubscriber, useSaveSubscriber } from '../../api/campaign-queries';
 import { errorForField } from '../../api/errors';
 import { SelectField, TextareaField, TextField } from '../../components/form/fields';
-import { ModalDialog } from '../../components/ModalDialog';
-import { RecordDialogActions } from '../../components/RecordDialogActions';
+import { RecordDialog } from '../../components/RecordDialog';
 import { useDialogActions } from '../../hooks/useDialogActions';
 import { getTranslation } from '../../utils/getTranslation';
 import { useSubscriberStatusLabel } from './SubscribersPage';
@@ -82,31 +81,26 @@ export function SubscriberDialog({ subscriber, canManage, onClose }: SubscriberD
   const clearError = (key: string) => setErrors(({ [key]: _cleared, ...others }) => others);
 
   return (
-    <ModalDialog
+    <RecordDialog
       title={subscriber ? subscriber.email : text('subscriber.new.title', 'New subscriber')}
       onClose={onClose}
-      onSubmit={canManage ? onSubmit : undefined}
-      actions={
-        canManage && (
-          <RecordDialogActions
-            saving={save.isPending}
-            deletion={
-              subscriber && {
-                confirmText: formatMessage(
-                  {
-                    id: getTranslation('subscriber.delete.confirm'),
-                    defaultMessage:
-                      'Delete {email}? To stop mail to them for good, set them to unsubscribed or add a suppression instead: a deleted subscriber can be imported again.',
-                  },
-                  { email: subscriber.email },
-                ),
-                onConfirm: () =>
-                  confirmDelete(() => remove.mutateAsync(subscriber.documentId), text('subscriber.deleted', 'Subscriber deleted')),
-                loading: remove.isPending,
-              }
-            }
-          />
-        )
+      onSubmit={onSubmit}
+      canManage={canManage}
+      saving={save.isPending}
+      deletion={
+        subscriber && {
+          confirmText: formatMessage(
+            {
+              id: getTranslation('subscriber.delete.confirm'),
+              defaultMessage:
+                'Delete {email}? To stop mail to them for good, set them to unsubscribed or add a suppression instead: a deleted subscriber can be imported again.',
+            },
+            { email: subscriber.email },
+          ),
+          onConfirm: () =>
+            confirmDelete(() => remove.mutateAsync(subscriber.documentId), text('subscriber.deleted', 'Subscriber deleted')),
+          loading: remove.isPending,
+        }
       }
     >
       <Flex direction="column" alignItems="stretch" gap={4}>
@@ -179,6 +173,6 @@ export function SubscriberDialog({ subscriber, canManage, onClose }: SubscriberD
           disabled={!canManage}
         />
       </Flex>
-    </ModalDialog>
+    </RecordDialog>
   );
 }
