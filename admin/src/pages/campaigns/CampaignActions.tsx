@@ -81,7 +81,8 @@ export function CampaignActions({ campaign, scheduledAt, beforeStart, onError }:
 
   const buttons: React.ReactNode[] = [];
 
-  if (scheduleLater && allowed.has('schedule')) {
+  // A draft with a future date is scheduled; a scheduled campaign can still be sent at once.
+  if (campaign.status === 'draft' && scheduleLater && allowed.has('schedule')) {
     const when = labels.dateTime(Date.parse(scheduledAt));
     buttons.push(
       <ConfirmButton
@@ -101,7 +102,11 @@ export function CampaignActions({ campaign, scheduledAt, beforeStart, onError }:
     buttons.push(
       <ConfirmButton
         key="start"
-        label={text('campaign.action.start', 'Start sending')}
+        label={
+          campaign.status === 'scheduled'
+            ? text('campaign.action.sendNow', 'Send now')
+            : text('campaign.action.start', 'Start sending')
+        }
         icon={<PaperPlane />}
         variant="default"
         question={text(
