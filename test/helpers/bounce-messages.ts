@@ -5,11 +5,29 @@
  */
 
 import type { CapturedMessage, TestSmtpServer } from './smtp-servers';
+import { asAdmin, startStrapi, type TestStrapi } from './strapi';
 import { waitFor } from './wait';
 
 let counter = 0;
 
 type Mailer = { sendNow(message: object, options?: object): Promise<{ id: string; status: string }> };
+
+/** Boots Strapi with this plugin config and one server ("sink", sender news@shop.example) delivering to the sink in the default group. */
+export const startWithSink = async (sink: TestSmtpServer, pluginConfig: Record<string, unknown>): Promise<TestStrapi> => {
+  const app = await startStrapi({ pluginConfig });
+  const api = asAdmin(app);
+  const defaultGroup = (await api.get('/multi-smtp/groups')).body.data[0].documentId;
+  const created = await api.post('/multi-smtp/servers', {
+    name: 'sink',
+    host: '127.0.0.1',
+    port: sink.port,
+    security: 'none',
+    fromAddress: 'news@shop.example',
+    group: defaultGroup,
+  });
+  if (created.status !== 201) throw new Error(`creating the sink server: ${created.status} ${JSON.stringify(created.body)}`);
+  return app;
+};
 
 /** Sends one message through the engine at once; returns its id and what the sink received. */
 export const sendAndCapture = async (mailer: Mailer, sink: TestSmtpServer, email: string): Promise<{ id: string; captured: CapturedMessage }> => {

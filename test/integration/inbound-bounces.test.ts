@@ -7,11 +7,11 @@ import path from 'node:path';
 import type Redis from 'ioredis';
 
 import type { BouncesService } from '../../server/src/services/bounces';
-import { arfReport, autoReply, headerBlockOf, mbox, postfixDsn, sendAndCapture, withoutHeaders } from '../helpers/bounce-messages';
+import { arfReport, autoReply, headerBlockOf, mbox, postfixDsn, sendAndCapture, startWithSink, withoutHeaders } from '../helpers/bounce-messages';
 import { createSubscriber } from '../helpers/campaigns';
 import { deleteKeys, testRedis } from '../helpers/redis';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-servers';
-import { asAdmin, startStrapi, type TestStrapi } from '../helpers/strapi';
+import { asAdmin, type TestStrapi } from '../helpers/strapi';
 import { waitFor } from '../helpers/wait';
 
 type Mailer = { sendNow(message: object, options?: object): Promise<{ id: string; status: string }> };
@@ -60,23 +60,11 @@ describe('asynchronous bounces and complaints through the inbound endpoint', () 
   beforeAll(async () => {
     redis = testRedis();
     sink = await startSmtpServer();
-    app = await startStrapi({
-      pluginConfig: {
-        bounces: { inboundToken: TOKEN, verpDomain: VERP_DOMAIN, maxInboundBytes: MAX_BYTES, rateLimitPerMinute: 40, softBounceLimit: 3, softBounceWindowDays: 7 },
-      },
+    app = await startWithSink(sink, {
+      bounces: { inboundToken: TOKEN, verpDomain: VERP_DOMAIN, maxInboundBytes: MAX_BYTES, rateLimitPerMinute: 40, softBounceLimit: 3, softBounceWindowDays: 7 },
     });
     api = asAdmin(app);
     mailer = app.strapi.plugin('multi-smtp').service('mailer') as Mailer;
-    const defaultGroup = (await api.get('/multi-smtp/groups')).body.data[0].documentId;
-    const created = await api.post('/multi-smtp/servers', {
-      name: 'sink',
-      host: '127.0.0.1',
-      port: sink.port,
-      security: 'none',
-      fromAddress: 'news@shop.example',
-      group: defaultGroup,
-    });
-    expect(created.status).toBe(201);
     for (const name of ['bounced', 'complained']) {
       app.strapi.eventHub.on(`multi-smtp.message.${name}`, async (payload: (typeof events)[number]['payload']) => {
         events.push({ name, payload });

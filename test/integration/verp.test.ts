@@ -1,29 +1,13 @@
 import type { BouncesService } from '../../server/src/services/bounces';
+import { startWithSink } from '../helpers/bounce-messages';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-servers';
-import { asAdmin, startStrapi, type TestStrapi } from '../helpers/strapi';
+import type { TestStrapi } from '../helpers/strapi';
 import { waitFor } from '../helpers/wait';
 
 type Mailer = {
   send(message: object, options?: object): Promise<{ id: string }>;
   sendNow(message: object, options?: object): Promise<{ id: string; status: string }>;
   sendBulk(messages: object[], options?: object): Promise<{ id: string }[]>;
-};
-
-/** Boots Strapi with these bounce settings and one server delivering to the sink. */
-const boot = async (sink: TestSmtpServer, bounces: Record<string, unknown>) => {
-  const app = await startStrapi({ pluginConfig: { bounces } });
-  const api = asAdmin(app);
-  const defaultGroup = (await api.get('/multi-smtp/groups')).body.data[0].documentId;
-  const created = await api.post('/multi-smtp/servers', {
-    name: 'sink',
-    host: '127.0.0.1',
-    port: sink.port,
-    security: 'none',
-    fromAddress: 'news@shop.example',
-    group: defaultGroup,
-  });
-  expect(created.status).toBe(201);
-  return app;
 };
 
 const received = (sink: TestSmtpServer, id: string) =>
@@ -44,7 +28,7 @@ describe('VERP: the envelope sender of each message', () => {
   afterAll(() => sink?.close());
 
   it('with a VERP domain: every message (sent now, queued, in bulk) has its own signed MAIL FROM, and To, Cc and Bcc all still receive it', async () => {
-    app = await boot(sink, { verpDomain: 'rp.shop.example', verpLocalPart: 'rp' });
+    app = await startWithSink(sink, { bounces: { verpDomain: 'rp.shop.example', verpLocalPart: 'rp' } });
     const mailer = app.strapi.plugin('multi-smtp').service('mailer') as Mailer;
     const bounces = app.strapi.plugin('multi-smtp').service('bounces') as BouncesService;
 
@@ -81,7 +65,7 @@ describe('VERP: the envelope sender of each message', () => {
   });
 
   it('without a VERP domain: MAIL FROM is the sender address, as before', async () => {
-    app = await boot(sink, {});
+    app = await startWithSink(sink, {});
     const mailer = app.strapi.plugin('multi-smtp').service('mailer') as Mailer;
     const bounces = app.strapi.plugin('multi-smtp').service('bounces') as BouncesService;
     const plain = await mailer.sendNow({ to: 'ann@example.org', cc: 'bob@example.org', subject: 'Plain', text: 'Hi' });

@@ -4,11 +4,11 @@ import type Redis from 'ioredis';
 import { generate as generateCertificate } from 'selfsigned';
 
 import type { HttpGet, WebhooksService } from '../../server/src/services/webhooks';
-import { sendAndCapture } from '../helpers/bounce-messages';
+import { sendAndCapture, startWithSink } from '../helpers/bounce-messages';
 import { createSubscriber } from '../helpers/campaigns';
 import { deleteKeys, testRedis } from '../helpers/redis';
 import { startSmtpServer, type CapturedMessage, type TestSmtpServer } from '../helpers/smtp-servers';
-import { asAdmin, startStrapi, type TestStrapi } from '../helpers/strapi';
+import { asAdmin, type TestStrapi } from '../helpers/strapi';
 
 type Mailer = { sendNow(message: object, options?: object): Promise<{ id: string; status: string }> };
 type BounceResult = { kind: string; linkedBy: string | null; linkedMessageIds: string[]; recipients: { recipient: string; outcome: string; actions: string[] }[] };
@@ -120,21 +120,14 @@ describe('provider webhooks: Amazon SES through SNS and SendGrid events, signatu
   beforeAll(async () => {
     redis = testRedis();
     sink = await startSmtpServer();
-    app = await startStrapi({
-      pluginConfig: {
-        webhooks: {
-          ses: { topicArns: [TOPIC], autoConfirm: true },
-          sendgrid: { publicKey: sendgridKeys.publicKey.export({ type: 'spki', format: 'der' }).toString('base64') },
-        },
+    app = await startWithSink(sink, {
+      webhooks: {
+        ses: { topicArns: [TOPIC], autoConfirm: true },
+        sendgrid: { publicKey: sendgridKeys.publicKey.export({ type: 'spki', format: 'der' }).toString('base64') },
       },
     });
     api = asAdmin(app);
     mailer = app.strapi.plugin('multi-smtp').service('mailer') as Mailer;
-    const defaultGroup = (await api.get('/multi-smtp/groups')).body.data[0].documentId;
-    expect(
-      (await api.post('/multi-smtp/servers', { name: 'relay', host: '127.0.0.1', port: sink.port, security: 'none', fromAddress: 'news@shop.example', group: defaultGroup }))
-        .status
-    ).toBe(201);
     const httpGet: HttpGet = async (url) => {
       fetched.push(url);
       if (url === CERT_URL) return { status: 200, body: certificateServed };
