@@ -33,9 +33,17 @@ const mailer = ({ strapi }: { strapi: Core.Strapi }) => {
       return engine().sendBulk(messages, options);
     },
 
-    /** The message's current state: from the engine while it is in flight, else from the delivery log. */
+    /**
+     * The message's current state: from the engine while it is in flight, else from the delivery
+     * log. A bounce that arrives later (a DSN, a provider webhook) is recorded in the log only, so
+     * for a message the engine saw accepted, the log's 'bounced' wins.
+     */
     async status(id: string): Promise<MessageLogEntry | null> {
-      return (await engine().status(id)) ?? (await getService(strapi, 'messageLog').get(id));
+      const live = await engine().status(id);
+      if (live && live.status !== 'sent') return live;
+      const logged = await getService(strapi, 'messageLog').get(id);
+      if (!live) return logged;
+      return logged?.status === 'bounced' ? logged : live;
     },
   };
 };
