@@ -216,7 +216,10 @@ export type ExportSubscribersQuery = z.input<typeof exportSubscribersQuerySchema
 export const SUBSCRIBER_EXPORT_COLUMNS = ['email', 'name', 'status', 'lists', 'consentAt', 'unsubscribedAt', 'createdAt'] as const;
 
 // ---------------------------------------------------------------------------------------------------
-// CSV import: POST /subscribers/import, multipart/form-data (field `file`) or a text/csv body.
+// CSV import: POST /subscribers/import, multipart/form-data (field `file`, options as fields), or the
+// CSV as the body (text/csv for small files, application/octet-stream streamed; options in the query).
+// Answers { data: SubscriberImportReport }.
+// Export: GET /subscribers/export and GET /suppressions/export (same filters as the lists; CSV download).
 
 /**
  * The options, as multipart fields (or query parameters with a text/csv body).
@@ -228,7 +231,10 @@ export const importSubscribersOptionsSchema = z.object({
   lists: documentIdList(100).default([]),
   /** Existing subscribers get the row's name, status and attributes (merged); otherwise they are left as they are. */
   updateExisting: queryBoolean().default(false),
-  /** Status for rows that have no status of their own (default 'subscribed'). */
+  /**
+   * Status for new subscribers whose row has none (default 'subscribed'). Existing subscribers only
+   * change status through a `status` cell, with updateExisting.
+   */
   status: subscriberStatus().optional(),
 });
 export type ImportSubscribersOptions = z.input<typeof importSubscribersOptionsSchema>;

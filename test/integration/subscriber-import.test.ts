@@ -83,7 +83,7 @@ describe('subscriber CSV import and export', () => {
     );
     const response = await importFile(file, { lists: list });
     expect(response.status).toBe(200);
-    const report = response.body as Report;
+    const report = response.body.data as Report;
     expect(report).toMatchObject({ rows: 10, created: 3, updated: 0, skipped: 7, invalid: 6, errorCount: 6, errorsTruncated: false, listed: 4 });
     expect(report.errors).toEqual([
       { row: 3, field: 'email', message: 'is not a valid email address' },
@@ -110,11 +110,11 @@ describe('subscriber CSV import and export', () => {
     await api.post('/multi-smtp/subscribers', { email: 'same@update.test', name: 'Same' });
     const file = writeCsv('update.csv', 'email,name,status,b,c\nupd@update.test,New,unsubscribed,new,added\nsame@update.test,,,,\nnew@update.test,,,,\n');
 
-    const left = (await importFile(file)).body as Report;
+    const left = (await importFile(file)).body.data as Report;
     expect(left).toMatchObject({ rows: 3, created: 1, updated: 0, skipped: 2, invalid: 0 });
     expect((await find('upd@update.test'))[0]).toMatchObject({ name: 'Old', status: 'subscribed', attributes: { a: 'keep', b: 'old' } });
 
-    const updated = (await importFile(file, { updateExisting: 'true' })).body as Report;
+    const updated = (await importFile(file, { updateExisting: 'true' })).body.data as Report;
     // Rows with nothing new count as skipped: "same" has no values, "new" now exists unchanged.
     expect(updated).toMatchObject({ rows: 3, created: 0, updated: 1, skipped: 2, invalid: 0 });
     const upd = (await find('upd@update.test'))[0]!;
@@ -123,7 +123,7 @@ describe('subscriber CSV import and export', () => {
 
   it('applies the status option to new rows without a status of their own', async () => {
     const file = writeCsv('status.csv', 'email,status\nopt1@status.test,\nopt2@status.test,subscribed\n');
-    const report = (await importFile(file, { status: 'unsubscribed' })).body as Report;
+    const report = (await importFile(file, { status: 'unsubscribed' })).body.data as Report;
     expect(report).toMatchObject({ created: 2, invalid: 0 });
     expect((await find('status.test')).map((s) => [s.email, s.status])).toEqual([
       ['opt1@status.test', 'unsubscribed'],
@@ -165,7 +165,7 @@ describe('subscriber CSV import and export', () => {
       .set('Content-Type', 'text/csv')
       .send('email,name\ntext1@raw.test,Text One\ntext2@raw.test,Text Two\n');
     expect(text.status).toBe(200);
-    expect(text.body).toMatchObject({ rows: 2, created: 2, listed: 2 });
+    expect(text.body.data).toMatchObject({ rows: 2, created: 2, listed: 2 });
 
     const raw = await app
       .http()
@@ -174,7 +174,7 @@ describe('subscriber CSV import and export', () => {
       .set('Content-Type', 'application/octet-stream')
       .send(Buffer.from('\ufeffemail\r\nraw1@raw.test\r\n'));
     expect(raw.status).toBe(200);
-    expect(raw.body).toMatchObject({ rows: 1, created: 1, listed: 1 });
+    expect(raw.body.data).toMatchObject({ rows: 1, created: 1, listed: 1 });
     expect((await find('raw1@raw.test'))[0]).toMatchObject({ status: 'unsubscribed', lists: [{ name: 'Raw bodies' }] });
   });
 
@@ -182,7 +182,7 @@ describe('subscriber CSV import and export', () => {
     const lines = ['email'];
     for (let i = 0; i < 1500; i++) lines.push(`broken-${i}`);
     lines.push('fine@cap.test');
-    const report = (await importFile(writeCsv('errors.csv', lines.join('\n')))).body as Report;
+    const report = (await importFile(writeCsv('errors.csv', lines.join('\n')))).body.data as Report;
     expect(report).toMatchObject({ rows: 1501, created: 1, invalid: 1500, errorCount: 1500, errorsTruncated: true });
     expect(report.errors).toHaveLength(1000);
     expect(report.errors[999]).toEqual({ row: 1001, field: 'email', message: 'is not a valid email address' });
@@ -230,7 +230,7 @@ describe('subscriber CSV import and export', () => {
     expect((await api.get('/multi-smtp/subscribers/export?status=nope')).status).toBe(400);
 
     for (const subscriber of before) expect((await api.delete(`/multi-smtp/subscribers/${subscriber.documentId}`)).status).toBe(204);
-    const report = (await importFile(writeCsv('roundtrip.csv', exported.text), { lists: vip })).body as Report;
+    const report = (await importFile(writeCsv('roundtrip.csv', exported.text), { lists: vip })).body.data as Report;
     expect(report).toMatchObject({ rows: 3, created: 3, invalid: 0 });
     const after = await find('roundtrip.test');
     const comparable = (list: SubscriberDto[]) =>
@@ -276,7 +276,7 @@ describe('subscriber CSV import and export', () => {
     const heapAfter = process.memoryUsage().heapUsed;
 
     expect(response.status).toBe(200);
-    expect(response.body).toMatchObject({ rows: 100_000, created: 100_000, invalid: 0, listed: 100_000 });
+    expect(response.body.data).toMatchObject({ rows: 100_000, created: 100_000, invalid: 0, listed: 100_000 });
     expect((await subscriberCount()) - before).toBe(100_000);
     expect((await api.get(`/multi-smtp/lists/${list}`)).body.data.subscriberCount).toBe(100_000);
     const sample = (await find('user99999@big-import.test'))[0];

@@ -50,7 +50,7 @@ const subscribers = ({ strapi }: { strapi: Core.Strapi }) => {
         options = ctx.query;
       }
       try {
-        ctx.body = await service().import(source, options);
+        ctx.body = { data: await service().import(source, options) };
       } finally {
         source.destroy();
         // Strapi's body middleware only removes uploads under the field name "files".
