@@ -151,13 +151,16 @@ const campaignRunner = ({ strapi }: { strapi: Core.Strapi }) => {
     });
     const unsubscribe = getService(strapi, 'unsubscribe');
     const context = { name: campaign.name };
-    return (recipient: Parameters<FanOutDeps<OutgoingMessageInput>['render']>[0]): OutgoingMessageInput => {
+    // Opens and clicks, when the campaign tracks them: links and pixel carry the message's own id.
+    const track = getService(strapi, 'tracking').rewriterFor(campaign);
+    return (recipient: Parameters<FanOutDeps<OutgoingMessageInput>['render']>[0], messageId: string): OutgoingMessageInput => {
       const link = unsubscribe.linkFor({ subscriberId: recipient.subscriberId ?? '', campaignId: campaign.documentId, email: recipient.email });
       const rendered = compiled.renderSync({
         recipient: { email: recipient.email, name: recipient.name, attributes: recipient.attributes },
         campaign: context,
         unsubscribeUrl: link,
       });
+      if (track && rendered.html) rendered.html = track(rendered.html, messageId, [link]);
       const to = recipient.name ? { name: recipient.name, address: recipient.email } : recipient.email;
       return campaignMessage(campaign, to, rendered, unsubscribe.headersFor(link));
     };
@@ -232,7 +235,7 @@ const campaignRunner = ({ strapi }: { strapi: Core.Strapi }) => {
           campaignId,
           readPage: (after, limit, upTo) => readPage({ after, pageSize: limit, upTo }),
           filterSuppressed: (emails) => suppressions.filterSuppressed(emails),
-          render: (recipient) => render(recipient),
+          render: (recipient, messageId) => render(recipient, messageId),
           queueBatch: ({ batchId, messages }) =>
             engine.queueCampaignBatch({ batchId, campaignId, group: campaign.group?.slug ?? undefined, messages }),
           loadCursor: () => loadCursor(campaignId),
@@ -300,12 +303,7 @@ const campaignRunner = ({ strapi }: { strapi: Core.Strapi }) => {
     })) as Pick<CampaignEntity, 'documentId' | 'audience'>[];
     for (const campaign of due) {
       if (stopping) return;
-      // An estimate for the progress bar until the fan-out has read everyone.
-      const count = await getService(strapi, 'audiences')
-        .count(campaign.audience)
-        .catch(() => null);
       const dispatched = await getService(strapi, 'campaigns').transition(campaign.documentId, 'dispatch', {
-        totalRecipients: count?.matched ?? 0,
         completedAt: null,
         lastError: null,
         queuedCount: 0,
@@ -314,7 +312,18 @@ const campaignRunner = ({ strapi }: { strapi: Core.Strapi }) => {
         bouncedCount: 0,
         skippedCount: 0,
       });
-      if (dispatched) log('info', `campaign ${campaign.documentId} started on schedule`);
+      if (!dispatched) continue; // another process took it
+      log('info', `campaign ${campaign.documentId} started on schedule`);
+      // An estimate for the progress bar until the fan-out has read everyone (counted by the winner
+      // only, and not over the exact figure a completed campaign already has).
+      const count = await getService(strapi, 'audiences')
+        .count(campaign.audience)
+        .catch(() => null);
+      if (count) {
+        await strapi.db
+          .query(CAMPAIGN_UID as never)
+          .updateMany({ where: { documentId: campaign.documentId, status: 'sending' }, data: { totalRecipients: count.matched } });
+      }
     }
   };
 
