@@ -193,7 +193,7 @@ describe('subscribers admin API', () => {
     it('unsubscribes a subscriber and suppresses the address with the campaign as source', async () => {
       await createSubscriber({ email: 'erin@example.com' });
       const result = await service().unsubscribe({ email: ' Erin@Example.com', campaignId: 'cmp123' });
-      expect(result).toEqual({ subscriber: true, alreadySuppressed: false });
+      expect(result).toEqual({ subscriber: true, statusChanged: true, alreadySuppressed: false });
       const erin = await statusOf('erin@example.com');
       expect(erin.status).toBe('unsubscribed');
       expect(erin.unsubscribedAt).not.toBeNull();
@@ -201,12 +201,12 @@ describe('subscribers admin API', () => {
       expect(await redis.sismember(suppressedSet(), 'erin@example.com')).toBe(1);
 
       // Twice is the same as once.
-      expect(await service().unsubscribe({ email: 'erin@example.com' })).toEqual({ subscriber: true, alreadySuppressed: true });
+      expect(await service().unsubscribe({ email: 'erin@example.com' })).toEqual({ subscriber: true, statusChanged: false, alreadySuppressed: true });
     });
 
     it('suppresses an address that is not a subscriber', async () => {
       const result = await service().unsubscribe({ email: 'stranger@elsewhere.test' });
-      expect(result).toEqual({ subscriber: false, alreadySuppressed: false });
+      expect(result).toEqual({ subscriber: false, statusChanged: false, alreadySuppressed: false });
       expect(await suppressionOf('stranger@elsewhere.test')).toMatchObject({ reason: 'unsubscribed', source: 'unsubscribe' });
       expect(await app.strapi.plugin('multi-smtp').service('suppressions').isSuppressed('STRANGER@elsewhere.test')).toBe(true);
     });
@@ -219,7 +219,7 @@ describe('subscribers admin API', () => {
 
       await createSubscriber({ email: 'gina@example.com' });
       await service().markComplained('gina@example.com', { source: 'message:m2' });
-      await service().markBounced('gina@example.com');
+      expect(await service().markBounced('gina@example.com')).toEqual({ subscriber: true, statusChanged: false, alreadySuppressed: true });
       await service().unsubscribe({ email: 'gina@example.com' });
       expect((await statusOf('gina@example.com')).status).toBe('complained');
       expect(await suppressionOf('gina@example.com')).toMatchObject({ reason: 'complaint', source: 'message:m2' });

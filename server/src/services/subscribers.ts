@@ -105,19 +105,21 @@ const subscribers = ({ strapi }: { strapi: Core.Strapi }) => {
     suppression: { reason: SuppressionReason; source: string | null; note?: string | null },
     /** Statuses this event does not overwrite (a complaint outranks a later unsubscribe). */
     keep: SubscriberStatus[]
-  ): Promise<{ subscriber: boolean; alreadySuppressed: boolean }> =>
+  ): Promise<{ subscriber: boolean; statusChanged: boolean; alreadySuppressed: boolean }> =>
     // One transaction: if the suppression cannot be written (or Redis is down) the status stays too.
     strapi.db.transaction(async () => {
       const address = normaliseAddress(email);
       const existing = await repository.findByEmail(address);
-      if (existing && existing.status !== status && !keep.includes(existing.status)) {
+      const statusChanged = Boolean(existing && existing.status !== status && !keep.includes(existing.status));
+      if (existing && statusChanged) {
         await repository.update(existing.documentId, {
           status,
           ...(status === 'unsubscribed' ? { unsubscribedAt: new Date() } : {}),
         });
       }
       const { created } = await suppressions().add({ value: address, ...suppression });
-      return { subscriber: Boolean(existing), alreadySuppressed: !created };
+      // subscriber: the address is a subscriber; statusChanged: its status was changed now.
+      return { subscriber: Boolean(existing), statusChanged, alreadySuppressed: !created };
     });
 
   const get = async (documentId: string): Promise<Subscriber> => toSubscriberDto(await requireSubscriber(documentId));
