@@ -541,23 +541,31 @@ export const createSendingEngine = (options: EngineOptions) => {
     | { kind: 'retry'; reason: string };
 
   /** One message: the gate (campaign mail), one delivery run, then finish, or say what should happen next. */
-  const handle = async (record: MessageRecord): Promise<Handled> => {
-    if (record.meta.campaignId && options.gate) {
-      const decision = await options.gate(record.meta);
-      if (decision.kind === 'skip') {
-        record.lastReply = decision.reason;
-        await finish(record, 'skipped', clock());
-        return { kind: 'done' };
-      }
-      if (decision.kind === 'hold') return { kind: 'hold', until: decision.untilMs };
+  /** Asks the gate about a campaign message: null to go on, or how handling ends here. */
+  const passGate = async (record: MessageRecord): Promise<Handled | null> => {
+    if (!record.meta.campaignId || !options.gate) return null;
+    const decision = await options.gate(record.meta);
+    if (decision.kind === 'skip') {
+      record.lastReply = decision.reason;
+      await finish(record, 'skipped', clock());
+      return { kind: 'done' };
     }
+    return decision.kind === 'hold' ? { kind: 'hold', until: decision.untilMs } : null;
+  };
+
+  const handle = async (record: MessageRecord): Promise<Handled> => {
+    const stopped = await passGate(record);
+    if (stopped) return stopped;
     // 'sending' stays in memory: one write fewer per message; the status API shows queued/deferred until done.
     record.status = 'sending';
     let result = await run(record);
     // A slot that frees within a moment (pacing, a busy connection) is waited for here, briefly,
-    // rather than by a trip through the delayed set.
+    // rather than by a trip through the delayed set. A campaign paused or cancelled meanwhile
+    // stops it (the gate's answer is cached, so asking again costs next to nothing).
     for (let wait = 0; result.kind === 'wait' && result.until - clock() <= SHORT_WAIT_MS && wait < MAX_SHORT_WAITS; wait += 1) {
       await sleep(Math.max(1, result.until - clock()) + Math.floor(Math.random() * 10));
+      const gated = await passGate(record);
+      if (gated) return gated;
       result = await run(record);
     }
     const now = clock();
