@@ -317,7 +317,7 @@ const bounces = ({ strapi }: { strapi: Core.Strapi }) => {
           ? await subscribers.markComplained(address, { source, note })
           : await subscribers.markBounced(address, { source, note, reason: outcome === 'hard' ? 'hard-bounce' : 'soft-bounces' });
       const actions: BounceAction[] = [result.alreadySuppressed ? 'already-suppressed' : 'suppressed'];
-      if (result.subscriber) actions.push('subscriber-updated');
+      if (result.statusChanged) actions.push('subscriber-updated');
       return actions;
     } catch (error) {
       const status = (error as { status?: number }).status;
@@ -491,7 +491,7 @@ const bounces = ({ strapi }: { strapi: Core.Strapi }) => {
         const result = await getService(strapi, 'subscribers').unsubscribe({ email: address, campaignId: entry?.campaignId ?? null });
         recordStat('unsubscribe', entry, options.at ?? Date.now());
         const actions: BounceAction[] = [result.alreadySuppressed ? 'already-suppressed' : 'suppressed'];
-        if (result.subscriber) actions.push('subscriber-updated');
+        if (result.statusChanged) actions.push('subscriber-updated');
         return { recipient: address, messageId, actions };
       } catch (error) {
         if (dedupeKey) await engine().redis().del(dedupeKey).catch(() => undefined);
