@@ -1,9 +1,9 @@
-import type Redis from 'ioredis';
+import IORedis, { type Redis } from 'ioredis';
 
 import type { Alert } from '../../shared/contracts/alerts';
 import type { ServerStatus } from '../../shared/contracts/status';
 import { createRedisWindowStore } from '../../server/src/engine/protection';
-import { deleteKeys, redisTestPrefix, testRedis } from '../helpers/redis';
+import { deleteKeys, redisTestPrefix, TEST_REDIS_URL, testRedis } from '../helpers/redis';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-servers';
 import { asAdmin, startStrapi, type TestStrapi } from '../helpers/strapi';
 import { waitFor } from '../helpers/wait';
@@ -59,6 +59,21 @@ describe('protection window in Redis', () => {
     // The converted slot leaves the window with its own kind: fill the window past it.
     for (let index = 0; index < 100; index += 1) await store.observe('s2', { outcome: 'accepted' }, 100);
     expect((await store.read('s2')).counts).toEqual({ accepted: 100, hardBounce: 0, softBounce: 0, complaint: 0, failed: 0 });
+  });
+
+  it('works on an auto-pipelined connection from its first call (the engine\'s connection)', async () => {
+    const auto = new IORedis(TEST_REDIS_URL, { enableAutoPipelining: true, maxRetriesPerRequest: 1 });
+    try {
+      // A pipeline of this tick is already open when the store is made and used.
+      const other = auto.get(`${prefix}:other`);
+      const store = createRedisWindowStore(auto, { keyPrefix: prefix });
+      const [, state] = await Promise.all([other, store.observe('s4', { outcome: 'accepted' }, 10), auto.get(`${prefix}:other`)]);
+      expect(state.sends).toBe(1);
+      await Promise.all([store.reset('s4', []), auto.get(`${prefix}:other`)]);
+      expect((await store.read('s4')).sends).toBe(0);
+    } finally {
+      auto.disconnect();
+    }
   });
 
   it('claims a rule once, and a reset un-trips only the rules it names', async () => {

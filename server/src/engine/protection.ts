@@ -26,6 +26,8 @@
  * then claimed with HSETNX on its trip field, so of all the processes that see it cross, exactly
  * one acts. The field stays until the alert is lifted (reset), so later sends don't raise it again.
  */
+import { createHash } from 'node:crypto';
+
 import type { Cluster, Redis } from 'ioredis';
 
 import {
@@ -213,20 +215,24 @@ end
 return 1
 `;
 
-interface ProtectionCommands {
-  multiSmtpProtectObserve(
-    ring: string,
-    state: string,
-    samples: string,
-    window: number,
-    kind: string,
-    afterAccept: number,
-    sample: string,
-    maxSamples: number,
-    ttlMs: number
-  ): Promise<string[]>;
-  multiSmtpProtectReset(ring: string, state: string, samples: string, ...tripFields: string[]): Promise<number>;
-}
+type Arg = string | number;
+
+/**
+ * A script run by EVALSHA, loaded with EVAL when Redis doesn't know it yet. Not defineCommand: the
+ * store is made lazily on the engine's auto-pipelined connection, and a pipeline opened earlier in
+ * the same tick would lack a command defined after it (ioredis copies them when it opens one).
+ */
+const scriptOf = (redis: Redis | Cluster, lua: string) => {
+  const sha = createHash('sha1').update(lua).digest('hex');
+  return async <T>(keys: string[], args: Arg[]): Promise<T> => {
+    try {
+      return (await redis.evalsha(sha, keys.length, ...keys, ...args)) as T;
+    } catch (error) {
+      if (!/NOSCRIPT/.test((error as Error).message)) throw error;
+      return (await redis.eval(lua, keys.length, ...keys, ...args)) as T;
+    }
+  };
+};
 
 /** The state hash -> the window. */
 export const windowStateOf = (fields: Record<string, string>): WindowState => {
@@ -269,9 +275,8 @@ export interface WindowStoreOptions {
 export const createRedisWindowStore = (redis: Redis | Cluster, options: WindowStoreOptions): WindowStore => {
   const maxSamples = options.maxSamples ?? 5;
   const ttlMs = options.ttlMs ?? 30 * 24 * 3600 * 1000;
-  redis.defineCommand('multiSmtpProtectObserve', { numberOfKeys: 3, lua: OBSERVE_LUA });
-  redis.defineCommand('multiSmtpProtectReset', { numberOfKeys: 3, lua: RESET_LUA });
-  const commands = redis as unknown as ProtectionCommands;
+  const observeScript = scriptOf(redis, OBSERVE_LUA);
+  const resetScript = scriptOf(redis, RESET_LUA);
 
   const keysOf = (serverId: string) => {
     const base = `${options.keyPrefix}:protect:{srv:${serverId}}`;
@@ -288,16 +293,9 @@ export const createRedisWindowStore = (redis: Redis | Cluster, options: WindowSt
           ? JSON.stringify({ o: observation.outcome, r: reply.slice(0, MAX_REPLY), t: observation.at ?? Date.now() })
           : '';
       const afterAccept = observation.afterAccept === true && ASYNC_OUTCOMES.has(observation.outcome) ? 1 : 0;
-      const list = await commands.multiSmtpProtectObserve(
-        keys.ring,
-        keys.state,
-        keys.samples,
-        window,
-        SLOT_OF[observation.outcome],
-        afterAccept,
-        sample,
-        maxSamples,
-        ttlMs
+      const list = await observeScript<string[]>(
+        [keys.ring, keys.state, keys.samples],
+        [window, SLOT_OF[observation.outcome], afterAccept, sample, maxSamples, ttlMs]
       );
       return windowStateOf(fieldsFromList(list));
     },
@@ -321,7 +319,7 @@ export const createRedisWindowStore = (redis: Redis | Cluster, options: WindowSt
 
     async reset(serverId, untrip) {
       const keys = keysOf(serverId);
-      await commands.multiSmtpProtectReset(keys.ring, keys.state, keys.samples, ...untrip.map(TRIP_FIELD));
+      await resetScript<number>([keys.ring, keys.state, keys.samples], untrip.map(TRIP_FIELD));
     },
   };
 };
