@@ -25,6 +25,10 @@ module.exports = () => ({
       },
       // Local demo servers answer at once; fail fast when one is stopped.
       smtp: { connectionTimeoutMs: 3000, greetingTimeoutMs: 3000, socketTimeoutMs: 10000 },
+      // Optional: the token of the bounce/complaint endpoint (POST /api/multi-smtp/inbound; 404 while
+      // unset) and the site's address for tracking links. The browser test sets both.
+      ...(process.env.MULTI_SMTP_INBOUND_TOKEN ? { bounces: { inboundToken: process.env.MULTI_SMTP_INBOUND_TOKEN } } : {}),
+      ...(process.env.MULTI_SMTP_PUBLIC_URL ? { publicUrl: process.env.MULTI_SMTP_PUBLIC_URL } : {}),
     },
   },
 });

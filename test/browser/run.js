@@ -14,7 +14,11 @@
  *    sends a test, starts, pauses and resumes it, watching the progress bar; checks the sink got
  *    it once per subscriber,
  * 7. runs the audience scenario (audience-scenario.js): adds a list, imports a CSV file into it (one
- *    row refused), filters and exports the subscribers, suppresses a domain and removes it.
+ *    row refused), filters and exports the subscribers, suppresses a domain and removes it,
+ * 8. runs the reports scenario (reports-scenario.js): a relay refusing 10 % of recipients sends a
+ *    campaign and is paused by protection, a complaint and a soft bounce come in through the inbound
+ *    endpoint; the reports overview draws its charts with that data, the relay, campaign, delivery
+ *    log and alerts pages show it, and lifting the alert lets the relay finish the campaign.
  *
  * Prints `browser: N passed, N failed` last and exits non-zero on any failure. Screenshots (key steps
  * and failures) and Strapi's output go to test/browser/screenshots/.
@@ -23,6 +27,7 @@
  * the temporary app folder for a look afterwards.
  */
 const { spawnSync } = require('node:child_process');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -31,6 +36,7 @@ const { chromium } = require('playwright-core');
 const { startCapturingSmtpServer } = require('../../playground/scripts/capture-smtp');
 const { defineAudienceTests } = require('./audience-scenario');
 const { defineCampaignTests } = require('./campaign-scenario');
+const { defineReportsTests } = require('./reports-scenario');
 const {
   PLAYGROUND_DIR,
   REPO_ROOT,
@@ -230,7 +236,7 @@ const field = (scope, label) => scope.getByLabel(new RegExp(`^${label}\\s*\\*?$`
 // The tests. They share one page and run in order; each one starts where the previous one ended.
 // ---------------------------------------------------------------------------------------------
 
-function defineTests({ baseUrl, sink, adminToken }) {
+function defineTests({ baseUrl, sink, adminToken, inboundToken }) {
   const serverName = `Browser test relay ${process.pid}`;
   const recipient = 'browser-test-recipient@example.com';
   const subject = `Browser test ${new Date().toISOString()}`;
@@ -312,6 +318,15 @@ function defineTests({ baseUrl, sink, adminToken }) {
     }),
     // Lists, CSV import and export, suppressions (test/browser/audience-scenario.js).
     ...defineAudienceTests({ ui: { field, buttonOrLink, screenshot, log } }),
+    // Reports, a server's and a campaign's report, the delivery log, alerts (test/browser/reports-scenario.js).
+    ...defineReportsTests({
+      baseUrl,
+      sink,
+      adminToken,
+      inboundToken,
+      onCleanup: (cleanup) => cleanups.push(cleanup),
+      ui: { field, buttonOrLink, screenshot, log, UI_TIMEOUT_MS },
+    }),
   ];
 }
 
@@ -357,9 +372,14 @@ async function main() {
 
   const redisPrefix = `multi-smtp-browser-${process.pid}-${Date.now()}`;
   cleanups.push(() => within(10000, 'deleting the Redis keys of this run', deleteRedisKeys(redisPrefix)));
+  const port = await freePort();
+  // The reports scenario posts a complaint and a bounce to the inbound endpoint with this token.
+  const inboundToken = crypto.randomBytes(24).toString('hex');
   const env = {
     NODE_ENV: 'production',
-    PORT: String(await freePort()),
+    PORT: String(port),
+    MULTI_SMTP_INBOUND_TOKEN: inboundToken,
+    MULTI_SMTP_PUBLIC_URL: `http://127.0.0.1:${port}`,
     PLAYGROUND_SEED: 'false',
     MULTI_SMTP_PLUGIN_PATH: REPO_ROOT,
     MULTI_SMTP_REDIS_PREFIX: redisPrefix,
@@ -377,7 +397,7 @@ async function main() {
   page.on('pageerror', (error) => log(`page error: ${error.message.split('\n')[0]}`));
 
   const testsStartedAt = Date.now();
-  const results = await runTests(defineTests({ baseUrl, sink, adminToken }), page);
+  const results = await runTests(defineTests({ baseUrl, sink, adminToken, inboundToken }), page);
   timings.tests = Date.now() - testsStartedAt;
 
   const failed = results.filter((result) => !result.ok);

@@ -41,6 +41,8 @@ export interface MessageListParams {
   server?: string;
   /** A group's slug. */
   group?: string;
+  /** A campaign's documentId. */
+  campaign?: string;
   /** ISO date-times bounding the time the message was queued. */
   from?: string;
   to?: string;

@@ -7,8 +7,9 @@ import { getTranslation } from '../utils/getTranslation';
 import { paths } from '../utils/paths';
 
 /**
- * The plugin's side navigation, in two sections shown per permission: Sending (Servers, Groups and,
- * with `reports.read`, the Delivery log) and Campaigns (Campaigns, Subscribers, Lists, Suppressions).
+ * The plugin's side navigation, in sections shown per permission: Sending (Servers, Groups),
+ * Deliverability (with `reports.read`: Reports, Alerts, the Delivery log) and Campaigns (Campaigns,
+ * Subscribers, Lists, Suppressions).
  */
 export function PluginNav() {
   const { formatMessage } = useIntl();
@@ -17,7 +18,7 @@ export function PluginNav() {
   const text = (id: string, defaultMessage: string) => formatMessage({ id: getTranslation(id), defaultMessage });
 
   // The servers list lives at the plugin's root, so "Servers" is active everywhere except under the other pages.
-  const otherPages = [paths.groups, paths.log, paths.campaigns, paths.subscribers, paths.lists, paths.suppressions];
+  const otherPages = [paths.groups, paths.log, paths.campaigns, paths.subscribers, paths.lists, paths.suppressions, paths.reports, paths.alerts];
   const onOtherPage = otherPages.some((path) => pathname.includes(path));
 
   const sendingLinks = [
@@ -31,8 +32,15 @@ export function PluginNav() {
       />
     ),
     canRead && <SubNav.Link key="groups" to={paths.groups} label={text('nav.groups', 'Groups')} />,
-    reportsRead && <SubNav.Link key="log" to={paths.log} label={text('nav.log', 'Delivery log')} />,
   ].filter(Boolean);
+
+  const reportLinks = reportsRead
+    ? [
+        <SubNav.Link key="reports" to={paths.reports} label={text('nav.reports', 'Reports')} />,
+        <SubNav.Link key="alerts" to={paths.alerts} label={text('nav.alerts', 'Alerts')} />,
+        <SubNav.Link key="log" to={paths.log} label={text('nav.log', 'Delivery log')} />,
+      ]
+    : [];
 
   const campaignLinks = campaignsRead
     ? [
@@ -52,6 +60,11 @@ export function PluginNav() {
             sendingLinks.length > 0 && (
               <SubNav.Section key="sending" label={text('nav.section.sending', 'Sending')}>
                 {sendingLinks}
+              </SubNav.Section>
+            ),
+            reportLinks.length > 0 && (
+              <SubNav.Section key="reports" label={text('nav.section.reports', 'Deliverability')}>
+                {reportLinks}
               </SubNav.Section>
             ),
             campaignLinks.length > 0 && (

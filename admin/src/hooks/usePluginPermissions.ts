@@ -33,7 +33,7 @@ export function usePluginPermissions() {
     canRead: Boolean(servers.allowedActions.canRead),
     canManage: Boolean(servers.allowedActions.canManage),
     canTest: Boolean(servers.allowedActions.canTest),
-    /** May read the delivery log (and, later, reports). */
+    /** May read reports, alerts and the delivery log. */
     reportsRead: Boolean(reports.allowedActions.canRead),
     /** May see campaigns, lists, subscribers and suppressions. */
     campaignsRead: Boolean(campaigns.allowedActions.canRead),

@@ -12,6 +12,10 @@ import { CampaignsListPage } from './campaigns/CampaignsListPage';
 import { GroupEditPage } from './groups/GroupEditPage';
 import { GroupsListPage } from './groups/GroupsListPage';
 import { MailingListsPage } from './lists/MailingListsPage';
+import { AlertsPage } from './reports/AlertsPage';
+import { CampaignReportPage } from './reports/CampaignReportPage';
+import { ReportsOverviewPage } from './reports/ReportsOverviewPage';
+import { ServerReportPage } from './reports/ServerReportPage';
 import { DeliveryLogPage } from './log/DeliveryLogPage';
 import { ServerEditPage } from './servers/ServerEditPage';
 import { ServersListPage } from './servers/ServersListPage';
@@ -34,20 +38,24 @@ const queryClient = new QueryClient({
 
 const SERVERS_READ = [{ action: actionId(ACTIONS.serversRead), subject: null }];
 const CAMPAIGNS_READ = [{ action: actionId(ACTIONS.campaignsRead), subject: null }];
-/** Either opens the plugin (Page.Protect lets in an admin with any one of them). */
-const READ_PERMISSIONS = [...SERVERS_READ, ...CAMPAIGNS_READ];
+/** Any one opens the plugin (Page.Protect lets in an admin with any one of them). */
+const READ_PERMISSIONS = [...SERVERS_READ, ...CAMPAIGNS_READ, ...REPORTS_READ_PERMISSIONS];
 
-/** The servers list, or the campaigns for an admin who may only see campaigns. */
+/** The servers list, or the campaigns (or reports) for an admin who may only see those. */
 function Home() {
-  const { isLoading, canRead, campaignsRead } = usePluginPermissions();
+  const { isLoading, canRead, campaignsRead, reportsRead } = usePluginPermissions();
   if (isLoading) {
     return <Page.Loading />;
+  }
+  if (!canRead && !campaignsRead && reportsRead) {
+    return <Navigate to={paths.reports} replace />;
   }
   return !canRead && campaignsRead ? <Navigate to={paths.campaigns} replace /> : <ServersListPage />;
 }
 
 const servers = (element: JSX.Element) => <Page.Protect permissions={SERVERS_READ}>{element}</Page.Protect>;
 const campaigns = (element: JSX.Element) => <Page.Protect permissions={CAMPAIGNS_READ}>{element}</Page.Protect>;
+const reports = (element: JSX.Element) => <Page.Protect permissions={REPORTS_READ_PERMISSIONS}>{element}</Page.Protect>;
 
 /** The plugin's root page: its routes, inside the side navigation. */
 const App = () => (
@@ -69,6 +77,10 @@ const App = () => (
               </Page.Protect>
             }
           />
+          <Route path="reports" element={reports(<ReportsOverviewPage />)} />
+          <Route path="reports/servers/:id" element={reports(<ServerReportPage />)} />
+          <Route path="reports/campaigns/:id" element={reports(<CampaignReportPage />)} />
+          <Route path="alerts" element={reports(<AlertsPage />)} />
           <Route path="campaigns" element={campaigns(<CampaignsListPage />)} />
           <Route path="campaigns/new" element={campaigns(<CampaignEditPage />)} />
           <Route path="campaigns/:id" element={campaigns(<CampaignEditPage />)} />

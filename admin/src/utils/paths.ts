@@ -20,4 +20,8 @@ export const paths = {
   subscribers: `${BASE}/subscribers`,
   lists: `${BASE}/lists`,
   suppressions: `${BASE}/suppressions`,
+  reports: `${BASE}/reports`,
+  serverReport: (documentId: string) => `${BASE}/reports/servers/${encodeURIComponent(documentId)}`,
+  campaignReport: (documentId: string) => `${BASE}/reports/campaigns/${encodeURIComponent(documentId)}`,
+  alerts: `${BASE}/alerts`,
 };

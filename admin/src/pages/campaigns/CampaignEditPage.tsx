@@ -26,6 +26,7 @@ import { getTranslation } from '../../utils/getTranslation';
 import { paths } from '../../utils/paths';
 import { validateWith } from '../../utils/validate';
 import { AudiencePicker } from './AudiencePicker';
+import { CampaignReportLink } from '../reports/CampaignReportLink';
 import { CampaignActions } from './CampaignActions';
 import { CampaignContent, useTemplateCheck } from './CampaignContent';
 import { CampaignProgressView, CampaignStatusBadge } from './CampaignProgressView';
@@ -181,18 +182,22 @@ function CampaignEditor({ campaign, canManage, canSend, canReadServers }: Campai
       backTo={paths.campaigns}
       onSubmit={submit}
       actions={
-        campaign &&
-        canSend && (
+        campaign && (
           <>
-            <Button type="button" variant="secondary" startIcon={<Mail />} onClick={() => setTestOpen(true)}>
-              {text('campaign.testSend', 'Send test')}
-            </Button>
-            <CampaignActions
-              campaign={campaign}
-              scheduledAt={values.scheduledAt}
-              beforeStart={saveIfDirty}
-              onError={showApiError}
-            />
+            <CampaignReportLink campaign={campaign} />
+            {canSend && (
+              <>
+                <Button type="button" variant="secondary" startIcon={<Mail />} onClick={() => setTestOpen(true)}>
+                  {text('campaign.testSend', 'Send test')}
+                </Button>
+                <CampaignActions
+                  campaign={campaign}
+                  scheduledAt={values.scheduledAt}
+                  beforeStart={saveIfDirty}
+                  onError={showApiError}
+                />
+              </>
+            )}
           </>
         )
       }

@@ -13,6 +13,8 @@ export interface LogFilters {
   server: string;
   /** A group's slug, '' = any. */
   group: string;
+  /** A campaign's documentId, '' = any. */
+  campaign: string;
   /** 'YYYY-MM-DD' in the browser's time zone, '' = no bound. */
   from: string;
   to: string;
@@ -36,6 +38,7 @@ export function useLogFilters() {
     status: isStatus(read('status')) ? (read('status') as MessageStatus) : '',
     server: read('server'),
     group: read('group'),
+    campaign: read('campaign'),
     from: isDay(read('from')) ? read('from') : '',
     to: isDay(read('to')) ? read('to') : '',
   };
@@ -54,14 +57,16 @@ export function useLogFilters() {
   /** Clears the selects and dates; the recipient search has its own clear button. */
   const clearFilters = () => {
     const next = new URLSearchParams(searchParams);
-    for (const key of ['status', 'server', 'group', 'from', 'to', 'page']) {
+    for (const key of ['status', 'server', 'group', 'campaign', 'from', 'to', 'page']) {
       next.delete(key);
     }
     setSearchParams(next, { replace: true });
   };
 
   const hasFilters = Object.values(filters).some(Boolean);
-  const hasFieldFilters = Boolean(filters.status || filters.server || filters.group || filters.from || filters.to);
+  const hasFieldFilters = Boolean(
+    filters.status || filters.server || filters.group || filters.campaign || filters.from || filters.to,
+  );
 
   return { filters, setFilter, clearFilters, hasFilters, hasFieldFilters };
 }
@@ -80,7 +85,11 @@ export function toMessageListParams(filters: LogFilters, page: number, pageSize:
     status: filters.status || undefined,
     server: filters.server || undefined,
     group: filters.group || undefined,
+    campaign: filters.campaign || undefined,
     from: fromDay?.toISOString(),
     to: endOfDay?.toISOString(),
   };
 }
+
+/** A delivery-log id (a UUID, as in the X-Multi-SMTP-ID header): the search box looks it up directly. */
+export const isMessageId = (value: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value.trim());
