@@ -41,6 +41,18 @@ export interface MessageRecord {
   finishedAt: number | null;
   /** A message of a batch job that went on in a job of its own (retries): the batch leaves it alone. */
   ownJob?: boolean;
+  /**
+   * Campaign mail is stored as its recipient and rendered by the worker when it is sent (the
+   * fan-out then queues tens of thousands of recipients a second); until then `message` is empty.
+   */
+  recipient?: CampaignRecipient | null;
+}
+
+/** Who a campaign message is for: what its template is rendered with. */
+export interface CampaignRecipient {
+  email: string;
+  name: string | null;
+  attributes: Record<string, unknown>;
 }
 
 export const FINAL_STATUSES: ReadonlySet<MessageStatus> = new Set(['sent', 'failed', 'bounced', 'skipped']);
@@ -84,7 +96,7 @@ export const createMessageStore = (redis: Redis, options: { keyPrefix: string; r
 
   /** A stored message; `withBody: false` also reads a finished one, whose body is gone. */
   const parse = (id: string, fields: Record<string, string>, withBody = true): MessageRecord | null => {
-    if (!fields.meta || (withBody && !fields.body)) return null;
+    if (!fields.meta || (withBody && !fields.body && !fields.rcpt)) return null;
     return {
       id,
       message: (fields.body ? JSON.parse(fields.body) : { subject: '' }) as OutgoingMessage,
@@ -98,6 +110,7 @@ export const createMessageStore = (redis: Redis, options: { keyPrefix: string; r
       sentAt: fields.sentAt ? Number(fields.sentAt) : null,
       finishedAt: fields.finishedAt ? Number(fields.finishedAt) : null,
       ownJob: fields.ownJob === '1',
+      recipient: fields.rcpt ? (JSON.parse(fields.rcpt) as CampaignRecipient) : null,
     };
   };
 
@@ -130,13 +143,15 @@ export const createMessageStore = (redis: Redis, options: { keyPrefix: string; r
      */
     async storeCampaignBatch(
       batchId: string,
-      records: { id: string; message: OutgoingMessage; meta: MessageMeta }[],
+      records: { id: string; meta: MessageMeta; message?: OutgoingMessage; recipient?: CampaignRecipient | null }[],
       counters: { depthKey: string; depthField: string; campaignCountsKey: string }
     ): Promise<boolean> {
       if (await redis.exists(batchMarkerKey(batchId))) return false;
       const transaction = redis.multi();
-      for (const { id, message, meta } of records) {
-        transaction.hset(messageKey(id), { body: JSON.stringify(message), meta: JSON.stringify(meta), status: 'queued' });
+      for (const { id, message, recipient, meta } of records) {
+        // A rendered message, or (rendered by the worker) its recipient.
+        const content = recipient ? { rcpt: JSON.stringify(recipient) } : { body: JSON.stringify(message) };
+        transaction.hset(messageKey(id), { ...content, meta: JSON.stringify(meta), status: 'queued' });
       }
       transaction
         .set(batchMarkerKey(batchId), String(records.length), 'EX', BATCH_MARKER_SEC)

@@ -10,7 +10,7 @@ import { classifyAttempt, classifyRejectedRecipients, type Classification } from
 import type { Directory, DirectoryCache, ServerConfig } from './directory';
 import { createHealthStore, type ServerHealth } from './health';
 import { outgoingMessageSchema, recipientsOf, type OutgoingMessage, type OutgoingMessageInput } from './message';
-import { createMessageStore, FINAL_STATUSES, toLogEntry, type MessageMeta, type MessageRecord } from './message-store';
+import { createMessageStore, FINAL_STATUSES, toLogEntry, type CampaignRecipient, type MessageMeta, type MessageRecord } from './message-store';
 import { createQuotaStore, type QuotaLimits, type Reservation } from './quota';
 import { Router, type GroupSnapshot, type ServerSnapshot } from './router';
 import type { SmtpTimeouts } from './smtp-probe';
@@ -64,13 +64,16 @@ export type GateDecision =
   /** Put it (and the rest of its batch) back until then, without using an attempt (e.g. the campaign is paused). */
   | { kind: 'hold'; untilMs: number; reason: string };
 
-/** One message of a campaign batch. */
-export interface CampaignBatchMessage {
+/**
+ * One message of a campaign batch: rendered already (`message`), or only its recipient, rendered
+ * by the worker that sends it through EngineOptions.renderCampaignMessage. The second keeps the
+ * fan-out cheap (no rendering, no validation, a small record per recipient) and the queue small.
+ */
+export type CampaignBatchMessage = {
   /** A UUID chosen by the caller, the same each time the batch is built. */
   id: string;
   subscriberId: string | null;
-  message: OutgoingMessageInput | unknown;
-}
+} & ({ message: OutgoingMessageInput | unknown; recipient?: undefined } | { recipient: CampaignRecipient; message?: undefined });
 
 export interface CampaignBatch {
   /** The same for the same recipients every time: storing and queueing it again does nothing. */
@@ -80,6 +83,14 @@ export interface CampaignBatch {
   server?: string;
   messages: CampaignBatchMessage[];
 }
+
+/** Renders a campaign message for its recipient when a worker is about to send it. */
+export type RenderCampaignMessage = (input: {
+  campaignId: string;
+  messageId: string;
+  subscriberId: string | null;
+  recipient: CampaignRecipient;
+}) => Promise<OutgoingMessageInput>;
 
 /** A campaign's messages by final status, and how many were queued. */
 export interface CampaignCounts {
@@ -118,6 +129,8 @@ export interface EngineOptions {
   log?: (entry: MessageLogEntry) => void;
   /** Asked before each campaign message is routed (see GateDecision). */
   gate?: (meta: MessageMeta) => Promise<GateDecision>;
+  /** Renders campaign messages queued as recipients (see CampaignBatchMessage). */
+  renderCampaignMessage?: RenderCampaignMessage;
   onEvent?: (event: EngineEvent, payload: MessageLogEntry) => void;
   /** The envelope sender (MAIL FROM) of a message, e.g. its VERP bounce address; null: the From address. */
   envelopeFrom?: (messageId: string) => string | null;
@@ -553,8 +566,34 @@ export const createSendingEngine = (options: EngineOptions) => {
     return decision.kind === 'hold' ? { kind: 'hold', until: decision.untilMs } : null;
   };
 
+  /**
+   * A campaign message queued as its recipient is rendered now (after the gate, so nothing is
+   * rendered for a suppressed recipient). The rendering is not stored: a retry renders again, the
+   * same. A message that cannot be rendered fails, with the reason as its reply.
+   */
+  const render = async (record: MessageRecord): Promise<Handled | null> => {
+    if (!record.recipient) return null;
+    try {
+      if (!options.renderCampaignMessage || !record.meta.campaignId) throw new Error('no campaign renderer is configured');
+      const input = await options.renderCampaignMessage({
+        campaignId: record.meta.campaignId,
+        messageId: record.id,
+        subscriberId: record.meta.subscriberId ?? null,
+        recipient: record.recipient,
+      });
+      record.message = validate(input);
+      record.recipient = null;
+      record.meta = { ...record.meta, from: record.message.from?.address ?? null, recipients: recipientsOf(record.message), subject: record.message.subject };
+      return null;
+    } catch (error) {
+      record.lastReply = `not rendered: ${error instanceof Error ? error.message : String(error)}`.slice(0, 500);
+      await finish(record, 'failed', clock());
+      return { kind: 'done' };
+    }
+  };
+
   const handle = async (record: MessageRecord): Promise<Handled> => {
-    const stopped = await passGate(record);
+    const stopped = (await passGate(record)) ?? (await render(record));
     if (stopped) return stopped;
     // 'sending' stays in memory: one write fewer per message; the status API shows queued/deferred until done.
     record.status = 'sending';
@@ -805,32 +844,38 @@ export const createSendingEngine = (options: EngineOptions) => {
      * sent twice. Returns whether this call stored it.
      */
     async queueCampaignBatch(batch: CampaignBatch): Promise<{ queued: boolean }> {
-      const messages = batch.messages.map((entry, index) => validate(entry.message, ['messages', String(index), 'message']));
+      const messages = batch.messages.map((entry, index) =>
+        entry.recipient ? null : validate(entry.message, ['messages', String(index), 'message'])
+      );
       const target = await resolveTarget({ group: batch.group, server: batch.server });
       const now = clock();
-      const records: MessageRecord[] = messages.map((message, index) => ({
-        id: batch.messages[index]!.id,
-        message,
-        meta: {
-          ...target,
-          source: 'campaign',
-          idempotencyKey: null,
-          queuedAt: now,
-          from: message.from?.address ?? null,
-          recipients: recipientsOf(message),
-          subject: message.subject,
-          campaignId: batch.campaignId,
-          subscriberId: batch.messages[index]!.subscriberId,
-        },
-        status: 'queued',
-        attempts: [],
-        serverId: null,
-        serverName: null,
-        lastReply: null,
-        smtpMessageId: null,
-        sentAt: null,
-        finishedAt: null,
-      }));
+      const records: MessageRecord[] = batch.messages.map((entry, index) => {
+        const message = messages[index] ?? ({ subject: '' } as OutgoingMessage);
+        return {
+          id: entry.id,
+          message,
+          recipient: entry.recipient ?? null,
+          meta: {
+            ...target,
+            source: 'campaign',
+            idempotencyKey: null,
+            queuedAt: now,
+            from: message.from?.address ?? null,
+            recipients: entry.recipient ? [entry.recipient.email] : recipientsOf(message),
+            subject: message.subject,
+            campaignId: batch.campaignId,
+            subscriberId: entry.subscriberId,
+          },
+          status: 'queued',
+          attempts: [],
+          serverId: null,
+          serverName: null,
+          lastReply: null,
+          smtpMessageId: null,
+          sentAt: null,
+          finishedAt: null,
+        };
+      });
       const stored = await store.storeCampaignBatch(batch.batchId, records, {
         depthKey,
         depthField: target.groupId ?? 'pinned',
@@ -840,10 +885,9 @@ export const createSendingEngine = (options: EngineOptions) => {
       // already ran finds its messages finished (gone) and sends nothing.
       await queue.add(QUEUE_NAME, { ids: records.map((record) => record.id) }, jobOptions(`batch-${batch.batchId.replace(/:/g, '-')}`, {}, 0));
       if (stored) {
-        for (const record of records) {
-          log(record);
-          emit('queued', record);
-        }
+        // Campaign mail gets its delivery log row when it finishes (the campaign's counters show
+        // it queued): one row write per message, and none at the fan-out's pace.
+        for (const record of records) emit('queued', record);
       }
       return { queued: stored };
     },

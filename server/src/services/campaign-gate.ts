@@ -23,6 +23,7 @@ const campaignGate = ({ strapi }: { strapi: Core.Strapi }) => ({
     if (!meta.campaignId) return { kind: 'send' };
     const state = await getService(strapi, 'campaignState').get(meta.campaignId);
     if (state === 'cancelled') return { kind: 'skip', reason: 'campaign cancelled' };
+    if (state === 'failed') return { kind: 'skip', reason: 'campaign failed' };
     if (state === 'paused') {
       // The engine's clock (shifted in tests), which is what it schedules the hold by.
       const now = getService(strapi, 'engine').get().now();

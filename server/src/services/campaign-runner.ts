@@ -8,11 +8,11 @@ import {
   emptyFanOutStats,
   runFanOut,
   type FanOutCursor,
-  type FanOutDeps,
   type FanOutResult,
   type FanOutStats,
 } from '../engine/fan-out';
 import type { OutgoingMessageInput } from '../engine/message';
+import type { CampaignRecipient } from '../engine/message-store';
 import { MessageValidationError } from '../engine/sending-engine';
 import { createTemplateEngine, TemplateError } from '../engine/template';
 import { createCampaignRepository, type CampaignEntity } from '../repositories/campaigns';
@@ -43,6 +43,8 @@ const TICK_MS = 1000;
 const SYNC_EVERY_MS = 2000;
 /** While waiting for the last messages of a campaign to finish. */
 const DRAIN_POLL_MS = 500;
+/** How long a campaign's compiled template is kept for the workers that render its messages. */
+const RENDERER_TTL_MS = 60_000;
 /**
  * Errors that are not the campaign's (Redis or the database away) are retried, after 1, 2, 4... s
  * (at most 30 s), for this long; then the campaign fails with the last one.
@@ -153,7 +155,7 @@ const campaignRunner = ({ strapi }: { strapi: Core.Strapi }) => {
     const context = { name: campaign.name };
     // Opens and clicks, when the campaign tracks them: links and pixel carry the message's own id.
     const track = getService(strapi, 'tracking').rewriterFor(campaign);
-    return (recipient: Parameters<FanOutDeps<OutgoingMessageInput>['render']>[0], messageId: string): OutgoingMessageInput => {
+    return (recipient: CampaignRecipient & { subscriberId: string | null }, messageId: string): OutgoingMessageInput => {
       const link = unsubscribe.linkFor({ subscriberId: recipient.subscriberId ?? '', campaignId: campaign.documentId, email: recipient.email });
       const rendered = compiled.renderSync({
         recipient: { email: recipient.email, name: recipient.name, attributes: recipient.attributes },
@@ -164,6 +166,24 @@ const campaignRunner = ({ strapi }: { strapi: Core.Strapi }) => {
       const to = recipient.name ? { name: recipient.name, address: recipient.email } : recipient.email;
       return campaignMessage(campaign, to, rendered, unsubscribe.headersFor(link));
     };
+  };
+
+  /**
+   * Renderers of the campaigns being sent, for the workers (messages are rendered when they are
+   * sent: see renderMessage). A campaign's content cannot change while it sends, so one compiled
+   * template serves all its messages; an entry is dropped after a while so a finished campaign
+   * does not stay in memory.
+   */
+  const renderers = new Map<string, { render: ReturnType<typeof buildRenderer>; at: number }>();
+  const rendererOf = async (campaignId: string) => {
+    const cached = renderers.get(campaignId);
+    if (cached && Date.now() - cached.at < RENDERER_TTL_MS) return cached.render;
+    const campaign = await repository.findOne(campaignId);
+    if (!campaign) throw new Error(`campaign ${campaignId} does not exist`);
+    const render = buildRenderer(campaign);
+    for (const [id, entry] of renderers) if (Date.now() - entry.at >= RENDERER_TTL_MS) renderers.delete(id);
+    renderers.set(campaignId, { render, at: Date.now() });
+    return render;
   };
 
   const fail = async (campaignId: string, error: unknown) => {
@@ -220,7 +240,8 @@ const campaignRunner = ({ strapi }: { strapi: Core.Strapi }) => {
       if ((await state.getFresh(campaignId)) === null) await state.set(campaignId, 'sending');
       if (!campaign.audience) throw new Error('the campaign has no audience');
 
-      const render = buildRenderer(campaign);
+      // Compiled once here so a template that does not compile fails the campaign before anything is queued.
+      buildRenderer(campaign);
       const readPage = await getService(strapi, 'audiences').reader(campaign.audience);
       const suppressions = getService(strapi, 'suppressions');
       const engine = engineService().get();
@@ -230,14 +251,20 @@ const campaignRunner = ({ strapi }: { strapi: Core.Strapi }) => {
         copyCounters(campaignId).catch((error) => log('warn', `campaign ${campaignId}: counters not copied: ${(error as Error).message}`));
       }, SYNC_EVERY_MS);
 
-      const result = await runFanOut<OutgoingMessageInput>(
+      const result = await runFanOut<CampaignRecipient>(
         {
           campaignId,
           readPage: (after, limit, upTo) => readPage({ after, pageSize: limit, upTo }),
           filterSuppressed: (emails) => suppressions.filterSuppressed(emails),
-          render: (recipient, messageId) => render(recipient, messageId),
+          // The worker renders each message when it sends it (renderMessage): queued is the recipient.
+          render: (recipient) => ({ email: recipient.email, name: recipient.name, attributes: recipient.attributes }),
           queueBatch: ({ batchId, messages }) =>
-            engine.queueCampaignBatch({ batchId, campaignId, group: campaign.group?.slug ?? undefined, messages }),
+            engine.queueCampaignBatch({
+              batchId,
+              campaignId,
+              group: campaign.group?.slug ?? undefined,
+              messages: messages.map(({ id, subscriberId, message }) => ({ id, subscriberId, recipient: message })),
+            }),
           loadCursor: () => loadCursor(campaignId),
           saveCursor: (cursor) => saveCursor(campaignId, cursor),
           inFlight: async () => (await engine.campaignCounts(campaignId)).inFlight,
@@ -347,6 +374,24 @@ const campaignRunner = ({ strapi }: { strapi: Core.Strapi }) => {
   };
 
   return {
+    /**
+     * Renders one campaign message for the worker about to send it (EngineOptions.renderCampaignMessage).
+     * A template that fails here (a limit hit by one recipient's data) fails the campaign: the
+     * rest of it is skipped rather than sent half-broken.
+     */
+    async renderMessage(input: { campaignId: string; messageId: string; subscriberId: string | null; recipient: CampaignRecipient }): Promise<OutgoingMessageInput> {
+      const render = await rendererOf(input.campaignId);
+      try {
+        return render({ ...input.recipient, subscriberId: input.subscriberId }, input.messageId);
+      } catch (error) {
+        if (error instanceof TemplateError) {
+          renderers.delete(input.campaignId);
+          await fail(input.campaignId, error);
+        }
+        throw error;
+      }
+    },
+
     start() {
       if (timer || !config().worker.enabled) return;
       stopping = false;

@@ -118,18 +118,20 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
         envelopeFrom: (messageId) => getService(strapi, 'bounces').envelopeFrom(messageId),
         // Campaign mail: skipped when suppressed or cancelled, held while paused (services/campaign-gate.ts).
         gate: (meta) => getService(strapi, 'campaignGate').check(meta),
+        // Campaign mail is queued as recipients and rendered when sent (services/campaign-runner.ts).
+        renderCampaignMessage: (input) => getService(strapi, 'campaignRunner').renderMessage(input),
         onEvent: (event, entry) => {
           strapi.eventHub.emit(`multi-smtp.message.${event}`, { message: entry });
-          // Hourly statistics and Prometheus counters per server, group and campaign (services/stats.ts).
-          getService(strapi, 'stats').recordEngineEvent(event, entry);
-          // Automatic protection: each server's window of outcomes, thresholds, pause or cut weight (services/protection.ts).
-          getService(strapi, 'protection').observeEngineEvent(event, entry);
           // A synchronous hard bounce: the recipients are suppressed at once (services/bounces.ts).
           if (event === 'bounced') {
             getService(strapi, 'bounces')
               .applyEngineBounce(entry)
               .catch((error: Error) => strapi.log.error(`[multi-smtp] applying a bounce of ${entry.id} failed: ${error.message}`));
           }
+          // Hourly statistics and Prometheus counters per server, group and campaign (services/stats.ts).
+          getService(strapi, 'stats').recordEngineEvent(event, entry);
+          // Automatic protection: each server's window of outcomes, thresholds, pause or cut weight (services/protection.ts).
+          getService(strapi, 'protection').observeEngineEvent(event, entry);
         },
         onError: (error, context) => {
           strapi.log.error(`[multi-smtp] ${context}: ${error instanceof Error ? error.message : String(error)}`);
