@@ -64,6 +64,11 @@ describe('campaign batches in the sending engine', () => {
       worker: { enabled: true, concurrency: 4 },
       retry: { attempts: 3, backoffMs: 100 },
       gate: (meta) => gate(meta),
+      // Campaign mail queued as recipients is rendered here, when a worker sends it.
+      renderCampaignMessage: async ({ campaignId, recipient }) => {
+        if (recipient.email.startsWith('broken')) throw new Error('template limit hit');
+        return { to: recipient.email, subject: `${campaignId} for ${recipient.name}`, text: `Plan: ${String(recipient.attributes.plan)}` };
+      },
     });
     engine.start();
   });
@@ -133,6 +138,24 @@ describe('campaign batches in the sending engine', () => {
     expect(await engine.campaignCounts('c4')).toMatchObject({ queued: 0 });
     expect(await engine.queueCampaignBatch(batch('c4', 0, ['ok@example.com']))).toEqual({ queued: true });
     await waitFor('delivered', () => sink.messages.length >= 1);
+  });
+
+  it('renders a campaign message queued as its recipient when it is sent, and fails one that cannot be rendered', async () => {
+    const queued = await engine.queueCampaignBatch({
+      batchId: 'c5:0',
+      campaignId: 'c5',
+      group: 'news',
+      messages: [
+        { id: randomUUID(), subscriberId: 's1', recipient: { email: 'ann@example.com', name: 'Ann', attributes: { plan: 'gold' } } },
+        { id: randomUUID(), subscriberId: 's2', recipient: { email: 'broken@example.com', name: null, attributes: {} } },
+      ],
+    });
+    expect(queued).toEqual({ queued: true });
+    await waitFor('finished', async () => (await engine.campaignCounts('c5')).inFlight === 0);
+    expect(sink.messages).toHaveLength(1);
+    expect(sink.messages[0]).toMatchObject({ to: ['ann@example.com'], subject: 'c5 for Ann' });
+    expect(sink.messages[0]!.text?.trim()).toBe('Plan: gold');
+    expect(await engine.campaignCounts('c5')).toMatchObject({ queued: 2, sent: 1, failed: 1 });
   });
 
   it('queues sendBulk in batches, each message still delivered once', async () => {
