@@ -26,9 +26,10 @@
  *   BENCH_RECIPIENTS        subscribers in the list (default 200000)
  *   BENCH_MAX_IN_FLIGHT     campaigns.maxInFlight (default 2000, the plugin's default)
  *   BENCH_PAGE_SIZE         campaigns.pageSize (default 500, the plugin's default)
- *   BENCH_WORKERS           extra worker processes (default 2)
+ *   BENCH_WORKERS           extra bare-engine worker processes (default 0: campaign mail is rendered
+ *                           when sent, which needs a worker inside Strapi; bare ones hold it)
  *   BENCH_CONCURRENCY       sends at once per extra worker process (default 25)
- *   BENCH_STRAPI_CONCURRENCY  sends at once in Strapi's own worker (default 2)
+ *   BENCH_STRAPI_CONCURRENCY  sends at once in Strapi's own worker (default 25)
  *   BENCH_TEXT=auto         leave the text part empty, so it is generated from the HTML for each recipient
  *   BENCH_PRIVATE_REDIS=0   use REDIS_URL (default redis://127.0.0.1:6379) instead of a private Redis
  */
@@ -58,9 +59,9 @@ const numberFromEnv = (name: string, fallback: number) => {
 const RECIPIENTS = numberFromEnv('BENCH_RECIPIENTS', 200_000);
 const MAX_IN_FLIGHT = numberFromEnv('BENCH_MAX_IN_FLIGHT', 2000);
 const PAGE_SIZE = numberFromEnv('BENCH_PAGE_SIZE', 500);
-const WORKERS = numberFromEnv('BENCH_WORKERS', 2);
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 0);
 const CONCURRENCY = numberFromEnv('BENCH_CONCURRENCY', 25);
-const STRAPI_CONCURRENCY = numberFromEnv('BENCH_STRAPI_CONCURRENCY', 2);
+const STRAPI_CONCURRENCY = numberFromEnv('BENCH_STRAPI_CONCURRENCY', 25);
 const AUTO_TEXT = process.env.BENCH_TEXT === 'auto';
 const SINKS = 4;
 const SAMPLE_MS = 150;

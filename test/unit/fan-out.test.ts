@@ -40,7 +40,7 @@ const world = (entries: Entry[], options: { suppressed?: string[]; drainPerSleep
   let unfinished = 0;
   let peakInFlight = 0;
   const suppressed = new Set(options.suppressed ?? []);
-  const control = { crashAfterQueue: -1, crashBeforeQueue: -1, stopAfterPages: Infinity, pagesRead: 0, cursorWrites: 0 };
+  const control = { crashAfterQueue: -1, crashBeforeQueue: -1, stopAfterPages: Infinity, pagesRead: 0, cursorWrites: 0, dead: false };
 
   const deps: FanOutDeps<string> = {
     campaignId: 'c1',
@@ -63,6 +63,8 @@ const world = (entries: Entry[], options: { suppressed?: string[]; drainPerSleep
     },
     render: (recipient, id) => `${id}|${recipient.email}`,
     async queueBatch({ batchId, messages }) {
+      // A page's batches are queued together: once the process died, the later ones never reach the queue.
+      if (control.dead) throw new Crash('already dead');
       if (control.crashBeforeQueue === batches.size) {
         control.crashBeforeQueue = -1;
         throw new Crash('died before queueing');
@@ -73,11 +75,13 @@ const world = (entries: Entry[], options: { suppressed?: string[]; drainPerSleep
       peakInFlight = Math.max(peakInFlight, unfinished);
       if (control.crashAfterQueue === batches.size) {
         control.crashAfterQueue = -1;
+        control.dead = true;
         throw new Crash('died between queueing and the checkpoint');
       }
       return { queued: true };
     },
     async loadCursor() {
+      control.dead = false; // a new process
       return storedCursor ? { ...storedCursor } : null;
     },
     async saveCursor(cursor) {

@@ -269,12 +269,16 @@ export const runFanOut = async <M>(deps: FanOutDeps<M>, options: FanOutOptions):
         if (batch) batch.push(messages[index]!);
         else batches.set(part, [messages[index]!]);
       });
-      for (const part of [...batches.keys()].sort((a, b) => a - b)) {
-        const batch = batches.get(part)!;
-        const result = await deps.queueBatch({ batchId: batchIdOf(deps.campaignId, cursor.seq, part), messages: batch });
-        if (result.queued) queuedHere += batch.length;
+      // All of a page's batches at once (their Redis commands share round trips); each is
+      // idempotent on its id, and the cursor moves only after every one is queued.
+      const partIds = [...batches.keys()].sort((a, b) => a - b);
+      const results = await Promise.all(
+        partIds.map((part) => deps.queueBatch({ batchId: batchIdOf(deps.campaignId, cursor.seq, part), messages: batches.get(part)! }))
+      );
+      results.forEach((result, index) => {
+        if (result.queued) queuedHere += batches.get(partIds[index]!)!.length;
         else replayed = true;
-      }
+      });
     }
     stats.phaseMs.queue += now() - queueStarted;
     const skippedHere = Object.values(skipped).reduce((sum, count) => sum + count, 0);

@@ -163,6 +163,8 @@ const MAX_SHORT_WAITS = 20;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** When nothing is known about when a server frees up, look again after this. */
 const UNKNOWN_WAIT_MS = 30_000;
+/** How long a worker that cannot render campaign mail puts it back for. */
+const NO_RENDERER_HOLD_MS = 5000;
 /** A message waiting on suspended servers looks again after at most this (the suspension may be lifted early). */
 const SUSPENDED_RECHECK_MS = 60_000;
 
@@ -205,6 +207,12 @@ export const createSendingEngine = (options: EngineOptions) => {
   let healthCache: { at: number; byServer: Map<string, ServerHealth> } = { at: 0, byServer: new Map() };
 
   const reportError = (error: unknown, context: string) => options.onError?.(error, context);
+  const reported = new Set<string>();
+  const reportOnce = (key: string, message: string) => {
+    if (reported.has(key)) return;
+    reported.add(key);
+    reportError(new Error(message), key);
+  };
   const log = (record: MessageRecord) => options.log?.(toLogEntry(record));
   const emit = (event: EngineEvent, record: MessageRecord) => options.onEvent?.(event, toLogEntry(record));
 
@@ -573,8 +581,13 @@ export const createSendingEngine = (options: EngineOptions) => {
    */
   const render = async (record: MessageRecord): Promise<Handled | null> => {
     if (!record.recipient) return null;
+    if (!options.renderCampaignMessage) {
+      // A worker without the campaign layer (a bare engine process) leaves campaign mail to one that has it.
+      reportOnce('no-renderer', 'campaign mail is held: this worker has no campaign renderer (run workers inside Strapi)');
+      return { kind: 'hold', until: clock() + NO_RENDERER_HOLD_MS };
+    }
     try {
-      if (!options.renderCampaignMessage || !record.meta.campaignId) throw new Error('no campaign renderer is configured');
+      if (!record.meta.campaignId) throw new Error('a campaign recipient without a campaign');
       const input = await options.renderCampaignMessage({
         campaignId: record.meta.campaignId,
         messageId: record.id,
