@@ -112,12 +112,13 @@ describe('reports API', () => {
     }));
     await engine.queueCampaignBatch({ batchId: `reports-${randomUUID()}`, campaignId, group: 'bnc', messages: campaignMessages });
     const ids = [...plain.map((message) => message.id), ...campaignMessages.map((message) => message.id)];
+    const messageLog = app.strapi.plugin('multi-smtp').service('messageLog') as MessageLogService;
     await waitFor(
       'all 16 messages finished',
       async () => {
-        const states = await Promise.all(ids.map((id) => engine.status(id)));
-        // Finished campaign messages leave Redis (null); the others end sent.
-        return states.every((state) => state === null || ['sent', 'bounced', 'failed'].includes(state.status));
+        // The delivery log (finished campaign messages leave Redis).
+        const entries = await Promise.all(ids.map((id) => messageLog.get(id)));
+        return entries.every((entry) => entry && ['sent', 'bounced', 'failed'].includes(entry.status));
       },
       30_000
     );

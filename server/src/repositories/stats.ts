@@ -5,7 +5,7 @@ import type { Knex } from 'knex';
 
 import { STAT_TYPES, type StatCounts, type StatScope } from '../../../shared/contracts/reports';
 import { LATENCY_BUCKETS } from '../engine/latency-histogram';
-import { addCounts, emptyCounts, type BucketDelta } from '../engine/stat-aggregation';
+import { emptyCounts, type BucketDelta } from '../engine/stat-aggregation';
 import { MESSAGE_UID, STAT_BUCKET_UID } from '../utils/uids';
 
 /** The histogram's attributes in the content type: lat00 .. lat29. */
@@ -148,28 +148,31 @@ export const createStatsRepository = (strapi: Core.Strapi) => {
       return new Map(rows.map((row) => [String(row[layoutNow.scopeId]), summedOf(row)]));
     },
 
-    /** One bucket series (one scope and id) in [fromHour, to): its hours, and everything summed. */
-    async hoursOf(scope: StatScope, scopeId: string, fromHour: number, to: number): Promise<{ hours: HourRow[]; total: SummedBucket }> {
+    /** One bucket series (one scope and id) in [fromHour, to): the counters of each hour (no latency). */
+    async hoursOf(scope: StatScope, scopeId: string, fromHour: number, to: number): Promise<HourRow[]> {
       const layoutNow = columns();
       const rows = (await inRange(
         table()
-          .select(layoutNow.hour, ...layoutNow.additive)
+          .select(layoutNow.hour, ...layoutNow.counters.map(([, column]) => column))
           .where(layoutNow.scope, scope)
           .andWhere(layoutNow.scopeId, scopeId),
         fromHour,
         to
       )) as Array<Record<string, unknown>>;
-      const total: SummedBucket = { counts: emptyCounts(), latencySumMs: 0, latency: new Array<number>(LATENCY_BUCKETS).fill(0) };
-      const hours = rows.map((row) => {
-        const summed = summedOf(row);
-        addCounts(total.counts, summed.counts);
-        total.latencySumMs += summed.latencySumMs;
-        summed.latency.forEach((count, index) => {
-          total.latency[index]! += count;
-        });
-        return { hour: epochOf(row[layoutNow.hour]), counts: summed.counts };
+      return rows.map((row) => {
+        const counts = emptyCounts();
+        for (const [type, column] of layoutNow.counters) counts[type] = Number(row[column] ?? 0);
+        return { hour: epochOf(row[layoutNow.hour]), counts };
       });
-      return { hours, total };
+    },
+
+    /** One scope id's buckets in [fromHour, to), summed (latency included). */
+    async sumOf(scope: StatScope, scopeId: string, fromHour: number, to: number): Promise<SummedBucket> {
+      const layoutNow = columns();
+      const [row] = (await inRange(table().select(...sums()).where(layoutNow.scope, scope).andWhere(layoutNow.scopeId, scopeId), fromHour, to)) as Array<
+        Record<string, unknown>
+      >;
+      return summedOf(row ?? {});
     },
 
     /** The scope ids with a bucket in [fromHour, to) (e.g. every server that sent in a range). */

@@ -2,7 +2,6 @@ import type { Core } from '@strapi/strapi';
 import { errors } from '@strapi/utils';
 import { stringify } from 'csv-stringify/sync';
 
-import type { StatusResponse } from '../../../shared/contracts/status';
 import {
   MAX_REPORT_RANGE_DAYS,
   STAT_TYPES,
@@ -16,6 +15,7 @@ import {
   type GroupsReport,
   type LatencySummary,
   type OverviewReport,
+  type QuotaUse,
   type ReportInterval,
   type ReportRange,
   type ReportRates,
@@ -28,6 +28,7 @@ import {
 } from '../../../shared/contracts/reports';
 import { REASON_OF_STATUS, reasonOfText } from '../engine/bounce/reasons';
 import { parseSmtpReply } from '../engine/classify';
+import { warmupCap } from '../engine/warmup';
 import {
   ALL_SCOPE_ID,
   buildSeries,
@@ -41,6 +42,7 @@ import { createCampaignRepository } from '../repositories/campaigns';
 import { createGroupRepository } from '../repositories/groups';
 import { createServerRepository } from '../repositories/servers';
 import { createStatsRepository, type SummedBucket } from '../repositories/stats';
+import type { ServerEntity } from '../repositories/types';
 import { escapeCell } from './csv-import';
 import { PLUGIN_ID } from '../../../shared/plugin-id';
 import { getService } from '../utils/get-service';
@@ -52,8 +54,13 @@ const DEFAULT_RANGE_DAYS = 30;
 /** interval defaults to hour up to this range, day beyond. */
 const HOURLY_UP_TO_MS = 7 * DAY_MS;
 const MAX_BOUNCE_REASONS = 50;
+/** An address, bare or in <>, inside a reply text. */
+const ADDRESS_IN_TEXT = /<?[^\s<>@]+@[^\s<>]+>?/g;
 
-type StatusOverview = StatusResponse['data'];
+interface LiveServer {
+  quota: { hour: QuotaUse; day: QuotaUse };
+  health: 'closed' | 'open' | 'half-open';
+}
 
 interface ResolvedRange {
   fromHour: number;
@@ -118,13 +125,54 @@ const reports = ({ strapi }: { strapi: Core.Strapi }) => {
     };
   };
 
-  /** The live status (quota, health, queue depth); null when Redis does not answer (the report goes on without it). */
-  const liveStatus = async (): Promise<StatusOverview | null> => {
+  /**
+   * Quota use and health of each server right now: one quota read per server and one health read
+   * for all, as the status service makes them (without its last-hour traffic scan, which reports
+   * do not show). Null when Redis does not answer: the report goes on without live figures.
+   */
+  const liveServers = async (servers: ServerEntity[]): Promise<Map<string, LiveServer> | null> => {
     try {
-      return await getService(strapi, 'status').overview();
+      const engine = getService(strapi, 'engine').get();
+      const now = engine.now();
+      const zone = timeZone();
+      const [healths, usages] = await Promise.all([
+        engine.health.getMany(
+          servers.map((server) => server.documentId),
+          now
+        ),
+        Promise.all(
+          servers.map((server) => {
+            const dayCap = server.warmup?.enabled ? warmupCap(server.warmup, server.dailyLimit ?? null, now, zone).cap : (server.dailyLimit ?? null);
+            const limits = { perSecond: server.ratePerSecond ?? null, perHour: server.hourlyLimit ?? null, perDay: dayCap, maxConnections: server.maxConnections ?? 5 };
+            return engine.quota.usage(server.documentId, limits, now).then((usage) => ({ usage, limits }));
+          })
+        ),
+      ]);
+      return new Map(
+        servers.map((server, index) => {
+          const { usage, limits } = usages[index]!;
+          return [
+            server.documentId,
+            {
+              quota: { hour: { used: usage.hour, cap: limits.perHour }, day: { used: usage.day, cap: limits.perDay } },
+              health: healths.get(server.documentId)?.state ?? 'closed',
+            },
+          ];
+        })
+      );
     } catch (error) {
-      strapi.log.warn(`multi-smtp: reports without live quota and queue figures (${(error as Error).message})`);
+      strapi.log.warn(`multi-smtp: reports without live quota figures (${(error as Error).message})`);
       return null;
+    }
+  };
+
+  /** Messages queued and not finished per group id, now; empty when Redis does not answer. */
+  const queueDepth = async (): Promise<Record<string, number>> => {
+    try {
+      return await getService(strapi, 'engine').get().queueDepth();
+    } catch (error) {
+      strapi.log.warn(`multi-smtp: reports without queue depths (${(error as Error).message})`);
+      return {};
     }
   };
 
@@ -132,9 +180,8 @@ const reports = ({ strapi }: { strapi: Core.Strapi }) => {
     serverId: string,
     summed: SummedBucket,
     server: { name: string; enabled?: boolean | null } | undefined,
-    status: StatusOverview | null
+    live: LiveServer | undefined
   ): ServerReportRow => {
-    const live = status?.servers.find((entry) => entry.documentId === serverId);
     return {
       serverId,
       name: server?.name ?? serverId,
@@ -143,8 +190,8 @@ const reports = ({ strapi }: { strapi: Core.Strapi }) => {
       totals: summed.counts,
       rates: ratesOf(summed.counts),
       latency: latencySummaryOf(summed.latency, summed.latencySumMs),
-      quota: live ? { hour: { used: live.quota.hour.used, cap: live.quota.hour.cap }, day: { used: live.quota.day.used, cap: live.quota.day.cap } } : null,
-      health: live ? live.health.state : null,
+      quota: live ? live.quota : null,
+      health: live ? live.health : null,
     };
   };
 
@@ -166,11 +213,19 @@ const reports = ({ strapi }: { strapi: Core.Strapi }) => {
   const bounceReasonsOf = async (campaignId: string, fromHour: number, to: number): Promise<BounceReasonRow[]> => {
     const replies = await stats().campaignBounceReplies(campaignId, fromHour, to);
     const byReason = new Map<string, BounceReasonRow>();
+    // Replies differ mostly by the address they name: each shape is classified once.
+    const classified = new Map<string, { reason: string; enhanced: string | null }>();
     for (const { reply, count } of replies) {
       const text = reply ?? '';
-      const { enhanced } = parseSmtpReply(text);
-      // The status code's meaning when it has a specific one, else what the text says.
-      const reason = (enhanced ? REASON_OF_STATUS[enhanced] : undefined) ?? reasonOfText(text) ?? 'other';
+      const shape = text.replace(ADDRESS_IN_TEXT, '@');
+      let found = classified.get(shape);
+      if (!found) {
+        const { enhanced } = parseSmtpReply(text);
+        // The status code's meaning when it has a specific one, else what the text says.
+        found = { reason: (enhanced ? REASON_OF_STATUS[enhanced] : undefined) ?? reasonOfText(shape) ?? 'other', enhanced };
+        classified.set(shape, found);
+      }
+      const { reason, enhanced } = found;
       const key = `${reason} ${enhanced ?? ''}`;
       const row = byReason.get(key) ?? { reason, status: enhanced, count: 0, example: reply };
       row.count += count;
@@ -182,7 +237,10 @@ const reports = ({ strapi }: { strapi: Core.Strapi }) => {
   return {
     async overview(query: unknown): Promise<OverviewReport> {
       const { fromHour, to, range } = resolveRange(parseInput(reportSeriesQuerySchema, query));
-      const { hours, total } = await stats().hoursOf('all', ALL_SCOPE_ID, fromHour, to);
+      const [hours, total] = await Promise.all([
+        stats().hoursOf('all', ALL_SCOPE_ID, fromHour, to),
+        stats().sumOf('all', ALL_SCOPE_ID, fromHour, to),
+      ]);
       return {
         range,
         totals: total.counts,
@@ -195,37 +253,35 @@ const reports = ({ strapi }: { strapi: Core.Strapi }) => {
     /** Every server side by side: the servers there are now, and deleted ones that sent in the range. */
     async servers(query: unknown): Promise<ServersReport> {
       const { fromHour, to, range } = resolveRange(parseInput(reportRangeQuerySchema, query));
-      const [sums, servers, status] = await Promise.all([
-        stats().sumByScopeId('server', fromHour, to),
-        createServerRepository(strapi).findAll(),
-        liveStatus(),
-      ]);
+      const [sums, servers] = await Promise.all([stats().sumByScopeId('server', fromHour, to), createServerRepository(strapi).findAll()]);
+      const live = await liveServers(servers);
       const byId = new Map(servers.map((server) => [server.documentId, server]));
       const ids = [...servers.map((server) => server.documentId), ...[...sums.keys()].filter((id) => !byId.has(id))];
-      return { range, servers: ids.map((id) => serverRow(id, sums.get(id) ?? emptySummed(), byId.get(id), status)) };
+      return { range, servers: ids.map((id) => serverRow(id, sums.get(id) ?? emptySummed(), byId.get(id), live?.get(id))) };
     },
 
     async server(serverId: string, query: unknown): Promise<ServerReport> {
       const { fromHour, to, range } = resolveRange(parseInput(reportSeriesQuerySchema, query));
-      const [{ hours, total }, server, status] = await Promise.all([
+      const [hours, total, server] = await Promise.all([
         stats().hoursOf('server', serverId, fromHour, to),
+        stats().sumOf('server', serverId, fromHour, to),
         createServerRepository(strapi).findOne(serverId),
-        liveStatus(),
       ]);
       if (!server && hours.length === 0) throw new errors.NotFoundError(`SMTP server ${serverId} not found`);
+      const live = server ? await liveServers([server]) : null;
       return {
         range,
-        server: serverRow(serverId, total, server ?? undefined, status),
+        server: serverRow(serverId, total, server ?? undefined, live?.get(serverId)),
         series: buildSeries(hours, fromHour, to, range.interval, range.timeZone),
       };
     },
 
     async groups(query: unknown): Promise<GroupsReport> {
       const { fromHour, to, range } = resolveRange(parseInput(reportRangeQuerySchema, query));
-      const [sums, groups, status] = await Promise.all([
+      const [sums, groups, depth] = await Promise.all([
         stats().sumByScopeId('group', fromHour, to),
         createGroupRepository(strapi).findAll(),
-        liveStatus(),
+        queueDepth(),
       ]);
       const bySlug = new Map(groups.map((group) => [group.slug, group]));
       const slugs = [...groups.map((group) => group.slug), ...[...sums.keys()].filter((slug) => !bySlug.has(slug))];
@@ -239,7 +295,7 @@ const reports = ({ strapi }: { strapi: Core.Strapi }) => {
           totals: summed.counts,
           rates: ratesOf(summed.counts),
           latency: latencySummaryOf(summed.latency, summed.latencySumMs),
-          queueDepth: status?.groups.find((entry) => entry.slug === slug)?.depth ?? 0,
+          queueDepth: group ? (depth[group.documentId] ?? 0) : 0,
         };
       });
       return { range, groups: rows };
@@ -253,8 +309,9 @@ const reports = ({ strapi }: { strapi: Core.Strapi }) => {
       const started = Date.parse(campaign.startedAt ?? campaign.createdAt);
       const { fromHour, to, range } = resolveRange(parsed, (end) => (Number.isFinite(started) && started < end ? started : end - DAY_MS));
 
-      const [{ hours, total }, serverIds, bounceReasons, topLinks, servers] = await Promise.all([
+      const [hours, total, serverIds, bounceReasons, topLinks, servers] = await Promise.all([
         stats().hoursOf('campaign', campaignId, fromHour, to),
+        stats().sumOf('campaign', campaignId, fromHour, to),
         stats().scopeIdsIn('server', fromHour, to),
         bounceReasonsOf(campaignId, fromHour, to),
         topLinksOf(campaignId, fromHour, to),
