@@ -129,6 +129,11 @@ export interface EngineOptions {
   log?: (entry: MessageLogEntry) => void;
   /** Asked before each campaign message is routed (see GateDecision). */
   gate?: (meta: MessageMeta) => Promise<GateDecision>;
+  /**
+   * A campaign batch was queued: `count` messages of the campaign, in the group. Told once per
+   * batch rather than with a 'queued' event per message (the fan-out queues thousands a second).
+   */
+  onCampaignQueued?: (batch: { campaignId: string; groupSlug: string | null; count: number; at: number }) => void;
   /** Renders campaign messages queued as recipients (see CampaignBatchMessage). */
   renderCampaignMessage?: RenderCampaignMessage;
   onEvent?: (event: EngineEvent, payload: MessageLogEntry) => void;
@@ -897,11 +902,9 @@ export const createSendingEngine = (options: EngineOptions) => {
       // Queued also when stored before: BullMQ ignores a job id it still holds, and a batch that
       // already ran finds its messages finished (gone) and sends nothing.
       await queue.add(QUEUE_NAME, { ids: records.map((record) => record.id) }, jobOptions(`batch-${batch.batchId.replace(/:/g, '-')}`, {}, 0));
-      if (stored) {
-        // Campaign mail gets its delivery log row when it finishes (the campaign's counters show
-        // it queued): one row write per message, and none at the fan-out's pace.
-        for (const record of records) emit('queued', record);
-      }
+      // Campaign mail gets its delivery log row when it finishes (the campaign's counters show it
+      // queued): one row write per message, and none at the fan-out's pace.
+      if (stored) options.onCampaignQueued?.({ campaignId: batch.campaignId, groupSlug: target.groupSlug, count: records.length, at: now });
       return { queued: stored };
     },
 

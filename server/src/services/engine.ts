@@ -120,6 +120,10 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
         gate: (meta) => getService(strapi, 'campaignGate').check(meta),
         // Campaign mail is queued as recipients and rendered when sent (services/campaign-runner.ts).
         renderCampaignMessage: (input) => getService(strapi, 'campaignRunner').renderMessage(input),
+        onCampaignQueued: ({ campaignId, groupSlug, count, at }) => {
+          const stats = getService(strapi, 'stats');
+          for (let index = 0; index < count; index += 1) stats.record({ type: 'queued', at, campaignId, groupSlug, serverId: null });
+        },
         onEvent: (event, entry) => {
           strapi.eventHub.emit(`multi-smtp.message.${event}`, { message: entry });
           // A synchronous hard bounce: the recipients are suppressed at once (services/bounces.ts).
