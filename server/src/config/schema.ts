@@ -185,6 +185,19 @@ const protectionSchema = z
   .refine((value) => value.minSends <= value.window, { error: 'must not be more than window', path: ['minSends'] })
   .prefault({});
 
+/** Open and click tracking of campaign mail (services/tracking.ts); on per campaign (trackOpens, trackClicks) when publicUrl is set. */
+const trackingSchema = z
+  .strictObject({
+    /**
+     * Requests per minute and client IP to the open and click endpoints (429 beyond). Generous:
+     * mailbox providers' image proxies fetch the pixels of many readers from a few shared IPs.
+     */
+    rateLimitPerMinute: z.int().min(1).max(1000000).default(6000),
+    /** How long a message's first human open, and first human click of each link, are remembered for unique counts. */
+    uniqueForDays: z.int().min(1).max(3650).default(180),
+  })
+  .prefault({});
+
 export const pluginConfigSchema = z.strictObject({
   encryptionKey: z
     .string({ error: (issue) => (issue.input === undefined ? `is required. ${ENCRYPTION_KEY_HELP}` : 'must be a string') })
@@ -205,6 +218,7 @@ export const pluginConfigSchema = z.strictObject({
   bounces: bouncesSchema,
   webhooks: webhooksSchema,
   protection: protectionSchema,
+  tracking: trackingSchema,
   /** The site's public URL, for tracking and unsubscribe links (e.g. https://example.com). */
   publicUrl: z.url({ error: 'must be an absolute URL' }).optional(),
   /** Slug of the group used when a message names none (falls back to the group marked default). */

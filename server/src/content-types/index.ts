@@ -7,6 +7,7 @@ import serverSchema from './server/schema.json';
 import statBucketSchema from './stat-bucket/schema.json';
 import subscriberSchema from './subscriber/schema.json';
 import suppressionSchema from './suppression/schema.json';
+import trackingEventSchema from './tracking-event/schema.json';
 
 /** Content types; their UIDs (plugin::multi-smtp.<name>) are public API. */
 export default {
@@ -19,4 +20,5 @@ export default {
   suppression: { schema: suppressionSchema },
   'stat-bucket': { schema: statBucketSchema },
   alert: { schema: alertSchema },
+  'tracking-event': { schema: trackingEventSchema },
 };

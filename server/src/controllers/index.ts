@@ -13,7 +13,8 @@ import servers from './servers';
 import status from './status';
 import subscribers from './subscribers';
 import suppressions from './suppressions';
+import tracking from './tracking';
 import unsubscribe from './unsubscribe';
 import webhooks from './webhooks';
 
-export default { servers, groups, serverTests, messagesApi, status, messages, campaigns, unsubscribe, mailingLists, subscribers, suppressions, audiences, inbound, webhooks, reports, metrics, alerts };
+export default { servers, groups, serverTests, messagesApi, status, messages, campaigns, unsubscribe, mailingLists, subscribers, suppressions, audiences, inbound, webhooks, reports, metrics, alerts, tracking };

@@ -19,6 +19,10 @@ export default {
     { method: 'POST', path: '/unsubscribe', handler: 'unsubscribe.confirm', config: { auth: false, policies: [] as string[] } },
     { method: 'POST', path: '/unsubscribe/:token', handler: 'unsubscribe.confirm', config: { auth: false, policies: [] as string[] } },
 
+    // Public: open pixels and click redirects of tracked campaign mail (signed tokens; rate-limited per IP in the controller).
+    { method: 'GET', path: '/track/open/:token', handler: 'tracking.open', config: { auth: false, policies: [] as string[] } },
+    { method: 'GET', path: '/track/click/:token', handler: 'tracking.click', config: { auth: false, policies: [] as string[] } },
+
     // Public with a bearer token of its own (config metrics.token; 404 without one): Prometheus metrics.
     { method: 'GET', path: '/metrics', handler: 'metrics.scrape', config: { auth: false, policies: [] as string[] } },
   ],

@@ -24,7 +24,8 @@ import stats from './stats';
 import status from './status';
 import subscribers from './subscribers';
 import suppressions from './suppressions';
+import tracking from './tracking';
 import unsubscribe from './unsubscribe';
 import webhooks from './webhooks';
 
-export default { runtime, servers, groups, serverTests, engine, mailer, status, messageLog, campaignState, audiences, campaignGate, campaignRunner, campaigns, unsubscribe, rateLimit, mailingLists, subscribers, suppressions, csvImport, bounces, inbound, webhooks, stats, metrics, reports, retention, protection, alerts };
+export default { runtime, servers, groups, serverTests, engine, mailer, status, messageLog, campaignState, audiences, campaignGate, campaignRunner, campaigns, unsubscribe, rateLimit, mailingLists, subscribers, suppressions, csvImport, bounces, inbound, webhooks, stats, metrics, reports, retention, protection, alerts, tracking };

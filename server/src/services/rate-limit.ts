@@ -1,4 +1,5 @@
 import type { Core } from '@strapi/strapi';
+import { errors } from '@strapi/utils';
 
 import { getService } from '../utils/get-service';
 
@@ -35,6 +36,15 @@ const rateLimit = ({ strapi }: { strapi: Core.Strapi }) => {
       } catch (error) {
         strapi.log.warn(`[multi-smtp] rate limiter unavailable, request allowed: ${(error as Error).message}`);
         return { allowed: true, remaining: limit, retryAfterSec };
+      }
+    },
+
+    /** `hit()` for an endpoint: over the limit, sets Retry-After and throws Strapi's RateLimitError (429). */
+    async enforce(ctx: { request: { ip: string }; set(name: string, value: string): void }, bucket: string, limit: number): Promise<void> {
+      const result = await this.hit(bucket, ctx.request.ip, limit);
+      if (!result.allowed) {
+        ctx.set('Retry-After', String(result.retryAfterSec));
+        throw new errors.RateLimitError('Too many requests: try again in a minute');
       }
     },
   };

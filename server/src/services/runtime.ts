@@ -2,6 +2,7 @@ import type { Core } from '@strapi/strapi';
 
 import { parsePluginConfig, type PluginConfig } from '../config/schema';
 import { createSecretBox, parseEncryptionKey, type SecretBox } from '../engine/secret-box';
+import { createTrackingTokens, type TrackingTokens } from '../engine/tracking';
 import { createUnsubscribeTokens, type UnsubscribeTokens } from '../engine/unsubscribe';
 import { PLUGIN_ID } from '../../../shared/plugin-id';
 
@@ -13,6 +14,7 @@ const runtime = ({ strapi }: { strapi: Core.Strapi }) => {
   let config: PluginConfig | undefined;
   let secretBox: SecretBox | undefined;
   let unsubscribeTokens: UnsubscribeTokens | undefined;
+  let trackingTokens: TrackingTokens | undefined;
 
   return {
     config(): PluginConfig {
@@ -29,6 +31,12 @@ const runtime = ({ strapi }: { strapi: Core.Strapi }) => {
     unsubscribeTokens(): UnsubscribeTokens {
       unsubscribeTokens ??= createUnsubscribeTokens(parseEncryptionKey(this.config().encryptionKey));
       return unsubscribeTokens;
+    },
+
+    /** Signs and checks open and click tracking tokens; the MAC key is derived from the encryption key (HKDF, its own label). */
+    trackingTokens(): TrackingTokens {
+      trackingTokens ??= createTrackingTokens(parseEncryptionKey(this.config().encryptionKey));
+      return trackingTokens;
     },
   };
 };

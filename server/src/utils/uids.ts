@@ -7,3 +7,4 @@ export const SUBSCRIBER_UID = 'plugin::multi-smtp.subscriber' as const;
 export const SUPPRESSION_UID = 'plugin::multi-smtp.suppression' as const;
 export const STAT_BUCKET_UID = 'plugin::multi-smtp.stat-bucket' as const;
 export const ALERT_UID = 'plugin::multi-smtp.alert' as const;
+export const TRACKING_EVENT_UID = 'plugin::multi-smtp.tracking-event' as const;
