@@ -186,7 +186,9 @@ export const createStatsRepository = (strapi: Core.Strapi) => {
 
     /**
      * A campaign's bounced messages in the delivery log, counted per last reply (the reply that
-     * bounced it), queued in [from, to). Reads the log's (campaign_id, status) index.
+     * bounced it), queued in [from, to). The range is applied here rather than in SQL: with it in
+     * the WHERE clause SQLite picks the (status, queued_at) index and reads every bounce of every
+     * campaign in the range; without it, the (campaign_id, status) index reads this campaign's only.
      */
     async campaignBounceReplies(campaignId: string, from: number, to: number): Promise<Array<{ reply: string | null; count: number }>> {
       const { tableName, attributes } = strapi.db.metadata.get(MESSAGE_UID);
@@ -194,13 +196,15 @@ export const createStatsRepository = (strapi: Core.Strapi) => {
       const schemaName = strapi.db.getSchemaName();
       const builder = schemaName ? knex()(tableName).withSchema(schemaName) : knex()(tableName);
       const rows = (await builder
-        .select(knex().raw('?? AS reply', [column('lastReply')]), knex().raw('COUNT(*) AS total'))
+        .select(knex().raw('?? AS reply', [column('lastReply')]), knex().raw('?? AS queued', [column('queuedAt')]))
         .where(column('campaignId'), campaignId)
-        .andWhere(column('status'), 'bounced')
-        .andWhere(column('queuedAt'), '>=', new Date(from))
-        .andWhere(column('queuedAt'), '<', new Date(to))
-        .groupBy(column('lastReply'))) as Array<{ reply: string | null; total: number | string }>;
-      return rows.map((row) => ({ reply: row.reply, count: Number(row.total) }));
+        .andWhere(column('status'), 'bounced')) as Array<{ reply: string | null; queued: unknown }>;
+      const counts = new Map<string | null, number>();
+      for (const row of rows) {
+        const queuedAt = epochOf(row.queued);
+        if (queuedAt >= from && queuedAt < to) counts.set(row.reply, (counts.get(row.reply) ?? 0) + 1);
+      }
+      return [...counts.entries()].map(([reply, count]) => ({ reply, count }));
     },
 
     /** Deletes up to `limit` buckets older than `beforeHour`; returns how many went. */

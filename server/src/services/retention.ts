@@ -5,6 +5,7 @@ import { describeDatabaseError } from '../repositories/messages';
 import { createStatsRepository } from '../repositories/stats';
 import { getService } from '../utils/get-service';
 import { MESSAGE_UID } from '../utils/uids';
+import { PLUGIN_ID } from '../../../shared/plugin-id';
 
 const DAY_MS = 24 * 3600 * 1000;
 /** How often the pruning runs (and once shortly after boot). */
@@ -20,6 +21,8 @@ const nextTick = () => new Promise((resolve) => setImmediate(resolve));
 export interface PruneResult {
   /** Delivery log rows deleted (queued before messagesBefore). */
   messages: number;
+  /** Open and click events deleted (before messagesBefore, like the log rows). */
+  trackingEvents: number;
   /** Statistics buckets deleted (hours before bucketsBefore). */
   buckets: number;
   messagesBefore: string;
@@ -29,9 +32,9 @@ export interface PruneResult {
 }
 
 /**
- * Retention (config `retention`): delivery log rows older than messageLogDays and hourly
- * statistics older than statsDays are deleted, in batches (oldest first, by the queued_at and
- * hour indexes), hourly and once after boot. The hourly statistics are kept independently, so
+ * Retention (config `retention`): delivery log rows and open/click events older than
+ * messageLogDays, and hourly statistics older than statsDays, are deleted in batches (oldest
+ * first, by the queued_at and hour indexes), hourly and once after boot. The hourly statistics are kept independently, so
  * reports over a range whose log rows are gone still add up.
  */
 const retention = ({ strapi }: { strapi: Core.Strapi }) => {
@@ -77,6 +80,22 @@ const retention = ({ strapi }: { strapi: Core.Strapi }) => {
     return deleted;
   };
 
+  /** Open and click events (services/tracking.ts), per message like the log rows, when tracking is there. */
+  const pruneTrackingEvents = async (before: Date): Promise<number> => {
+    const plugin = strapi.plugin(PLUGIN_ID);
+    const tracking = plugin.services.tracking ? (plugin.service('tracking') as { pruneBefore?: unknown }) : null;
+    if (typeof tracking?.pruneBefore !== 'function') return 0;
+    const pruneBefore = tracking.pruneBefore as (before: Date, limit: number) => Promise<number>;
+    let deleted = 0;
+    while (!stopping) {
+      const count = await pruneBefore(before, BATCH);
+      deleted += count;
+      if (count < BATCH) break;
+      await nextTick();
+    }
+    return deleted;
+  };
+
   const pruneBuckets = async (beforeHour: number): Promise<number> => {
     const repository = createStatsRepository(strapi);
     let deleted = 0;
@@ -95,6 +114,7 @@ const retention = ({ strapi }: { strapi: Core.Strapi }) => {
     const bucketsBefore = hourOf(now - statsDays * DAY_MS);
     const result: PruneResult = {
       messages: 0,
+      trackingEvents: 0,
       buckets: 0,
       messagesBefore: messagesBefore.toISOString(),
       bucketsBefore: new Date(bucketsBefore).toISOString(),
@@ -103,13 +123,16 @@ const retention = ({ strapi }: { strapi: Core.Strapi }) => {
     if (!force && !(await lock())) return result;
     try {
       result.messages = await pruneMessages(messagesBefore);
+      result.trackingEvents = await pruneTrackingEvents(messagesBefore);
       result.buckets = await pruneBuckets(bucketsBefore);
       result.ran = true;
     } finally {
       if (!force) await unlock();
     }
-    if (result.messages > 0 || result.buckets > 0) {
-      strapi.log.info(`multi-smtp: retention deleted ${result.messages} delivery log rows and ${result.buckets} statistics buckets`);
+    if (result.messages > 0 || result.trackingEvents > 0 || result.buckets > 0) {
+      strapi.log.info(
+        `multi-smtp: retention deleted ${result.messages} delivery log rows, ${result.trackingEvents} open and click events and ${result.buckets} statistics buckets`
+      );
     }
     return result;
   };
