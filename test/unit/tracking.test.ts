@@ -24,7 +24,7 @@ describe('tracking tokens', () => {
     const bytes = Buffer.from(token, 'base64url');
     for (let index = 0; index < bytes.length; index += 7) {
       const altered = Buffer.from(bytes);
-      altered[index] ^= 0x01;
+      altered[index] = altered[index]! ^ 0x01;
       expect(tokens.verify(altered.toString('base64url'))).toBeNull();
     }
     expect(tokens.verify(token.slice(0, -2))).toBeNull();
