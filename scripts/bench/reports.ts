@@ -81,7 +81,8 @@ const main = async () => {
   const results: Record<string, unknown> = {};
   try {
     const bootStarted = Date.now();
-    const liveApp = await startStrapi({ pluginConfig: { worker: { enabled: false }, timeZone: 'UTC' } });
+    // Retention at 60 days: the default 30 would start pruning the oldest seeded rows while the run goes on.
+    const liveApp = await startStrapi({ pluginConfig: { worker: { enabled: false }, timeZone: 'UTC', retention: { messageLogDays: 60 } } });
     app = liveApp;
     say(`Strapi booted in ${Date.now() - bootStarted} ms`);
     const api = asAdmin(liveApp);
