@@ -157,6 +157,32 @@ describe('sending campaigns', () => {
     expect(sink.messages.find((message) => message.to[0] === 'dup@example.org')!.subject).toBe('For Dup ()');
   }, 90_000);
 
+  it('sends to the users-permissions users, with Strapi filters, each once (blocked left out by the filter, suppressed skipped)', async () => {
+    const USERS_UID = 'plugin::users-permissions.user';
+    const users = app.strapi.documents(USERS_UID as never);
+    const role = (await app.strapi.db.query('plugin::users-permissions.role').findOne({ where: { type: 'authenticated' } })) as { id: number };
+    const expected: string[] = [];
+    for (let index = 1; index <= 5; index += 1) {
+      await users.create({ data: { username: `user${index}`, email: `user${index}@example.net`, provider: 'local', confirmed: true, role: role.id } } as never);
+      expected.push(`user${index}@example.net`);
+    }
+    await users.create({ data: { username: 'blocked-user', email: 'blocked-user@example.net', provider: 'local', blocked: true, role: role.id } } as never);
+    await users.create({ data: { username: 'gone-user', email: 'gone-user@example.net', provider: 'local', role: role.id } } as never);
+    await suppress(api, 'gone-user@example.net');
+
+    expect(audiences().sources().map((source: { uid: string }) => source.uid)).toContain(USERS_UID);
+    const audience = { type: 'collection', uid: USERS_UID, nameField: 'username', filters: { blocked: { $ne: true } } };
+    expect(await audiences().count(audience)).toEqual({ matched: 6, skipped: 1, recipients: 5 });
+
+    const campaign = (
+      await createCampaign(api, { ...readyCampaign([], { name: 'Users', group, subject: 'Hello {{ recipient.name }}' }), audience })
+    ).documentId;
+    const done = await sendAndWait(campaign);
+    expectEachOnce(campaign, expected);
+    expect(done).toMatchObject({ sentCount: 5, skippedCount: 1 });
+    expect(sink.messages.find((message) => message.to[0] === 'user2@example.net' && message.headers['x-campaign-id'] === campaign)!.subject).toBe('Hello user2');
+  }, 90_000);
+
   it('refuses bad audiences with a 400 naming the field', async () => {
     const refusal = async (audience: unknown) => {
       try {

@@ -18,6 +18,8 @@ const emailProvider = () => {
 };
 
 module.exports = () => ({
+  // Its users are an audience source in the campaign tests; a fixed secret so it writes no .env.
+  'users-permissions': { config: { jwtSecret: 'test-users-permissions-jwt-secret' } },
   email: {
     config: {
       provider: emailProvider(),
