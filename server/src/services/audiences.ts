@@ -162,6 +162,14 @@ const parseAttributes = (raw: unknown): Record<string, unknown> => {
   return typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
 };
 
+/** Where a page of an audience starts, and how much of it to read. */
+export interface PageOptions {
+  after: string | null;
+  pageSize: number;
+  /** Read no further than this key (a replayed page; see engine/fan-out.ts). */
+  upTo?: string;
+}
+
 const audiences = ({ strapi }: { strapi: Core.Strapi }) => {
   const knex = () => strapi.db.connection;
   const modelOf = (uid: string): ModelSchema | undefined => strapi.contentTypes[uid as keyof typeof strapi.contentTypes] as unknown as ModelSchema | undefined;
@@ -278,13 +286,6 @@ const audiences = ({ strapi }: { strapi: Core.Strapi }) => {
     }
     return [...new Set(rows.map((row) => row.id))];
   };
-
-  interface PageOptions {
-    after: string | null;
-    pageSize: number;
-    /** Read no further than this key (a replayed page; see engine/fan-out.ts). */
-    upTo?: string;
-  }
 
   const listPage = async (
     audience: Extract<Audience, { type: 'lists' }>,
