@@ -132,7 +132,7 @@ const arfReport = ({ recipient, returnedHeaders }) => {
   ].join('\n');
 };
 
-/** A Postfix DSN (RFC 3464): a soft bounce (4.2.2 mailbox full) of a message, with its returned headers. */
+/** A Postfix DSN (RFC 3464) giving up on a message with a temporary status (4.2.2 mailbox full): a soft bounce. */
 const softBounceDsn = ({ recipient, returnedHeaders }) => {
   const boundary = `dsn-${crypto.randomBytes(6).toString('hex')}`;
   return [
@@ -140,7 +140,7 @@ const softBounceDsn = ({ recipient, returnedHeaders }) => {
     'From: MAILER-DAEMON@mx.example.net (Mail Delivery System)',
     'To: bounces@example.com',
     `Date: ${new Date().toUTCString()}`,
-    'Subject: Delayed Mail (still being retried)',
+    'Subject: Undelivered Mail Returned to Sender',
     'Auto-Submitted: auto-replied',
     'MIME-Version: 1.0',
     `Content-Type: multipart/report; report-type=delivery-status; boundary="${boundary}"`,
@@ -157,7 +157,7 @@ const softBounceDsn = ({ recipient, returnedHeaders }) => {
     'Reporting-MTA: dns; mx.example.net',
     '',
     `Final-Recipient: rfc822; ${recipient}`,
-    'Action: delayed',
+    'Action: failed',
     'Status: 4.2.2',
     'Remote-MTA: dns; mail.example.org',
     'Diagnostic-Code: smtp; 452 4.2.2 Mailbox full',

@@ -67,39 +67,51 @@ export const buildDirectory = (
 /**
  * Keeps the latest directory in memory. `current()` reloads when the snapshot is older than
  * `maxAgeMs` (so other nodes' changes arrive within seconds) or after `invalidate()` (this node's).
- * Concurrent callers share one load.
+ * Concurrent callers share one load. An aged snapshot still serves while its reload runs, but after
+ * `invalidate()` callers wait for a load that began after it: a load already running may have read
+ * the database before the change (a group made a moment ago would be unknown to the next message).
  */
 export const createDirectoryCache = (source: DirectorySource, options: { maxAgeMs: number; defaultGroupSlug?: string; clock?: () => number }) => {
   const clock = options.clock ?? Date.now;
   let snapshot: Directory | null = null;
   let loadedAt = 0;
-  let loading: Promise<Directory> | null = null;
+  /** Bumped by invalidate(); a snapshot is only as current as the generation its load began in. */
+  let generation = 0;
+  let snapshotGeneration = -1;
+  let loading: { promise: Promise<Directory>; generation: number } | null = null;
 
-  const reload = () => {
-    loading ??= source
-      .load()
+  const reload = (): Promise<Directory> => {
+    if (loading && loading.generation === generation) return loading.promise;
+    const started = generation;
+    // Loads run one after the other, so a slow older load never overwrites a newer snapshot.
+    const load = loading ? loading.promise.catch(() => undefined).then(() => source.load()) : source.load();
+    const promise: Promise<Directory> = load
       .then(({ servers, groups }) => {
         snapshot = buildDirectory(servers, groups, options.defaultGroupSlug);
+        snapshotGeneration = started;
         loadedAt = clock();
         return snapshot;
       })
       .finally(() => {
-        loading = null;
+        if (loading?.promise === promise) loading = null;
       });
-    return loading;
+    loading = { promise, generation: started };
+    return promise;
   };
 
   return {
     async current(): Promise<Directory> {
-      if (snapshot && clock() - loadedAt < options.maxAgeMs) return snapshot;
-      // A stale snapshot still serves while a reload runs, unless there is none yet.
-      if (snapshot && loading) return snapshot;
+      const upToDate = snapshot !== null && snapshotGeneration === generation;
+      if (upToDate && clock() - loadedAt < options.maxAgeMs) return snapshot!;
+      // Only aged (nothing changed on this node since it was loaded): it serves while the reload runs.
+      if (upToDate && loading) return snapshot!;
       return reload();
     },
     invalidate() {
-      loadedAt = 0;
+      generation += 1;
     },
     async refresh() {
+      generation += 1;
       return reload();
     },
   };
