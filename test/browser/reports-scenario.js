@@ -35,6 +35,7 @@ const refusalOf = (index, address) =>
 const ALERT_TIMEOUT_MS = 90 * 1000;
 /** After the lift, waiting messages look for a server again within a minute. */
 const COMPLETION_TIMEOUT_MS = 150 * 1000;
+const CHART_ANIMATION_MS = 700;
 const BROWSER_UA =
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
 
@@ -243,6 +244,12 @@ function defineReportsTests({ baseUrl, sink, adminToken, inboundToken, onCleanup
     return locator.count();
   }
 
+  /** A screenshot once the charts have drawn themselves (their animation takes half a second). */
+  async function shot(page, name) {
+    await page.waitForTimeout(CHART_ANIMATION_MS);
+    await screenshot(page, name);
+  }
+
   async function figure(page, key) {
     const value = page.getByTestId(`figure-${key}`).locator('dd');
     await value.waitFor();
@@ -343,8 +350,8 @@ function defineReportsTests({ baseUrl, sink, adminToken, inboundToken, onCleanup
           UI_TIMEOUT_MS
         );
         log(`overview totals: ${totals.accepted} accepted, ${totals.hardBounce} hard and ${totals.softBounce} soft bounces, ${totals.complaint} complaint(s), ${totals.openHumanUnique} unique opens`);
-        const refusedMessage = (await api('GET', `/messages?recipient=refuse-&campaign=${seeded.campaignId}&pageSize=1`)).data[0];
-        if (!refusedMessage) throw new Error('no refused message of the campaign in the delivery log');
+        const refusedMessage = (await api('GET', `/messages?recipient=refuse-&campaign=${seeded.campaignId}&status=bounced&pageSize=1`)).data[0];
+        if (!refusedMessage) throw new Error('no bounced message of the campaign in the delivery log');
         seeded.refusedMessageId = refusedMessage.id;
       },
     },
@@ -379,9 +386,9 @@ function defineReportsTests({ baseUrl, sink, adminToken, inboundToken, onCleanup
         await relayRow.getByText('Active alert', { exact: true }).waitFor();
         await page.getByTestId('active-alerts-notice').waitFor();
         await page.getByTestId('report-servers').scrollIntoViewIfNeeded();
-        await screenshot(page, 'reports-overview-servers');
+        await shot(page, 'reports-overview-servers');
         await page.getByTestId('report-series').scrollIntoViewIfNeeded();
-        await screenshot(page, 'reports-overview');
+        await shot(page, 'reports-overview');
 
         const csv = await download(page, page.getByTestId('report-servers'));
         if (!/serverId/.test(csv.lines[0]) || !csv.lines.some((line) => line.includes(relayName))) {
@@ -406,7 +413,7 @@ function defineReportsTests({ baseUrl, sink, adminToken, inboundToken, onCleanup
         const hardBounceRate = await figure(page, 'bounceRate');
         await page.getByTestId('report-server-alerts').getByRole('row').filter({ hasText: 'Bounce rate' }).waitFor();
         await page.getByTestId('report-latency').scrollIntoViewIfNeeded();
-        await screenshot(page, 'reports-server');
+        await shot(page, 'reports-server');
         log(`relay report: bounce rate ${hardBounceRate}, latency p95 ${p95}; drawn ${areas} area(s), ${latencyBars} latency bars`);
       },
     },
@@ -430,9 +437,9 @@ function defineReportsTests({ baseUrl, sink, adminToken, inboundToken, onCleanup
         await reasons.getByRole('row').filter({ hasText: '5.1.1' }).filter({ hasText: 'User unknown' }).waitFor();
         await reasons.getByRole('row').filter({ hasText: '5.7.1' }).filter({ hasText: 'Access denied' }).waitFor();
         const opens = await figure(page, 'opens');
-        await screenshot(page, 'reports-campaign');
+        await shot(page, 'reports-campaign');
         await reasons.scrollIntoViewIfNeeded();
-        await screenshot(page, 'reports-campaign-reasons');
+        await shot(page, 'reports-campaign-reasons');
 
         const csv = await download(page, reasons);
         if (!/^"?reason"?,/.test(csv.lines[0]) || csv.lines.length < 3) throw new Error(`the bounce reasons CSV reads:\n${csv.lines.join('\n')}`);
@@ -453,12 +460,12 @@ function defineReportsTests({ baseUrl, sink, adminToken, inboundToken, onCleanup
         const rows = page.getByRole('row').filter({ hasText: 'Bounced' });
         await rows.first().getByText(/^550 5\.[17]\.1 /).waitFor();
         const shown = await rows.count();
-        await screenshot(page, 'delivery-log-refused');
+        await shot(page, 'delivery-log-refused');
 
         await rows.first().click();
         const dialog = page.getByRole('dialog');
         await dialog.getByRole('row').filter({ hasText: 'Recipient refused' }).getByText(/^550 5\.[17]\.1 /).waitFor();
-        await screenshot(page, 'delivery-log-message');
+        await shot(page, 'delivery-log-message');
         await dialog.getByRole('button', { name: 'Close', exact: true }).first().click();
         await dialog.waitFor({ state: 'hidden' });
 
@@ -492,7 +499,7 @@ function defineReportsTests({ baseUrl, sink, adminToken, inboundToken, onCleanup
         await card.getByText(/^bounce rate [\d.]+ % over the last \d+ sends/).waitFor();
         await card.getByText(/^550 5\.[17]\.1 /).first().waitFor();
         await card.getByText(/\(threshold 5%\)|\(threshold 5 %\)/).first().waitFor();
-        await screenshot(page, 'alerts-active');
+        await shot(page, 'alerts-active');
 
         await card.getByRole('button', { name: 'Lift', exact: true }).click();
         const confirm = page.getByRole('alertdialog');
@@ -502,7 +509,7 @@ function defineReportsTests({ baseUrl, sink, adminToken, inboundToken, onCleanup
         const lifted = page.getByTestId('alerts-lifted').getByTestId('alert-card').filter({ hasText: relayName });
         await lifted.getByText('Browser Tester <browser-test@example.com>').waitFor();
         await page.getByTestId('alerts-active').getByText('No active alert', { exact: false }).waitFor();
-        await screenshot(page, 'alerts-lifted');
+        await shot(page, 'alerts-lifted');
 
         const startedAt = Date.now();
         const campaign = await until(

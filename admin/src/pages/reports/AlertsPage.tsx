@@ -229,6 +229,14 @@ function AlertCard({ alert }: { alert: Alert }) {
     complaint: text('stat.complaint', 'Complaints'),
     failed: text('stat.failed', 'Failed'),
   };
+  /** One reply's outcome, in the samples table. */
+  const sampleLabels: Record<ProtectionOutcome, string> = {
+    accepted: text('alerts.outcome.accepted', 'Accepted'),
+    hardBounce: text('alerts.outcome.hardBounce', 'Hard bounce'),
+    softBounce: text('alerts.outcome.softBounce', 'Soft bounce'),
+    complaint: text('alerts.outcome.complaint', 'Complaint'),
+    failed: text('alerts.outcome.failed', 'Failed'),
+  };
   const actionText =
     alert.action === 'pause'
       ? text('alerts.action.pause', 'Server paused')
@@ -341,7 +349,7 @@ function AlertCard({ alert }: { alert: Alert }) {
                 {
                   key: 'outcome',
                   header: text('alerts.samples.outcome', 'Outcome'),
-                  render: (sample) => <CellText>{outcomeLabels[sample.outcome]}</CellText>,
+                  render: (sample) => <CellText>{sampleLabels[sample.outcome]}</CellText>,
                 },
                 {
                   key: 'reply',

@@ -34,6 +34,13 @@ interface ServerComparisonProps {
 const shown = (row: ServerReportRow) =>
   row.exists || row.totals.accepted + row.totals.failed + row.totals.hardBounce > 0;
 
+/** The next round number (1, 2 or 5 times a power of ten) at or above a value: a y axis that ends on a clean tick. */
+const niceCeiling = (value: number) => {
+  if (!(value > 0)) return 1;
+  const power = 10 ** Math.floor(Math.log10(value));
+  return ([1, 2, 5, 10].find((step) => step * power >= value) ?? 10) * power;
+};
+
 interface ComparisonBarChartProps {
   title: string;
   testId: string;
@@ -52,7 +59,7 @@ function ComparisonBarChart({ title, testId, data, tickFormat, threshold }: Comp
       </Typography>
       <Flex role="img" aria-label={title} data-testid={testId} width="100%" direction="column" alignItems="stretch">
         <ResponsiveContainer width="100%" height={220}>
-          <BarChart data={data} margin={{ top: 16, right: 16, bottom: 0, left: 0 }}>
+          <BarChart data={data} margin={{ top: 16, right: threshold ? 92 : 16, bottom: 0, left: 0 }}>
             <CartesianGrid strokeDasharray="3 3" vertical={false} />
             <XAxis
               dataKey="name"
@@ -64,17 +71,9 @@ function ComparisonBarChart({ title, testId, data, tickFormat, threshold }: Comp
               fontSize={12}
               width={64}
               tickFormatter={tickFormat}
-              domain={threshold ? [0, (max: number) => Math.max(max, threshold.value * 1.5)] : [0, 'auto']}
+              domain={threshold ? [0, (max: number) => niceCeiling(Math.max(max, threshold.value * 1.5))] : [0, 'auto']}
             />
             <Tooltip formatter={(value: number) => [tickFormat(value), title]} />
-            {threshold && (
-              <ReferenceLine
-                y={threshold.value}
-                stroke={COLORS.bad}
-                strokeDasharray="4 4"
-                label={{ value: threshold.label, position: 'insideTopRight', fontSize: 11, fill: COLORS.bad }}
-              />
-            )}
             <Bar dataKey="value" isAnimationActive={false}>
               {data.map((entry) => (
                 <Cell
@@ -85,6 +84,15 @@ function ComparisonBarChart({ title, testId, data, tickFormat, threshold }: Comp
                 />
               ))}
             </Bar>
+            {/* After the bars, so the line and its label are drawn over them. */}
+            {threshold && (
+              <ReferenceLine
+                y={threshold.value}
+                stroke={COLORS.bad}
+                strokeDasharray="4 4"
+                label={{ value: threshold.label, position: 'right', fontSize: 11, fill: COLORS.bad }}
+              />
+            )}
           </BarChart>
         </ResponsiveContainer>
       </Flex>

@@ -46,6 +46,8 @@ export const COLORS = {
 } as const;
 
 const DAY_MS = 24 * 3_600_000;
+/** Lines and areas draw themselves in this long (recharts' default is 1.5 s). */
+const ANIMATION_MS = 500;
 
 /** Counts, rates, durations and bucket times, formatted for the admin's locale. */
 export function useReportFormat() {
@@ -372,6 +374,7 @@ export function SeriesChart({ series, range, lines, kind = 'line', label, height
                 fill={line.color}
                 fillOpacity={0.15}
                 strokeWidth={2}
+                animationDuration={ANIMATION_MS}
               />
             ) : (
               <Line
@@ -382,6 +385,7 @@ export function SeriesChart({ series, range, lines, kind = 'line', label, height
                 stroke={line.color}
                 strokeWidth={2}
                 dot={series.length <= 48}
+                animationDuration={ANIMATION_MS}
               />
             )
           )}
