@@ -18,12 +18,7 @@ import type { Context } from './crud';
 
 /** Rate limit shared by the inbound and webhook endpoints (config bounces.rateLimitPerMinute, per client IP). */
 export const enforceBounceRateLimit = async (strapi: Core.Strapi, ctx: Context, bucket: string) => {
-  const limit = getService(strapi, 'runtime').config().bounces.rateLimitPerMinute;
-  const result = await getService(strapi, 'rateLimit').hit(bucket, ctx.request.ip, limit);
-  if (!result.allowed) {
-    ctx.set('Retry-After', String(result.retryAfterSec));
-    throw new errors.RateLimitError('Too many requests: try again in a minute');
-  }
+  await getService(strapi, 'rateLimit').enforce(ctx, bucket, getService(strapi, 'runtime').config().bounces.rateLimitPerMinute);
 };
 
 /** The body captured before Strapi's parser (services/inbound.ts captureRawBodies); 413 when it was too large. */

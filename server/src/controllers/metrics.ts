@@ -16,12 +16,7 @@ const metrics = ({ strapi }: { strapi: Core.Strapi }) => ({
     const expected = service.token();
     if (!expected) throw new errors.NotFoundError('Not Found');
 
-    const limit = getService(strapi, 'runtime').config().metrics.rateLimitPerMinute;
-    const allowed = await getService(strapi, 'rateLimit').hit('metrics', ctx.request.ip, limit);
-    if (!allowed.allowed) {
-      ctx.set('Retry-After', String(allowed.retryAfterSec));
-      throw new errors.RateLimitError('Too many requests: try again in a minute');
-    }
+    await getService(strapi, 'rateLimit').enforce(ctx, 'metrics', getService(strapi, 'runtime').config().metrics.rateLimitPerMinute);
 
     const match = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('authorization') ?? '');
     if (!match?.[1] || !tokenMatches(match[1], expected)) {

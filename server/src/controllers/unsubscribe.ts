@@ -1,5 +1,4 @@
 import type { Core } from '@strapi/strapi';
-import { errors } from '@strapi/utils';
 
 import { UNSUBSCRIBE_PAGE_CSP, unsubscribePage, type UnsubscribePageKind } from '../services/unsubscribe';
 import { getService } from '../utils/get-service';
@@ -17,14 +16,8 @@ const unsubscribe = ({ strapi }: { strapi: Core.Strapi }) => {
 
   const tokenOf = (ctx: Context): unknown => ctx.params.token ?? ctx.query.token;
 
-  const enforceRateLimit = async (ctx: Context) => {
-    const limit = getService(strapi, 'runtime').config().campaigns.rateLimitPerMinute;
-    const result = await getService(strapi, 'rateLimit').hit('unsubscribe', ctx.request.ip, limit);
-    if (!result.allowed) {
-      ctx.set('Retry-After', String(result.retryAfterSec));
-      throw new errors.RateLimitError('Too many requests: try again in a minute');
-    }
-  };
+  const enforceRateLimit = (ctx: Context) =>
+    getService(strapi, 'rateLimit').enforce(ctx, 'unsubscribe', getService(strapi, 'runtime').config().campaigns.rateLimitPerMinute);
 
   /** HTML for browsers; JSON for a client that asks for it. */
   const respond = (ctx: Context, kind: UnsubscribePageKind, status: number, email?: string) => {
