@@ -1,5 +1,5 @@
 /**
- * Bounce and complaint messages for tests, shaped like the real ones in ../shared/fixtures/bounces:
+ * Bounce and complaint messages for tests, shaped like the real ones in test/fixtures/bounces:
  * a Postfix RFC 3464 DSN (lhost-postfix-*.eml), an ARF feedback report (arf-*.eml), an RFC 3834
  * auto-reply. The returned part carries the headers of a message the sink really received.
  */

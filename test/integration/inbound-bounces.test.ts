@@ -23,7 +23,7 @@ const TOKEN = 'inbound-token-0123456789abcdef';
 const VERP_DOMAIN = 'bounces.shop.example';
 const MAX_BYTES = 256 * 1024;
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
-const CORPUS_DIR = path.resolve(REPO_ROOT, '..', 'shared', 'fixtures', 'bounces', 'emails');
+const CORPUS_DIR = path.resolve(REPO_ROOT, 'test', 'fixtures', 'bounces', 'emails');
 
 describe('asynchronous bounces and complaints through the inbound endpoint', () => {
   let app: TestStrapi;

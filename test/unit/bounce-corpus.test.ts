@@ -1,5 +1,5 @@
 /**
- * The bounce parser over the real-world corpus in ../shared/fixtures/bounces (Sisimai's set of
+ * The bounce parser over the real-world corpus in test/fixtures/bounces (Sisimai's set of
  * emails, with reference results): prints the match rates and guards them against regressions.
  */
 import fs from 'node:fs';
@@ -15,7 +15,7 @@ interface Expected {
   feedbackType?: string;
 }
 
-const FIXTURES = path.resolve(__dirname, '..', '..', '..', 'shared', 'fixtures', 'bounces');
+const FIXTURES = path.resolve(__dirname, '..', 'fixtures', 'bounces');
 
 /** Floors of the measured rates (percent): raise them as the parser improves. */
 const FLOORS = { recipients: 99.2, status: 97.8, hardSoft: 97.3, reason: 94.7 };
@@ -25,7 +25,7 @@ const MAX_MS_PER_FILE = 1000;
 describe('bounce corpus', () => {
   it('matches the reference results on recipients, status and hard/soft', async () => {
     if (!fs.existsSync(path.join(FIXTURES, 'expected.json'))) {
-      throw new Error(`the bounce corpus is missing at ${FIXTURES} (it comes with ../shared beside the repo)`);
+      throw new Error(`the bounce corpus is missing at ${FIXTURES} (test/fixtures/bounces, committed with the repository)`);
     }
     const expected = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'expected.json'), 'utf8')) as Record<
       string,
