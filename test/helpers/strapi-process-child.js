@@ -1,9 +1,9 @@
 /**
  * A whole Strapi with the plugin (the test app, the plugin's TypeScript sources) in a child
- * process, on a given SQLite file and Redis prefix: the campaign runner and the queue workers run
+ * process, on a given database and Redis prefix: the campaign runner and the queue workers run
  * here as in production. Tests kill it with SIGKILL to show what a crash leaves behind.
  *
- * IPC: argv[2] is JSON { databaseFilename, pluginConfig }; sends {type:'ready'} once Strapi has
+ * IPC: argv[2] is JSON { databaseEnv, pluginConfig } (databaseEnv: see test/helpers/database.ts); sends {type:'ready'} once Strapi has
  * loaded (bootstrap done: runner and workers started); on 'stop' it destroys Strapi and sends
  * {type:'stopped'} before exiting.
  */
@@ -12,10 +12,10 @@ const path = require('node:path');
 
 const { createStrapi } = require('@strapi/strapi');
 
-const { databaseFilename, pluginConfig } = JSON.parse(process.argv[2]);
+const { databaseEnv, pluginConfig } = JSON.parse(process.argv[2]);
 const appDir = path.resolve(__dirname, '..', 'app');
 
-process.env.DATABASE_FILENAME = databaseFilename;
+Object.assign(process.env, databaseEnv);
 process.env.MULTI_SMTP_PLUGIN_PATH = path.resolve(__dirname, '..', 'plugin-entry');
 process.env.MULTI_SMTP_TEST_CONFIG = JSON.stringify(pluginConfig);
 

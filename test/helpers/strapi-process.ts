@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
+import type { TestDatabase } from './database';
 import { TEST_REDIS_URL } from './redis';
 import { TEST_ENCRYPTION_KEY } from './strapi';
 
@@ -15,13 +16,13 @@ export interface StrapiProcess {
 const SCRIPT = path.join(__dirname, 'strapi-process-child.js');
 
 /**
- * Boots the test app with the plugin in a child process, on the SQLite file of `dataDir` and this
- * Redis prefix (see strapi-process-child.js). Resolves once Strapi has bootstrapped.
+ * Boots the test app with the plugin in a child process, on this database and Redis prefix (see
+ * strapi-process-child.js). Resolves once Strapi has bootstrapped.
  */
-export const startStrapiProcess = (options: { dataDir: string; redisPrefix: string; pluginConfig?: Record<string, unknown> }) =>
+export const startStrapiProcess = (options: { database: TestDatabase; redisPrefix: string; pluginConfig?: Record<string, unknown> }) =>
   new Promise<StrapiProcess>((resolve, reject) => {
     const config = {
-      databaseFilename: path.join(options.dataDir, 'data.db'),
+      databaseEnv: options.database.env,
       pluginConfig: {
         encryptionKey: TEST_ENCRYPTION_KEY,
         redis: { url: TEST_REDIS_URL, keyPrefix: options.redisPrefix },

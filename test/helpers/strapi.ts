@@ -1,11 +1,10 @@
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 
 import { createStrapi, type Core } from '@strapi/strapi';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
 
+import { createTestDatabase, useTestDatabase, type TestDatabase } from './database';
 import { redisTestPrefix, TEST_REDIS_URL } from './redis';
 
 const APP_DIR = path.resolve(__dirname, '..', 'app');
@@ -34,23 +33,25 @@ export interface StartOptions {
   /** Load the built package (repo root dist/) instead of the TypeScript sources. */
   useBuild?: boolean;
   /**
-   * Boot on this folder's SQLite file and this Redis prefix, and keep both on stop(), so another
-   * Strapi can boot on them later (a restart; the first admin then logs in). A new temp folder and
-   * prefix otherwise, removed on stop().
+   * Boot on this database and Redis prefix, and keep both on stop(), so another Strapi can boot on
+   * them later (a restart, or a second node; the first admin then logs in). A new database
+   * (test/helpers/database.ts: SQLite, Postgres or MySQL by MULTI_SMTP_TEST_DB) and prefix
+   * otherwise, dropped on stop().
    */
-  reuse?: { dataDir: string; redisPrefix: string };
+  reuse?: { database: TestDatabase; redisPrefix: string };
 }
 
 let adminCounter = 0;
 
 /**
- * Boots a real Strapi 5 (SQLite in a temp dir) with the plugin loaded from this repo, and registers
- * the first admin. Follows ../shared/notes/strapi5-plugin.md: load() + server.mount(), never start().
+ * Boots a real Strapi 5 (on its own database: see test/helpers/database.ts) with the plugin loaded
+ * from this repo, and registers the first admin. Follows the notes on booting Strapi in Jest:
+ * load() + server.mount(), never start().
  */
 export const startStrapi = async (options: StartOptions = {}): Promise<TestStrapi> => {
-  const tmpDir = options.reuse?.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'multi-smtp-strapi-'));
+  const database = options.reuse?.database ?? (await createTestDatabase());
   const redisPrefix = options.reuse?.redisPrefix ?? redisTestPrefix();
-  process.env.DATABASE_FILENAME = path.join(tmpDir, 'data.db');
+  useTestDatabase(database);
   process.env.MULTI_SMTP_PLUGIN_PATH = options.useBuild ? BUILT_PLUGIN_PATH : SOURCE_PLUGIN_PATH;
   process.env.MULTI_SMTP_TEST_CONFIG = JSON.stringify({
     encryptionKey: TEST_ENCRYPTION_KEY,
@@ -65,7 +66,12 @@ export const startStrapi = async (options: StartOptions = {}): Promise<TestStrap
 
   const strapi = createStrapi({ appDir: APP_DIR, distDir: APP_DIR, autoReload: false, serveAdminPanel: false });
   strapi.log.level = process.env.STRAPI_LOG_LEVEL ?? 'error';
-  await strapi.load();
+  try {
+    await strapi.load();
+  } catch (error) {
+    if (!options.reuse) await database.drop().catch(() => undefined);
+    throw error;
+  }
   strapi.server.mount();
 
   const http = () => request(strapi.server.httpServer);
@@ -116,7 +122,7 @@ export const startStrapi = async (options: StartOptions = {}): Promise<TestStrap
     createAdmin,
     async stop() {
       await strapi.destroy();
-      if (!options.reuse) fs.rmSync(tmpDir, { recursive: true, force: true });
+      if (!options.reuse) await database.drop();
     },
   };
 };

@@ -1,9 +1,6 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-
 import type Redis from 'ioredis';
 
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { createCampaign, createList, createSubscriber, readyCampaign } from '../helpers/campaigns';
 import { campaignAction, deliveriesOf, getCampaign, groupWithSink, repeated, waitForCampaignStatus } from '../helpers/campaign-sending';
 import { deleteKeys, redisTestPrefix, testRedis } from '../helpers/redis';
@@ -20,12 +17,12 @@ import { sleep, waitFor } from '../helpers/wait';
 describe('campaigns across restarts', () => {
   let sink: TestSmtpServer;
   let redis: Redis;
-  let dataDir: string;
+  let database: TestDatabase;
   let redisPrefix: string;
   let app: TestStrapi | null = null;
 
   const boot = async (pluginConfig: Record<string, unknown>) => {
-    app = await startStrapi({ reuse: { dataDir, redisPrefix }, pluginConfig: { publicUrl: 'https://news.example.test', ...pluginConfig } });
+    app = await startStrapi({ reuse: { database, redisPrefix }, pluginConfig: { publicUrl: 'https://news.example.test', ...pluginConfig } });
     return asAdmin(app);
   };
   const shutdown = async () => {
@@ -36,7 +33,7 @@ describe('campaigns across restarts', () => {
   beforeEach(async () => {
     sink = await startSmtpServer();
     redis = testRedis();
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'multi-smtp-restart-'));
+    database = await createTestDatabase();
     redisPrefix = redisTestPrefix();
   });
 
@@ -45,7 +42,7 @@ describe('campaigns across restarts', () => {
     await sink.close();
     await deleteKeys(redis, redisPrefix);
     redis.disconnect();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await database.drop();
   });
 
   it('starts a scheduled campaign on time after a restart, and sends it once', async () => {
@@ -106,7 +103,7 @@ describe('campaigns across restarts', () => {
       campaigns: { pageSize: 5, maxInFlight: 12 },
     };
     sink.setDelay({ rcpt: 40 });
-    const worker = await startStrapiProcess({ dataDir, redisPrefix, pluginConfig: settings });
+    const worker = await startStrapiProcess({ database, redisPrefix, pluginConfig: settings });
     await waitFor('some deliveries', () => deliveriesOf([sink], campaign).size >= 25, 30_000);
     // Hold every new SMTP transaction before its DATA (so none is half-accepted), let those already
     // past it finish, then kill the process mid-campaign.

@@ -1,9 +1,32 @@
 const path = require('node:path');
 
-module.exports = () => ({
-  connection: {
-    client: 'sqlite',
-    connection: { filename: process.env.DATABASE_FILENAME || path.join(__dirname, '..', '.tmp', 'data.db') },
-    useNullAsDefault: true,
-  },
-});
+/**
+ * The test app's database, from the environment test/helpers/database.ts sets: SQLite (a file per
+ * test), PostgreSQL or MySQL/MariaDB (a database per test), chosen by MULTI_SMTP_TEST_DB.
+ */
+module.exports = () => {
+  const client = process.env.DATABASE_CLIENT || 'sqlite';
+  if (client === 'sqlite') {
+    return {
+      connection: {
+        client: 'sqlite',
+        connection: { filename: process.env.DATABASE_FILENAME || path.join(__dirname, '..', '.tmp', 'data.db') },
+        useNullAsDefault: true,
+      },
+    };
+  }
+  return {
+    connection: {
+      client,
+      connection: {
+        host: process.env.DATABASE_HOST,
+        port: Number(process.env.DATABASE_PORT),
+        database: process.env.DATABASE_NAME,
+        user: process.env.DATABASE_USERNAME,
+        password: process.env.DATABASE_PASSWORD || '',
+      },
+      // Several Strapi processes share one database in the multi-node tests; keep each pool small.
+      pool: { min: 0, max: 5 },
+    },
+  };
+};
