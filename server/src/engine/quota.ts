@@ -104,6 +104,13 @@ export interface QuotaStore {
   release(reservation: Reservation, outcome: { accepted: boolean; keepLease?: boolean }): Promise<void>;
   /** Gives back a connection slot when its connection closes (after sends released with keepLease). */
   releaseLease(serverId: string, leaseToken: string): Promise<void>;
+  /**
+   * Extends the leases this process still holds on a server (and its reservations in flight) by
+   * leaseMs from now, so a live process keeps its slots however long a send or an idle connection
+   * lasts, while a dead one's lapse leaseMs after its last renewal. Returns the lease tokens that
+   * were already gone (lapsed, or taken back): their connections must not be used again.
+   */
+  renewLeases(serverId: string, leaseTokens: string[], reservationIds: string[], now?: number): Promise<string[]>;
   usage(serverId: string, limits: QuotaLimits, now?: number): Promise<QuotaUsage>;
   /** Forget a server's counters (tests, server deleted). */
   reset(serverId: string): Promise<void>;
@@ -284,6 +291,37 @@ return released
 `;
 
 /**
+ * Renew leases and open reservations that are still held: only members whose expiry is still
+ * ahead are extended (a lapsed lease may already count as free to another process: it is lost).
+ *
+ * Returns the lease tokens that were lost.
+ */
+export const RENEW_LUA = `
+-- KEYS[1] leases  KEYS[2] open reservations
+-- ARGV[1] now (epoch ms)  ARGV[2] lease length ms  ARGV[3] key margin ms
+-- ARGV[4] how many lease tokens follow; then the lease tokens, then the reservation ids
+local now = tonumber(ARGV[1])
+local expiry = now + tonumber(ARGV[2])
+local keyTtl = tonumber(ARGV[2]) + tonumber(ARGV[3])
+local tokenCount = tonumber(ARGV[4])
+local lost = {}
+local function renew(key, member)
+  local score = redis.call('ZSCORE', key, member)
+  if score and tonumber(score) > now then
+    redis.call('ZADD', key, 'XX', expiry, member)
+    if redis.call('PTTL', key) < keyTtl then redis.call('PEXPIRE', key, keyTtl) end
+    return true
+  end
+  return false
+end
+for index = 5, 4 + tokenCount do
+  if not renew(KEYS[1], ARGV[index]) then lost[#lost + 1] = ARGV[index] end
+end
+for index = 5 + tokenCount, #ARGV do renew(KEYS[2], ARGV[index]) end
+return lost
+`;
+
+/**
  * Read a server's counters in one atomic snapshot (a script, so no send can slip in between the
  * reads: "hour is full and nothing is in flight" read together really means no slot can free).
  *
@@ -307,6 +345,7 @@ interface QuotaCommands {
   ): Promise<[1, string] | [0, QuotaRefusal, number]>;
   multiSmtpQuotaRelease(...keysThenArgs: (string | number)[]): Promise<number>;
   multiSmtpQuotaUsage(...keysThenArgs: (string | number)[]): Promise<[number, number, number, number]>;
+  multiSmtpQuotaRenew(...keysThenArgs: (string | number)[]): Promise<string[]>;
 }
 
 const optionalLimit = (name: string, value: number | null): number => {
@@ -333,6 +372,7 @@ export const createQuotaStore = (redis: Redis | Cluster, options: QuotaStoreOpti
   redis.defineCommand('multiSmtpQuotaReserve', { numberOfKeys: 6, lua: RESERVE_LUA });
   redis.defineCommand('multiSmtpQuotaRelease', { numberOfKeys: 4, lua: RELEASE_LUA });
   redis.defineCommand('multiSmtpQuotaUsage', { numberOfKeys: 4, lua: USAGE_LUA });
+  redis.defineCommand('multiSmtpQuotaRenew', { numberOfKeys: 2, lua: RENEW_LUA });
   const commands = redis as unknown as QuotaCommands;
 
   const keysOf = (serverId: string) => {
@@ -410,6 +450,12 @@ export const createQuotaStore = (redis: Redis | Cluster, options: QuotaStoreOpti
 
     async releaseLease(serverId, leaseToken) {
       await redis.zrem(keysOf(serverId).leases, leaseToken);
+    },
+
+    async renewLeases(serverId, leaseTokens, reservationIds, now = Date.now()) {
+      if (leaseTokens.length === 0 && reservationIds.length === 0) return [];
+      const keys = keysOf(serverId);
+      return commands.multiSmtpQuotaRenew(keys.leases, keys.open, now, leaseMs, KEY_MARGIN_MS, leaseTokens.length, ...leaseTokens, ...reservationIds);
     },
 
     async usage(serverId, limits, now = Date.now()) {

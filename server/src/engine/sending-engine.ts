@@ -158,6 +158,8 @@ type JobData = { id: string } | { ids: string[] };
 const MAX_BULK_BATCH = 50;
 
 const QUEUE_NAME = 'send';
+/** How often a job may lose its worker (crash, kill) and be run again: in practice without limit. */
+const MAX_STALLED_RUNS = 1000;
 /** Servers one message may try in one run before it backs off. */
 const MAX_SERVERS_PER_RUN = 5;
 /** How long a health snapshot serves before it is read again from Redis. */
@@ -184,9 +186,11 @@ export const createSendingEngine = (options: EngineOptions) => {
   const retryAttempts = options.retry?.attempts ?? 8;
   const backoffMs = options.retry?.backoffMs ?? 30_000;
 
-  // A lease outlives the longest send (a silent server times out first), so it never lapses mid-send;
-  // a crashed process's connection slots free themselves after it.
-  const leaseMs = Math.max(60_000, 2 * options.timeouts.socketTimeoutMs + options.timeouts.connectionTimeoutMs);
+  // Connection leases are renewed while this process lives (transports.ts), so they can be short: a
+  // killed process's connection slots free themselves after about the job lock's length, as its jobs
+  // do (never under 10 s, so a busy event loop does not lose a lease between two renewals).
+  const lockDurationMs = options.lockDurationMs ?? 30_000;
+  const leaseMs = Math.min(60_000, Math.max(10_000, lockDurationMs));
   const quota = createQuotaStore(redis, { keyPrefix, timeZone: options.timeZone, leaseMs });
   const health = createHealthStore(redis, { keyPrefix });
   const store = createMessageStore(redis, {
@@ -199,6 +203,8 @@ export const createSendingEngine = (options: EngineOptions) => {
     timeouts: options.timeouts,
     idleMs: options.connectionIdleMs ?? 2000,
     releaseLease: (serverId, token) => quota.releaseLease(serverId, token),
+    renewLeases: (serverId, tokens, reservationIds) => quota.renewLeases(serverId, tokens, reservationIds, clock()),
+    renewEveryMs: leaseMs / 4,
     onError: (error) => options.onError?.(error, 'connection lease'),
   });
   // Hash-tagged prefix: all of the queue's keys in one Redis Cluster slot, as BullMQ requires.
@@ -339,6 +345,7 @@ export const createSendingEngine = (options: EngineOptions) => {
     const started = clock();
     let info: Awaited<ReturnType<SmtpConnection['transport']['sendMail']>> | undefined;
     let error: unknown;
+    connection.reservationId = reservation.id; // renewed with the lease while the send lasts
     try {
       info = await connection.transport.sendMail(mailOf(record, server));
     } catch (caught) {
@@ -390,6 +397,7 @@ export const createSendingEngine = (options: EngineOptions) => {
       .catch((releaseError) => reportError(releaseError, 'quota release'));
     await written;
     await released;
+    connection.reservationId = null;
     // A connection that had server trouble is not trusted again: close it and free its slot.
     if (classification.outcome === 'server-transient' || classification.outcome === 'server-condemned') await connections.discard(connection);
     else connections.putBack(connection);
@@ -1006,7 +1014,15 @@ export const createSendingEngine = (options: EngineOptions) => {
         connection: options.bullConnection,
         prefix: bullPrefix,
         concurrency: options.worker.concurrency,
-        lockDuration: options.lockDurationMs ?? 30_000,
+        lockDuration: lockDurationMs,
+        // A killed worker's jobs are found by two stalled checks in a row; BullMQ's fixed 30 s interval
+        // made that up to a minute whatever the lock's length. Checking once per lock length takes
+        // them back within one to two lock lengths.
+        stalledInterval: lockDurationMs,
+        // A job whose worker died is run again, never failed for it: a job that runs twice never sends
+        // twice (the message's state is in Redis), and BullMQ fails a job that stalled too often
+        // without telling this worker, which would leave its messages queued for ever.
+        maxStalledCount: MAX_STALLED_RUNS,
       });
       worker.on('failed', (job, error) => {
         onFailed(job, error).catch((failure) => reportError(failure, 'failed handler'));

@@ -8,15 +8,21 @@ import { toTransportOptions, type SmtpTimeouts } from './smtp-probe';
 
 /**
  * Open SMTP connections of this process, each holding one connection lease of its server in the
- * quota store. A connection is opened under a lease, kept open while sends keep coming (each send
- * renews the lease), and closed after `idleMs` without one, giving the lease back. So the number of
- * connections open to a server, across every process, never exceeds its maxConnections.
+ * quota store. A connection is opened under a lease, kept open while sends keep coming, and closed
+ * after `idleMs` without one, giving the lease back. So the number of connections open to a server,
+ * across every process, never exceeds its maxConnections.
+ *
+ * Leases are short and renewed every `renewEveryMs` while this process lives (the way BullMQ renews
+ * its job locks): a process killed without closing its connections holds their slots only until
+ * its leases lapse, not for the length of the longest possible send.
  */
 export interface SmtpConnection {
   serverId: string;
   /** Settings version it was opened with; a changed server gets new connections. */
   version: string;
   leaseToken: string;
+  /** The quota reservation of the send under way on it, renewed with the lease; null while idle. */
+  reservationId: string | null;
   /** A one-connection nodemailer pool: one TCP connection reused from send to send. */
   transport: Transporter<SMTPPool.SentMessageInfo>;
   idleTimer: NodeJS.Timeout | null;
@@ -26,14 +32,44 @@ export const createConnectionPool = (options: {
   timeouts: SmtpTimeouts;
   idleMs: number;
   releaseLease: (serverId: string, leaseToken: string) => Promise<void>;
+  /** Renews the leases (and reservations) of one server's connections; answers the lease tokens that were lost. */
+  renewLeases: (serverId: string, leaseTokens: string[], reservationIds: string[]) => Promise<string[]>;
+  /** How often the leases of open connections are renewed (well under the lease length). */
+  renewEveryMs: number;
   onError?: (error: unknown) => void;
 }) => {
   const idle = new Map<string, SmtpConnection[]>();
   const all = new Set<SmtpConnection>();
+  let renewTimer: NodeJS.Timeout | null = null;
+
+  /** One script call per server that has open connections; idle connections whose lease was lost close at once. */
+  const renewAll = async () => {
+    const byServer = new Map<string, SmtpConnection[]>();
+    for (const connection of all) byServer.set(connection.serverId, [...(byServer.get(connection.serverId) ?? []), connection]);
+    await Promise.all(
+      [...byServer].map(async ([serverId, held]) => {
+        const reservations = held.flatMap((connection) => (connection.reservationId ? [connection.reservationId] : []));
+        const lost = new Set(await options.renewLeases(serverId, held.map((connection) => connection.leaseToken), reservations));
+        // A busy connection with a lost lease is found out at its next reserve (the lease is not held) and replaced.
+        for (const connection of held) if (lost.has(connection.leaseToken) && connection.idleTimer) void close(connection);
+      })
+    );
+  };
+  const startRenewing = () => {
+    if (renewTimer) return;
+    renewTimer = setInterval(() => {
+      renewAll().catch((error) => options.onError?.(error));
+    }, options.renewEveryMs);
+    renewTimer.unref?.();
+  };
 
   const close = (connection: SmtpConnection) => {
     if (!all.delete(connection)) return Promise.resolve();
     if (connection.idleTimer) clearTimeout(connection.idleTimer);
+    if (all.size === 0 && renewTimer) {
+      clearInterval(renewTimer);
+      renewTimer = null;
+    }
     const list = idle.get(connection.serverId);
     if (list) idle.set(connection.serverId, list.filter((entry) => entry !== connection));
     connection.transport.close();
@@ -72,8 +108,9 @@ export const createConnectionPool = (options: {
                 callback(null, { socket });
               },
       } as SMTPPool.Options);
-      const connection: SmtpConnection = { serverId: server.id, version: server.version, leaseToken, transport, idleTimer: null };
+      const connection: SmtpConnection = { serverId: server.id, version: server.version, leaseToken, reservationId: null, transport, idleTimer: null };
       all.add(connection);
+      startRenewing();
       return connection;
     },
 
