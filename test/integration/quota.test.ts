@@ -201,6 +201,29 @@ describe('quota store (real Redis)', () => {
       granted(await store.reserve(server, one, BASE + 5_000));
     });
 
+    it('a renewed lease and reservation outlive the lease length; a lapsed lease is reported lost', async () => {
+      const store = newStore({ leaseMs: 5_000, connectionRetryMs: 60_000 });
+      const server = newServerId();
+      const one = limits({ maxConnections: 1, perHour: 10 });
+      const held = granted(await store.reserve(server, one, BASE));
+      // A live process renews every few seconds: the slot stays its own long past the lease length.
+      for (let at = BASE + 4_000; at <= BASE + 20_000; at += 4_000) {
+        expect(await store.renewLeases(server, [held.token], [held.id], at)).toEqual([]);
+      }
+      expect(await store.reserve(server, one, BASE + 24_000)).toMatchObject({ ok: false, reason: 'connections' });
+      // The reservation was renewed too: a refused send still refunds its hour slot.
+      await store.release(held, { accepted: false });
+      expect((await store.usage(server, one, BASE + 24_001)).hour).toBe(0);
+
+      // A process that stops renewing (killed) loses the slot a lease length after its last renewal.
+      const other = granted(await store.reserve(server, one, BASE + 30_000));
+      expect(await store.reserve(server, one, BASE + 34_999)).toMatchObject({ ok: false, reason: 'connections' });
+      const next = granted(await store.reserve(server, one, BASE + 35_000));
+      // The dead lease cannot be renewed back into existence: its holder learns it was lost.
+      expect(await store.renewLeases(server, [other.token], [other.id], BASE + 35_001)).toEqual([other.token]);
+      expect(await store.renewLeases(server, [next.token], [next.id], BASE + 35_001)).toEqual([]);
+    });
+
     it('an expired lease gets no refund (the crashed send may have gone out)', async () => {
       const store = newStore({ leaseMs: 5_000 });
       const server = newServerId();
