@@ -3,14 +3,38 @@ import { z } from 'zod';
 import { ENCRYPTION_KEY_HELP, parseEncryptionKey } from '../engine/secret-box';
 import { isEcPublicKey } from '../engine/webhook-keys';
 
+const redisNode = z.strictObject({
+  host: z.string().min(1),
+  port: z.int().min(1).max(65535),
+});
+
+/**
+ * Where Redis is: one of `url`, `host` (and `port`), `sentinels` (with the master's `name`) or
+ * `nodes` (Redis Cluster). Naming two of them is refused rather than one silently winning; naming
+ * none takes env MULTI_SMTP_REDIS_URL or REDIS_URL, else 127.0.0.1:6379. The env fallback is read
+ * here and not in the config defaults, because Strapi deep-merges the site's config over those
+ * defaults: a site configuring `sentinels` on a host where REDIS_URL is set would otherwise get both.
+ */
 const redisSchema = z
   .strictObject({
-    /** redis://[user:pass@]host:port/db or rediss:// for TLS. Takes precedence over the fields below. */
+    /** redis://[user:pass@]host:port/db or rediss:// for TLS. */
     url: z.string().regex(/^rediss?:\/\//, { error: 'must start with redis:// or rediss://' }).optional(),
-    host: z.string().min(1).default('127.0.0.1'),
-    port: z.int().min(1).max(65535).default(6379),
+    /** A single Redis (127.0.0.1 when nothing else says where Redis is). */
+    host: z.string().min(1).optional(),
+    port: z.int().min(1).max(65535).optional(),
+    /** Redis Sentinel: the sentinels to ask for the current master (at least one; three or more in production). */
+    sentinels: z.array(redisNode).min(1, { error: 'must list at least one sentinel' }).optional(),
+    /** The master's name as the sentinels know it (`sentinel monitor <name> ...`). Required with sentinels. */
+    name: z.string().min(1).optional(),
+    /** AUTH for the sentinels themselves, when they require it (`requirepass` in sentinel.conf). */
+    sentinelUsername: z.string().optional(),
+    sentinelPassword: z.string().optional(),
+    /** Redis Cluster: some of its nodes (the rest are discovered from them). */
+    nodes: z.array(redisNode).min(1, { error: 'must list at least one cluster node' }).optional(),
+    /** AUTH for the Redis data nodes (also with sentinels or nodes). */
     username: z.string().optional(),
     password: z.string().optional(),
+    /** Database number; Redis Cluster has only 0. */
     db: z.int().min(0).max(15).default(0),
     tls: z.boolean().default(false),
     /** Every key the plugin writes starts with this, so several sites can share one Redis. */
@@ -18,6 +42,49 @@ const redisSchema = z
       .string()
       .regex(/^[A-Za-z0-9:_-]+$/, { error: 'must be letters, digits, ":", "_" or "-"' })
       .default('multi-smtp'),
+    /**
+     * Replicas that must hold a queued message before send() returns (Redis WAIT), so a failover
+     * right after cannot lose it. Default: 1 with sentinels, 0 otherwise. When no replica answers
+     * within waitTimeoutMs the message is still accepted (with a warning): Redis then has no
+     * up-to-date replica to fail over to.
+     */
+    waitForReplicas: z.int().min(0).max(10).optional(),
+    waitTimeoutMs: z.int().min(10).max(60000).default(1000),
+  })
+  .superRefine((redis, ctx) => {
+    const given = (['url', 'host', 'sentinels', 'nodes'] as const).filter((field) => redis[field] !== undefined);
+    if (given.length > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [given[1]!],
+        message: `give only one of url, host, sentinels or nodes (got ${given.join(' and ')})`,
+      });
+    }
+    if (redis.port !== undefined && redis.host === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['port'], message: 'goes with host (sentinels and nodes carry their own ports)' });
+    }
+    if (redis.sentinels && redis.name === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['name'], message: "is required with sentinels: the master's name (sentinel monitor <name> ...)" });
+    }
+    if (!redis.sentinels) {
+      for (const field of ['name', 'sentinelUsername', 'sentinelPassword'] as const) {
+        if (redis[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: 'goes with sentinels' });
+      }
+    }
+    if (redis.nodes && (redis.waitForReplicas ?? 0) > 0) {
+      ctx.addIssue({ code: 'custom', path: ['waitForReplicas'], message: 'is not supported with nodes (Redis Cluster): leave it at 0' });
+    }
+    if (redis.nodes && redis.db !== 0) {
+      ctx.addIssue({ code: 'custom', path: ['db'], message: 'must be 0 with nodes (Redis Cluster has only database 0)' });
+    }
+  })
+  .transform((given) => {
+    const redis = { ...given, waitForReplicas: given.waitForReplicas ?? (given.sentinels ? 1 : 0) };
+    if (redis.url || redis.host || redis.sentinels || redis.nodes) {
+      return redis.host ? { ...redis, port: redis.port ?? 6379 } : redis;
+    }
+    const envUrl = process.env.MULTI_SMTP_REDIS_URL || process.env.REDIS_URL;
+    return envUrl ? { ...redis, url: envUrl } : { ...redis, host: '127.0.0.1', port: 6379 };
   })
   .prefault({});
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 import type { AttemptRecord, MessageLogEntry, MessageStatus } from '../../../shared/contracts/messages';
 import type { OutgoingMessage } from './message';
@@ -89,7 +89,7 @@ export interface FinishedCounters {
 /** A campaign batch is stored once: this marker says it was (see storeCampaignBatch). */
 const BATCH_MARKER_SEC = 7 * 24 * 3600;
 
-export const createMessageStore = (redis: Redis, options: { keyPrefix: string; retentionSec: number; idempotencySec: number }) => {
+export const createMessageStore = (redis: Redis | Cluster, options: { keyPrefix: string; retentionSec: number; idempotencySec: number }) => {
   const messageKey = (id: string) => `${options.keyPrefix}:msg:${id}`;
   const idempotencyKeyOf = (key: string) => `${options.keyPrefix}:idem:${key}`;
   const batchMarkerKey = (batchId: string) => `${options.keyPrefix}:batch:${batchId}`;

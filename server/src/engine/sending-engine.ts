@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { DelayedError, Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type Mail from 'nodemailer/lib/mailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 
@@ -114,10 +114,12 @@ export class MessageValidationError extends Error {
 
 export interface EngineOptions {
   /** Commands: quotas, health, message store. */
-  redis: Redis;
+  redis: Redis | Cluster;
   /** BullMQ makes its own connections from these options. */
   bullConnection: ConnectionOptions;
   keyPrefix: string;
+  /** BullMQ's key prefix; `{keyPrefix}` when not given. */
+  bullPrefix?: string;
   timeZone: string;
   directory: DirectoryCache;
   timeouts: SmtpTimeouts;
@@ -208,7 +210,7 @@ export const createSendingEngine = (options: EngineOptions) => {
     onError: (error) => options.onError?.(error, 'connection lease'),
   });
   // Hash-tagged prefix: all of the queue's keys in one Redis Cluster slot, as BullMQ requires.
-  const bullPrefix = `{${keyPrefix}}`;
+  const bullPrefix = options.bullPrefix ?? `{${keyPrefix}}`;
   const queue = new Queue<JobData>(QUEUE_NAME, { connection: options.bullConnection, prefix: bullPrefix });
   let worker: Worker<JobData> | null = null;
 

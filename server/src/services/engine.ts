@@ -1,31 +1,47 @@
 import type { Core } from '@strapi/strapi';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 
-import type { PluginConfig } from '../config/schema';
 import { createDirectoryCache, type DirectorySource, type GroupConfig, type ServerConfig } from '../engine/directory';
 import { createSendingEngine, type SendingEngine } from '../engine/sending-engine';
 import { createGroupRepository } from '../repositories/groups';
 import { createServerRepository } from '../repositories/servers';
 import { getService } from '../utils/get-service';
+import { bullPrefixOf, connectRedis, pluginKeyPrefixOf, redisTopologyOf, type RedisClient } from './redis-connection';
 
-/** ioredis options from the plugin config (a URL wins over the separate fields). */
-export const redisOptionsOf = (config: PluginConfig['redis']): { url?: string; options: RedisOptions } => {
-  const options: RedisOptions = config.url
-    ? {}
-    : {
-        host: config.host,
-        port: config.port,
-        username: config.username,
-        password: config.password,
-        db: config.db,
-        tls: config.tls ? {} : undefined,
-      };
-  return { url: config.url, options };
-};
-
-const connect = (config: PluginConfig['redis'], extra: RedisOptions) => {
-  const { url, options } = redisOptionsOf(config);
-  return url ? new Redis(url, { ...options, ...extra }) : new Redis({ ...options, ...extra });
+/**
+ * Makes send(), sendBulk() and queueCampaignBatch() return only once `replicas` replicas hold what
+ * they wrote (Redis WAIT), so a failover right after cannot lose an accepted message. WAIT covers
+ * the writes of the connection it is sent on, so it goes to both: the message went in on the
+ * commands connection, its job on BullMQ's.
+ */
+const withReplicaAcks = (
+  engine: SendingEngine,
+  connections: { commands: RedisClient; bull: RedisClient },
+  wait: { replicas: number; timeoutMs: number },
+  warn: (message: string) => void
+): SendingEngine => {
+  let warned = false;
+  const replicated = async () => {
+    const acks = await Promise.all([connections.commands.wait(wait.replicas, wait.timeoutMs), connections.bull.wait(wait.replicas, wait.timeoutMs)]);
+    if (Math.min(...acks) >= wait.replicas) {
+      warned = false;
+      return;
+    }
+    // Accepted anyway: with no replica up to date there is none a failover would promote.
+    if (!warned) warn(`only ${Math.min(...acks)} of ${wait.replicas} Redis replicas acknowledged queued mail within ${wait.timeoutMs} ms`);
+    warned = true;
+  };
+  const after = <Args extends unknown[], Result>(call: (...args: Args) => Promise<Result>) =>
+    async (...args: Args): Promise<Result> => {
+      const result = await call(...args);
+      await replicated();
+      return result;
+    };
+  return Object.assign(engine, {
+    send: after(engine.send),
+    sendBulk: after(engine.sendBulk),
+    queueCampaignBatch: after(engine.queueCampaignBatch),
+  });
 };
 
 /**
@@ -37,7 +53,7 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
   let instance: SendingEngine | null = null;
   /** See the `clockOffsetMs` config: shifts the engine's clock (tests stand near a quota window's end). */
   let clockOffsetMs = 0;
-  let connections: Redis[] = [];
+  let connections: RedisClient[] = [];
 
   const directorySource: DirectorySource = {
     async load() {
@@ -92,15 +108,16 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
       const config = getService(strapi, 'runtime').config();
       clockOffsetMs = config.clockOffsetMs;
       // Commands issued in the same tick go out as one pipeline (fewer round trips under load).
-      const commands = connect(config.redis, { maxRetriesPerRequest: 3, enableAutoPipelining: true });
+      const commands = connectRedis(config.redis, { maxRetriesPerRequest: 3, enableAutoPipelining: true });
       // BullMQ's blocking commands need unlimited retries on their connection.
-      const bull = connect(config.redis, { maxRetriesPerRequest: null });
+      const bull = connectRedis(config.redis, { maxRetriesPerRequest: null });
       connections = [commands, bull];
       const directory = createDirectoryCache(directorySource, { maxAgeMs: 5000, defaultGroupSlug: config.defaultGroup });
-      instance = createSendingEngine({
+      const created = createSendingEngine({
         redis: commands,
         bullConnection: bull,
-        keyPrefix: config.redis.keyPrefix,
+        keyPrefix: pluginKeyPrefixOf(config.redis),
+        bullPrefix: bullPrefixOf(config.redis),
         timeZone: config.timeZone,
         directory,
         timeouts: {
@@ -141,6 +158,13 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
           strapi.log.error(`[multi-smtp] ${context}: ${error instanceof Error ? error.message : String(error)}`);
         },
       });
+      // WAIT has no key, so ioredis Cluster would send it to any node: on Cluster it is refused by the config.
+      instance =
+        config.redis.waitForReplicas > 0 && redisTopologyOf(config.redis) !== 'cluster'
+          ? withReplicaAcks(created, { commands, bull }, { replicas: config.redis.waitForReplicas, timeoutMs: config.redis.waitTimeoutMs }, (message) =>
+              strapi.log.warn(`[multi-smtp] ${message}`)
+            )
+          : created;
       instance.start();
     },
 
@@ -149,16 +173,28 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
       return instance;
     },
 
-    /** The Redis connection for commands (quotas, campaign state, suppressions): shared, never closed by callers. */
-    redis(): Redis {
+    /**
+     * The Redis connection for commands (quotas, campaign state, suppressions): shared, never closed
+     * by callers. A service that needs a connection of its own (a subscriber, blocking commands)
+     * calls `connect()` or `.duplicate()`s this one.
+     */
+    redis(): RedisClient {
       const commands = connections[0];
       if (!commands) throw new Error('multi-smtp: the sending engine has not started (it starts in bootstrap)');
       return commands;
     },
 
-    /** Every Redis key of the plugin starts with this (config redis.keyPrefix). */
+    /** A new Redis connection of the configured topology; the caller closes it. */
+    connect(extra: RedisOptions = {}): RedisClient {
+      return connectRedis(getService(strapi, 'runtime').config().redis, extra);
+    },
+
+    /**
+     * Every Redis key of the plugin starts with this: config redis.keyPrefix, hash-tagged on Redis
+     * Cluster so that multi-key commands stay in one slot (see redis-connection.ts).
+     */
     keyPrefix(): string {
-      return getService(strapi, 'runtime').config().redis.keyPrefix;
+      return pluginKeyPrefixOf(getService(strapi, 'runtime').config().redis);
     },
 
     /** Shifts the engine's clock from now on (tests only, like the `clockOffsetMs` config). */
@@ -166,9 +202,10 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
       clockOffsetMs = offsetMs;
     },
 
-    /** After servers or groups changed: the next message sees the change. */
+    /** After servers or groups changed: the next message sees the change, here and (announced over Redis) on every other node. */
     invalidate() {
       instance?.invalidate();
+      void getService(strapi, 'directorySync').publish();
     },
 
     async stop() {
