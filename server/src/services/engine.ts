@@ -202,10 +202,9 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
       clockOffsetMs = offsetMs;
     },
 
-    /** After servers or groups changed: the next message sees the change, here and (announced over Redis) on every other node. */
+    /** After servers or groups changed: the next message sees the change. */
     invalidate() {
       instance?.invalidate();
-      void getService(strapi, 'directorySync').publish();
     },
 
     async stop() {
