@@ -11,16 +11,20 @@ const bootstrap = async ({ strapi }: { strapi: Core.Strapi }) => {
   // The delivery log's upsert needs its unique index; fail the boot now if it cannot be made.
   await ensureMessageIndexes(strapi);
   await getService(strapi, 'engine').start();
+  // Changes made on other nodes reach this one's router at once (services/directory-sync.ts).
+  await getService(strapi, 'directorySync').start();
   // The Redis mirror of the suppression list may be missing or stale (flushed Redis, edits while down).
   await getService(strapi, 'suppressions').syncToRedis();
-  // Any change to servers or groups (admin API, content manager, scripts) reaches the router at once.
+  // Any change to servers or groups (admin API, content manager, scripts) reaches the router at once,
+  // this node's and, once committed, every other node's.
   strapi.db.lifecycles.subscribe({
     models: [SERVER_UID, GROUP_UID],
-    afterCreate: () => getService(strapi, 'engine').invalidate(),
-    afterUpdate: () => getService(strapi, 'engine').invalidate(),
-    afterDelete: () => getService(strapi, 'engine').invalidate(),
+    afterCreate: () => getService(strapi, 'directorySync').changed(),
+    afterUpdate: () => getService(strapi, 'directorySync').changed(),
+    afterDelete: () => getService(strapi, 'directorySync').changed(),
   });
-  // Scheduled campaigns start on time and sending ones go on (where this process runs workers).
+  // Scheduled campaigns start on time and sending ones go on (where this process runs workers: the
+  // config's worker.enabled, or the multi-smtp-worker command; web nodes only set campaigns' status).
   getService(strapi, 'campaignRunner').start();
   // Old delivery log rows and statistics go after their retention (hourly, and soon after boot).
   getService(strapi, 'retention').start();

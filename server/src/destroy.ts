@@ -11,6 +11,7 @@ const destroy = async ({ strapi }: { strapi: Core.Strapi }) => {
   await getService(strapi, 'campaignRunner').stop();
   await getService(strapi, 'retention').stop(); // a pruning run ends after its batch, while Redis holds its lock
   await getService(strapi, 'tracking').stop(); // opens and clicks under way: their events and statistics, while Redis is open
+  await getService(strapi, 'directorySync').stop(); // its own Redis connection, before the engine's close
   await getService(strapi, 'engine').stop();
   await getService(strapi, 'messageLog').stop(); // last states the workers recorded
   await getService(strapi, 'stats').stop(); // last statistics the workers recorded

@@ -6,6 +6,7 @@ import campaignRunner from './campaign-runner';
 import campaignState from './campaign-state';
 import campaigns from './campaigns';
 import csvImport from './csv-import';
+import directorySync from './directory-sync';
 import engine from './engine';
 import groups from './groups';
 import inbound from './inbound';
@@ -28,4 +29,4 @@ import tracking from './tracking';
 import unsubscribe from './unsubscribe';
 import webhooks from './webhooks';
 
-export default { runtime, servers, groups, serverTests, engine, mailer, status, messageLog, campaignState, audiences, campaignGate, campaignRunner, campaigns, unsubscribe, rateLimit, mailingLists, subscribers, suppressions, csvImport, bounces, inbound, webhooks, stats, metrics, reports, retention, protection, alerts, tracking };
+export default { runtime, servers, groups, serverTests, engine, directorySync, mailer, status, messageLog, campaignState, audiences, campaignGate, campaignRunner, campaigns, unsubscribe, rateLimit, mailingLists, subscribers, suppressions, csvImport, bounces, inbound, webhooks, stats, metrics, reports, retention, protection, alerts, tracking };

@@ -1,5 +1,6 @@
 import type { Core } from '@strapi/strapi';
 
+import { applyProcessRole, processRole } from '../config/role';
 import { parsePluginConfig, type PluginConfig } from '../config/schema';
 import { createSecretBox, parseEncryptionKey, type SecretBox } from '../engine/secret-box';
 import { createTrackingTokens, type TrackingTokens } from '../engine/tracking';
@@ -18,7 +19,8 @@ const runtime = ({ strapi }: { strapi: Core.Strapi }) => {
 
   return {
     config(): PluginConfig {
-      config ??= parsePluginConfig(strapi.config.get(`plugin::${PLUGIN_ID}`));
+      // The standalone worker command runs workers whatever the shared config says (config/role.ts).
+      config ??= applyProcessRole(parsePluginConfig(strapi.config.get(`plugin::${PLUGIN_ID}`)), processRole());
       return config;
     },
 

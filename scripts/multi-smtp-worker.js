@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+/**
+ * multi-smtp-worker: a Strapi process that sends mail and serves no HTTP. Run it from the Strapi
+ * app's folder (JavaScript or TypeScript), next to web nodes started with `strapi start`:
+ *
+ *   cd /srv/my-strapi-app && npx multi-smtp-worker
+ *
+ * It loads the app as `strapi start` does (the same config, database and Redis) but never listens,
+ * and runs the plugin's queue workers, campaign fan-out and campaign scheduler, even when the
+ * app's shared config says `worker: { enabled: false }` (as the web nodes' should): it sets
+ * MULTI_SMTP_ROLE=worker, which the plugin reads (server/src/config/role.ts).
+ *
+ * A TypeScript app is loaded from its build output (`strapi build`, as `strapi start` needs); when
+ * there is none yet, it is compiled first (Strapi's compileStrapi, as `strapi develop` does).
+ *
+ * SIGTERM or SIGINT: Strapi's destroy runs (campaign fan-outs stop after their page, workers finish
+ * their in-flight sends, connections close), then it exits 0. A second signal is ignored while that
+ * runs. Exit status 1: the app failed to load (the reason is printed), the plugin is not enabled in
+ * it, or the shutdown failed. 64: bad arguments.
+ *
+ * Prints "multi-smtp-worker: ready ..." on stdout once the workers run.
+ */
+'use strict';
+
+const fs = require('node:fs');
+const path = require('node:path');
+
+const NAME = 'multi-smtp-worker';
+const PLUGIN_ID = 'multi-smtp';
+/** Read by the plugin alone (server/src/config/role.ts). */
+const ROLE_ENV = 'MULTI_SMTP_ROLE';
+const EX_USAGE = 64;
+
+const say = (message) => process.stdout.write(`${NAME}: ${message}\n`);
+const die = (message, code = 1) => {
+  process.stderr.write(`${NAME}: ${message}\n`);
+  process.exit(code);
+};
+
+const args = process.argv.slice(2);
+if (args.includes('-h') || args.includes('--help')) {
+  process.stdout.write(`${fs.readFileSync(__filename, 'utf8').split('*/')[0].replace(/^#!.*\n/, '')}*/\n`);
+  process.exit(0);
+}
+if (args.length > 0) die(`unknown argument "${args[0]}" (run it from the Strapi app's folder, with no arguments; --help)`, EX_USAGE);
+
+const appDir = process.cwd();
+
+/** A module as the app resolves it (its own @strapi/strapi, not one next to this package). */
+const requireFromApp = (id, from = appDir) => {
+  let resolved;
+  try {
+    resolved = require.resolve(id, { paths: [from] });
+  } catch {
+    die(`cannot find ${id} from ${from}: run ${NAME} from the folder of a Strapi 5 app whose dependencies are installed`);
+  }
+  return require(resolved);
+};
+
+/** Where the app's compiled code is: the app itself (JS), or the TypeScript build output, compiled when missing. */
+const resolveDistDir = async (strapiCore) => {
+  if (!fs.existsSync(path.join(appDir, 'tsconfig.json'))) return appDir;
+  const strapiDir = path.dirname(require.resolve('@strapi/strapi/package.json', { paths: [appDir] }));
+  const tsUtils = requireFromApp('@strapi/typescript-utils', strapiDir);
+  const outDir = await tsUtils.resolveOutDir(appDir);
+  // What `strapi build` leaves (strapi start looks for the same).
+  if (fs.existsSync(path.join(outDir, 'src', 'index.js')) || fs.existsSync(path.join(outDir, 'config'))) return outDir;
+  say(`no build output in ${outDir}: compiling the TypeScript app first`);
+  const { distDir } = await strapiCore.compileStrapi({ appDir });
+  return distDir;
+};
+
+const main = async () => {
+  // Before Strapi reads its config: this process runs workers whatever worker.enabled says.
+  process.env[ROLE_ENV] = 'worker';
+  const strapiCore = requireFromApp('@strapi/strapi');
+  const distDir = await resolveDistDir(strapiCore);
+
+  const strapi = strapiCore.createStrapi({ appDir, distDir, autoReload: false, serveAdminPanel: false });
+  // createStrapi installs handlers that run destroy() even in the middle of load(); ours wait for it.
+  process.removeAllListeners('SIGTERM');
+  process.removeAllListeners('SIGINT');
+
+  let loaded = false;
+  let stopping = null;
+  const stop = (signal) => {
+    if (stopping) return stopping; // npm and some supervisors send the signal twice
+    say(`${signal}: stopping (in-flight sends finish first)`);
+    stopping = (async () => {
+      try {
+        await strapi.destroy();
+      } catch (error) {
+        die(`the shutdown failed: ${error && error.stack ? error.stack : error}`);
+      }
+      say('stopped');
+      process.exit(0);
+    })();
+    return stopping;
+  };
+  const onSignal = (signal) => {
+    if (loaded) stop(signal);
+    else if (!stopping) {
+      stopping = 'requested';
+      say(`${signal}: stopping once the app has loaded`);
+    }
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+
+  try {
+    await strapi.load();
+  } catch (error) {
+    die(`the Strapi app in ${appDir} failed to load: ${error && error.stack ? error.stack : error}`);
+  }
+  loaded = true;
+  const plugin = strapi.plugin(PLUGIN_ID);
+  if (!plugin) {
+    await strapi.destroy().catch(() => undefined);
+    die(`the ${PLUGIN_ID} plugin is not enabled in the Strapi app in ${appDir} (config/plugins)`);
+  }
+  if (stopping === 'requested') {
+    stopping = null;
+    await stop('signal received while loading');
+    return;
+  }
+  const { worker } = plugin.service('runtime').config();
+  say(`ready in ${appDir}: queue workers (concurrency ${worker.concurrency}), campaign fan-out and scheduler running; no HTTP. SIGTERM or SIGINT stops it.`);
+};
+
+main().catch((error) => die(error && error.stack ? error.stack : String(error)));
