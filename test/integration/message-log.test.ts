@@ -273,6 +273,25 @@ describe('delivery log', () => {
   });
 
   describe('indexes', () => {
+    it('every index a plugin content type declares exists in this database, unique ones unique', async () => {
+      const declared = Object.values(app.strapi.contentTypes).filter((contentType) => contentType.uid.startsWith('plugin::multi-smtp.'));
+      let checked = 0;
+      for (const contentType of declared) {
+        const indexes = ((contentType as unknown as { indexes?: { name: string; type?: string }[] }).indexes ?? []);
+        if (indexes.length === 0) continue;
+        const { tableName } = app.strapi.db.metadata.get(contentType.uid as never);
+        const actual = await app.strapi.db.dialect.schemaInspector.getIndexes(tableName);
+        for (const index of indexes) {
+          const found = actual.find((candidate) => candidate.name === index.name);
+          expect({ table: tableName, index: index.name, found: Boolean(found) }).toEqual({ table: tableName, index: index.name, found: true });
+          if (index.type === 'unique') expect(found!.type).toBe('unique');
+          checked += 1;
+        }
+      }
+      // alert, message, stat-bucket, subscriber, suppression and tracking-event declare indexes.
+      expect(checked).toBeGreaterThanOrEqual(6);
+    });
+
     it('has the unique and search indexes, and ensureMessageIndexes re-creates a missing one idempotently', async () => {
       const indexNames = async () => (await app.strapi.db.dialect.schemaInspector.getIndexes(TABLE)).map((index) => index.name);
       const expected = [
