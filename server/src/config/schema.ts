@@ -43,10 +43,10 @@ const redisSchema = z
       .regex(/^[A-Za-z0-9:_-]+$/, { error: 'must be letters, digits, ":", "_" or "-"' })
       .default('multi-smtp'),
     /**
-     * Replicas that must hold a queued message before send() returns (Redis WAIT), so a failover
-     * right after cannot lose it. Default: 1 with sentinels, 0 otherwise. When no replica answers
-     * within waitTimeoutMs the message is still accepted (with a warning): Redis then has no
-     * up-to-date replica to fail over to.
+     * Replicas that must hold a queued message before send() resolves (Redis WAIT), so a failover
+     * cannot lose it. Default: 1 with sentinels, 0 otherwise. When they do not confirm within
+     * waitTimeoutMs (a failover under way, or every replica down) send() rejects: the message may
+     * or may not be queued, and the caller retries (with an idempotency key, it is queued once).
      */
     waitForReplicas: z.int().min(0).max(10).optional(),
     waitTimeoutMs: z.int().min(10).max(60000).default(1000),

@@ -9,32 +9,42 @@ import { getService } from '../utils/get-service';
 import { bullPrefixOf, connectRedis, pluginKeyPrefixOf, redisTopologyOf, type RedisClient } from './redis-connection';
 
 /**
- * Makes send(), sendBulk() and queueCampaignBatch() return only once `replicas` replicas hold what
- * they wrote (Redis WAIT), so a failover right after cannot lose an accepted message. WAIT covers
+ * Makes send(), sendBulk() and queueCampaignBatch() resolve only once `replicas` replicas hold what
+ * they wrote (Redis WAIT), so a failover cannot lose a message whose send() resolved. WAIT covers
  * the writes of the connection it is sent on, so it goes to both: the message went in on the
  * commands connection, its job on BullMQ's.
+ *
+ * When the replicas do not confirm in time, or a connection reconnected meanwhile (a WAIT that
+ * ioredis resends on the new connection covers none of the writes, so its answer proves nothing),
+ * the call rejects: the message may or may not be queued, and the caller's retry (with an
+ * idempotency key, at most once) is what makes it safe. That is the window of a failover, when the
+ * old master still takes writes its replicas will never see; it also means that with every replica
+ * down, sends fail (like Redis's min-replicas-to-write) until one is back or waitForReplicas is 0.
  */
+export class ReplicationUnconfirmedError extends Error {}
+
 const withReplicaAcks = (
   engine: SendingEngine,
   connections: { commands: RedisClient; bull: RedisClient },
-  wait: { replicas: number; timeoutMs: number },
-  warn: (message: string) => void
+  wait: { replicas: number; timeoutMs: number }
 ): SendingEngine => {
-  let warned = false;
-  const replicated = async () => {
-    const acks = await Promise.all([connections.commands.wait(wait.replicas, wait.timeoutMs), connections.bull.wait(wait.replicas, wait.timeoutMs)]);
-    if (Math.min(...acks) >= wait.replicas) {
-      warned = false;
-      return;
-    }
-    // Accepted anyway: with no replica up to date there is none a failover would promote.
-    if (!warned) warn(`only ${Math.min(...acks)} of ${wait.replicas} Redis replicas acknowledged queued mail within ${wait.timeoutMs} ms`);
-    warned = true;
-  };
+  const both = [connections.commands, connections.bull];
+  // Counts each connection's (re)connections, to tell that one happened during a call.
+  const epochs = both.map(() => 0);
+  both.forEach((connection, index) => connection.on('ready', () => (epochs[index] = (epochs[index] ?? 0) + 1)));
   const after = <Args extends unknown[], Result>(call: (...args: Args) => Promise<Result>) =>
     async (...args: Args): Promise<Result> => {
+      const before = epochs.join();
       const result = await call(...args);
-      await replicated();
+      const acks = await Promise.all(both.map((connection) => connection.wait(wait.replicas, wait.timeoutMs)));
+      if (epochs.join() !== before) {
+        throw new ReplicationUnconfirmedError('multi-smtp: Redis reconnected (a failover?) while queueing: the mail may or may not be queued; retry it');
+      }
+      if (Math.min(...acks) < wait.replicas) {
+        throw new ReplicationUnconfirmedError(
+          `multi-smtp: only ${Math.min(...acks)} of ${wait.replicas} Redis replicas confirmed the queued mail within ${wait.timeoutMs} ms: it may or may not be queued; retry it`
+        );
+      }
       return result;
     };
   return Object.assign(engine, {
@@ -161,9 +171,7 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
       // WAIT has no key, so ioredis Cluster would send it to any node: on Cluster it is refused by the config.
       instance =
         config.redis.waitForReplicas > 0 && redisTopologyOf(config.redis) !== 'cluster'
-          ? withReplicaAcks(created, { commands, bull }, { replicas: config.redis.waitForReplicas, timeoutMs: config.redis.waitTimeoutMs }, (message) =>
-              strapi.log.warn(`[multi-smtp] ${message}`)
-            )
+          ? withReplicaAcks(created, { commands, bull }, { replicas: config.redis.waitForReplicas, timeoutMs: config.redis.waitTimeoutMs })
           : created;
       instance.start();
     },
@@ -202,10 +210,9 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
       clockOffsetMs = offsetMs;
     },
 
-    /** After servers or groups changed: the next message sees the change, here and (announced over Redis) on every other node. */
+    /** After servers or groups changed: the next message sees the change. */
     invalidate() {
       instance?.invalidate();
-      void getService(strapi, 'directorySync').publish();
     },
 
     async stop() {
