@@ -108,6 +108,44 @@ describe('SMTP servers admin API', () => {
     expect(endpoint.password).toBe(SECRET);
   });
 
+  it('never lets a stored password follow the server to a new destination', async () => {
+    const created = await api.post('/multi-smtp/servers', {
+      name: 'bound-password',
+      host: 'smtp.provider.example',
+      port: 587,
+      username: 'site@example.com',
+      password: SECRET,
+    });
+    const id = created.body.data.documentId;
+    const row = () => app.strapi.db.query('plugin::multi-smtp.server').findOne({ where: { documentId: id } });
+    const before = await row();
+
+    for (const [label, change] of [
+      ['host', { host: 'attacker.example' }],
+      ['port', { port: 2525 }],
+      ['security', { security: 'none' }],
+      ['username', { username: 'other@example.com' }],
+      ['certificate checks off', { tlsRejectUnauthorized: false }],
+    ] as const) {
+      const refused = await api.put(`/multi-smtp/servers/${id}`, change);
+      expect({ label, status: refused.status }).toEqual({ label, status: 400 });
+      expect(refused.body.error.details.errors).toEqual([expect.objectContaining({ path: ['password'], message: expect.stringMatching(/entered again/) })]);
+      // Nothing was written: the server still points where the password was entered for.
+      expect(await row()).toMatchObject({ host: before.host, port: before.port, security: before.security, username: before.username, passwordEncrypted: before.passwordEncrypted });
+    }
+
+    // The same values again, or other fields, need no password.
+    expect((await api.put(`/multi-smtp/servers/${id}`, { host: 'smtp.provider.example', port: 587, weight: 3 })).status).toBe(200);
+    // With the password given again, or removed, the move is allowed.
+    const moved = await api.put(`/multi-smtp/servers/${id}`, { host: 'smtp2.provider.example', password: 'n3w-Secret' });
+    expect(moved.status).toBe(200);
+    expect(moved.body.data).toMatchObject({ host: 'smtp2.provider.example', hasPassword: true });
+    const dropped = await api.put(`/multi-smtp/servers/${id}`, { host: 'smtp3.provider.example', password: null });
+    expect(dropped.body.data).toMatchObject({ host: 'smtp3.provider.example', hasPassword: false });
+    // Without a stored password there is nothing to protect.
+    expect((await api.put(`/multi-smtp/servers/${id}`, { host: 'anywhere.example' })).status).toBe(200);
+  });
+
   const valid = { name: 'valid-base', host: 'smtp.example.com', port: 587 };
 
   it.each([

@@ -39,6 +39,23 @@ const servers = ({ strapi }: { strapi: Core.Strapi }) => {
     }
   };
 
+  /**
+   * A stored password only ever goes to the destination it was entered for. Changing where or how
+   * the server connects (host, port, security, username, or turning certificate checks off) without
+   * giving the password again is refused: otherwise a `servers.manage` user could point a server at
+   * a host of their own and receive the old password in AUTH.
+   */
+  const checkPasswordDestination = (stored: ServerEntity, data: Record<string, unknown>, password: string | null | undefined) => {
+    if (password !== undefined || !stored.passwordEncrypted) return;
+    const moved: string[] = (['host', 'port', 'security', 'username'] as const).filter(
+      (field) => data[field] !== undefined && (data[field] ?? null) !== (stored[field] ?? null)
+    );
+    if (data.tlsRejectUnauthorized === false && (stored.tlsRejectUnauthorized ?? true)) moved.push('tlsRejectUnauthorized');
+    if (moved.length > 0) {
+      fieldError('password', `must be entered again when ${moved.join(', ')} change (the stored password is never sent to a new destination), or set to null to remove it`);
+    }
+  };
+
   /** The password field of an input becomes the encrypted column: undefined keeps, null/'' clears. */
   const passwordColumn = (password: string | null | undefined) => {
     if (password === undefined) return {};
@@ -77,7 +94,8 @@ const servers = ({ strapi }: { strapi: Core.Strapi }) => {
     async update(documentId: string, input: unknown): Promise<SmtpServer> {
       const { password, ...data } = parseInput(updateServerSchema, input);
       return strapi.db.transaction(async () => {
-        await requireServer(documentId);
+        const stored = await requireServer(documentId);
+        checkPasswordDestination(stored, data, password);
         await checkReferences(data, documentId);
         const updated = await repository.update(documentId, { ...data, ...passwordColumn(password) });
         return toServerDto(updated);
