@@ -439,11 +439,8 @@ const campaigns = ({ strapi }: { strapi: Core.Strapi }) => {
       const campaign = await requireCampaign(documentId);
       const compiled = compile(contentOf({ ...campaign, ...content }));
       const recipient = await recipientFor(subscriberId, sampleData, SAMPLE_RECIPIENT);
-      const unsubscribeUrl = getService(strapi, 'unsubscribe').linkFor({
-        subscriberId: recipient.subscriberId ?? NON_SUBSCRIBER_ID,
-        campaignId: documentId,
-        email: recipient.data.email,
-      });
+      // An inert link: a working one would let a reader unsubscribe anyone whose address they type.
+      const unsubscribeUrl = getService(strapi, 'unsubscribe').previewLink();
       const rendered = render(compiled, { recipient: recipient.data, campaign: { name: campaign.name }, unsubscribeUrl });
       return {
         ...rendered,

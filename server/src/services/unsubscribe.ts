@@ -58,6 +58,9 @@ ${body}
 `;
 };
 
+/** Never a valid signed token (those are base64url payload.signature), so the endpoint refuses it. */
+const PREVIEW_TOKEN = 'preview';
+
 const unsubscribe = ({ strapi }: { strapi: Core.Strapi }) => {
   const runtime = () => getService(strapi, 'runtime');
   let warnedNotHttps = false;
@@ -71,6 +74,15 @@ const unsubscribe = ({ strapi }: { strapi: Core.Strapi }) => {
   };
 
   return {
+    /**
+     * The link a preview shows: shaped like a real one, but inert (the endpoint answers it as an
+     * invalid link and records nothing). A preview must not mint a working one-click link for any
+     * address a `campaigns.read` user types in.
+     */
+    previewLink(): string {
+      return unsubscribeUrl(baseUrl(), PREVIEW_TOKEN);
+    },
+
     /** This recipient's personal link: the page on GET, one-click unsubscribe on POST. */
     linkFor(payload: UnsubscribePayload): string {
       const token = runtime().unsubscribeTokens().sign({ ...payload, subscriberId: payload.subscriberId || NON_SUBSCRIBER_ID });
