@@ -221,6 +221,12 @@ describe('sending campaigns', () => {
     expect(sources.body.data.map((source: { uid: string }) => source.uid)).toContain(MEMBER_UID);
     const reader = asAdmin(app, await app.createAdmin(['campaigns.read']));
     expect((await reader.get('/multi-smtp/audiences/sources')).status).toBe(200);
+    // Counting any collection's rows and exporting every address are for writers, not readers.
+    expect((await reader.post('/multi-smtp/audiences/count', { audience: { type: 'collection', uid: MEMBER_UID } })).status).toBe(403);
+    expect((await reader.get('/multi-smtp/subscribers/export')).status).toBe(403);
+    const writer = asAdmin(app, await app.createAdmin(['campaigns.read', 'campaigns.manage']));
+    expect((await writer.post('/multi-smtp/audiences/count', { audience: { type: 'collection', uid: MEMBER_UID } })).status).toBe(200);
+    expect((await writer.get('/multi-smtp/subscribers/export')).status).toBe(200);
     const outsider = asAdmin(app, await app.createAdmin(['servers.read']));
     expect((await outsider.post('/multi-smtp/audiences/count', { audience: { type: 'collection', uid: MEMBER_UID } })).status).toBe(403);
   });

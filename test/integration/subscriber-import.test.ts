@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
@@ -25,6 +27,8 @@ const exposeGc = (): (() => void) => {
   v8.setFlagsFromString('--expose-gc');
   return vm.runInNewContext('gc') as () => void;
 };
+
+const MAX_IMPORT_BYTES = 8 * 1024 * 1024;
 
 describe('subscriber CSV import and export', () => {
   let app: TestStrapi;
@@ -53,7 +57,8 @@ describe('subscriber CSV import and export', () => {
 
   beforeAll(async () => {
     tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'multi-smtp-import-'));
-    app = await startStrapi();
+    // 8 MB: the 100,000-row file below is about 5 MB; the size tests send more.
+    app = await startStrapi({ pluginConfig: { campaigns: { maxImportBytes: MAX_IMPORT_BYTES } } });
     api = asAdmin(app);
   });
   afterAll(async () => {
@@ -178,6 +183,52 @@ describe('subscriber CSV import and export', () => {
     expect((await find('raw1@raw.test'))[0]).toMatchObject({ status: 'unsubscribed', lists: [{ name: 'Raw bodies' }] });
   });
 
+  it('answers 413 for a file over campaigns.maxImportBytes, in every body form', async () => {
+    const row = 'someone@too-big.test,Some One\n';
+    const oversized = `email,name\n${row.repeat(Math.ceil((MAX_IMPORT_BYTES + 1024) / row.length))}`;
+    const before = await subscriberCount();
+
+    const multipart = await importFile(writeCsv('too-big.csv', oversized));
+    expect(multipart.status).toBe(413);
+    expect(multipart.body.error.message).toMatch(/larger than 8388608 bytes/);
+    const declared = await app
+      .http()
+      .post('/multi-smtp/subscribers/import')
+      .set('Authorization', `Bearer ${app.superAdminToken}`)
+      .set('Content-Type', 'application/octet-stream')
+      .send(Buffer.from(oversized));
+    expect(declared.status).toBe(413);
+    expect(await subscriberCount()).toBe(before);
+
+    // A chunked body says no length: it is cut off at the limit, and the rest is never read.
+    const server = app.strapi.server.httpServer;
+    if (!server.listening) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const chunked = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const request = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/multi-smtp/subscribers/import',
+          headers: { Authorization: `Bearer ${app.superAdminToken}`, 'Content-Type': 'application/octet-stream', 'Transfer-Encoding': 'chunked' },
+        },
+        (response) => {
+          let body = '';
+          response.on('data', (chunk) => (body += chunk));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+        }
+      );
+      request.on('error', reject);
+      request.write('email\n');
+      const lines = 'x@chunked.test\n'.repeat(10_000); // the same address: one subscriber at most
+      for (let sent = 0; sent <= MAX_IMPORT_BYTES + lines.length; sent += lines.length) request.write(lines);
+      request.end();
+    });
+    expect(chunked.status).toBe(413);
+    expect(chunked.body).toMatch(/maxImportBytes/);
+  });
+
   it('returns at most 1000 error rows and says how many there were', async () => {
     const lines = ['email'];
     for (let i = 0; i < 1500; i++) lines.push(`broken-${i}`);
@@ -191,7 +242,8 @@ describe('subscriber CSV import and export', () => {
   it('exports subscribers as CSV that imports back to the same subscribers', async () => {
     const vip = await createList('VIP');
     const originals = [
-      { email: 'rt1@roundtrip.test', name: 'Round One', attributes: { city: 'Paris', status: 'gold', formula: '=1+1' }, lists: [vip] },
+      // An attribute name is a header cell of the export: escaped against formulas like any cell.
+      { email: 'rt1@roundtrip.test', name: 'Round One', attributes: { city: 'Paris', status: 'gold', formula: '=1+1', '=cmd|calc': 'x' }, lists: [vip] },
       { email: 'rt2@roundtrip.test', name: '-dash, comma "quote"', attributes: { city: 'Lille\nNord' }, status: 'unsubscribed' },
       { email: 'rt3@roundtrip.test', name: null, attributes: {}, consentAt: '2024-02-03T04:05:06.000Z' },
     ];
@@ -211,6 +263,7 @@ describe('subscriber CSV import and export', () => {
       'consentAt',
       'unsubscribedAt',
       'createdAt',
+      "'=cmd|calc",
       'city',
       'formula',
       'attributes.status',

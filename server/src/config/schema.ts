@@ -139,6 +139,8 @@ const campaignsSchema = z
      * batches of about this many to spread over every worker slot.
      */
     batchSize: z.int().min(1).max(1000).default(50),
+    /** Largest subscriber CSV the import takes (413 beyond): about 1,000,000 rows at the default. */
+    maxImportBytes: z.int().min(1024).max(10 * 1024 * 1024 * 1024).default(100 * 1024 * 1024),
   })
   .prefault({});
 

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 
 import type { Core } from '@strapi/strapi';
+import { errors } from '@strapi/utils';
 
 import { getService } from '../utils/get-service';
 import { fieldError } from '../utils/validation';
@@ -10,8 +11,27 @@ import { crudController, type Context } from './crud';
 /** The uploaded file as koa-body (formidable) leaves it. */
 interface UploadedFile {
   filepath: string;
+  size?: number;
   originalFilename?: string | null;
 }
+
+const tooLarge = (limit: number) => new errors.PayloadTooLargeError(`The CSV file is larger than ${limit} bytes (campaigns.maxImportBytes)`);
+
+/**
+ * A request body of unknown length, cut off at `limit` bytes with a 413: the rows read before then
+ * are imported (each row is whole; importing the file again updates them), the rest is never read.
+ */
+const capped = (source: Readable, limit: number): Readable => {
+  let seen = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      done(seen > limit ? tooLarge(limit) : null, chunk);
+    },
+  });
+  source.on('error', (error) => counter.destroy(error));
+  return source.pipe(counter);
+};
 
 /** Sets a streamed CSV download. */
 export const sendCsv = (ctx: Context, filename: string, stream: Readable) => {
@@ -35,19 +55,28 @@ const subscribers = ({ strapi }: { strapi: Core.Strapi }) => {
     async import(ctx: Context) {
       const files = (ctx.request as { files?: Record<string, UploadedFile | UploadedFile[]> }).files;
       const upload = files?.file;
+      const limit = getService(strapi, 'runtime').config().campaigns.maxImportBytes;
       let source: Readable;
       let options: unknown;
-      if (ctx.is('multipart')) {
-        if (!upload) return fieldError('file', 'is required (a CSV file in the form field "file")');
-        if (Array.isArray(upload)) return fieldError('file', 'send one file');
-        source = fs.createReadStream(upload.filepath);
-        options = ctx.request.body;
-      } else if (typeof ctx.request.body === 'string') {
-        source = Readable.from([ctx.request.body]);
-        options = ctx.query;
-      } else {
-        source = ctx.req;
-        options = ctx.query;
+      try {
+        // Refused before anything is read when the size is known up front.
+        if (Number(ctx.get('content-length') || 0) > limit) throw tooLarge(limit);
+        if (ctx.is('multipart')) {
+          if (!upload) return fieldError('file', 'is required (a CSV file in the form field "file")');
+          if (Array.isArray(upload)) return fieldError('file', 'send one file');
+          if ((upload.size ?? 0) > limit) throw tooLarge(limit);
+          source = fs.createReadStream(upload.filepath);
+          options = ctx.request.body;
+        } else if (typeof ctx.request.body === 'string') {
+          source = Readable.from([ctx.request.body]);
+          options = ctx.query;
+        } else {
+          source = capped(ctx.req, limit);
+          options = ctx.query;
+        }
+      } catch (error) {
+        if (upload && !Array.isArray(upload)) await fs.promises.rm(upload.filepath, { force: true });
+        throw error;
       }
       try {
         ctx.body = { data: await service().import(source, options) };

@@ -9,8 +9,9 @@ const manage = requires(ACTIONS.campaignsManage);
  * Fixed paths (import, export) come before `/:id`, which would otherwise take them.
  */
 export const audienceRoutes = [
-  // The campaign editor's audience picker: live count and the collection types it can use.
-  { method: 'POST', path: '/audiences/count', handler: 'audiences.count', config: read },
+  // The campaign editor's audience picker: live count and the collection types it can use. Counting
+  // reads any collection type with an email attribute (filters included), so it needs manage.
+  { method: 'POST', path: '/audiences/count', handler: 'audiences.count', config: manage },
   { method: 'GET', path: '/audiences/sources', handler: 'audiences.sources', config: read },
 
   { method: 'GET', path: '/lists', handler: 'mailingLists.find', config: read },
@@ -19,7 +20,8 @@ export const audienceRoutes = [
   { method: 'PUT', path: '/lists/:id', handler: 'mailingLists.update', config: manage },
   { method: 'DELETE', path: '/lists/:id', handler: 'mailingLists.delete', config: manage },
 
-  { method: 'GET', path: '/subscribers/export', handler: 'subscribers.export', config: read },
+  // Every address at once: manage, like the import, not read.
+  { method: 'GET', path: '/subscribers/export', handler: 'subscribers.export', config: manage },
   { method: 'POST', path: '/subscribers/import', handler: 'subscribers.import', config: manage },
   { method: 'GET', path: '/subscribers', handler: 'subscribers.find', config: read },
   { method: 'GET', path: '/subscribers/:id', handler: 'subscribers.findOne', config: read },

@@ -43,7 +43,8 @@ export class ImportFileError extends Error {}
  */
 export const mapHeader = (header: string[]): ColumnRole[] => {
   const roles = header.map((raw): ColumnRole => {
-    const name = raw.trim();
+    // An exported header cell may carry the export's formula escape: the round trip is lossless.
+    const name = unescapeCell(raw.trim());
     const lower = name.toLowerCase();
     if (name === '' || (IGNORED_COLUMNS as readonly string[]).includes(lower)) return { kind: 'ignored' };
     if ((FIELD_COLUMNS as readonly string[]).includes(lower)) {
@@ -175,9 +176,12 @@ export const mergeExisting = (
   return Object.keys(data).length > 0 ? { data } : null;
 };
 
-/** Rows of cells -> a CSV byte stream with a header row (and a BOM, so spreadsheets read UTF-8). */
+/**
+ * Rows of cells -> a CSV byte stream with a header row (and a BOM, so spreadsheets read UTF-8). The
+ * header cells are escaped like the others: attribute names come from imported files.
+ */
 export const toCsvStream = (columns: string[], rows: AsyncIterable<string[]>): Readable =>
-  Readable.from(rows).pipe(stringify({ header: true, columns, bom: true }));
+  Readable.from(rows).pipe(stringify({ header: true, columns: columns.map(escapeCell), bom: true }));
 
 // ---------------------------------------------------------------------------------------------------
 // The import itself.

@@ -80,7 +80,7 @@ export interface CsvFile {
 const csvOf = (columns: string[], rows: Array<Array<string | number | boolean | null>>): string =>
   stringify(
     rows.map((row) => row.map((cell) => (typeof cell === 'string' ? escapeCell(cell) : cell === null ? '' : String(cell)))),
-    { header: true, columns, bom: true }
+    { header: true, columns: columns.map(escapeCell), bom: true }
   );
 
 const day = (iso: string) => iso.slice(0, 10);

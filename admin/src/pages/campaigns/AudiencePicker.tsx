@@ -9,6 +9,7 @@ import { useAllMailingLists, useAudienceCount, useAudienceSources } from '../../
 import { errorForField, toApiError } from '../../api/errors';
 import { SelectField, TextareaField } from '../../components/form/fields';
 import { FormCell, FormSection } from '../../components/form/FormSection';
+import { usePluginPermissions } from '../../hooks/usePluginPermissions';
 import { getTranslation } from '../../utils/getTranslation';
 import type { AudienceType, CampaignFormValues } from './campaignFormValues';
 
@@ -197,7 +198,9 @@ export function AudiencePicker({ values, onChange, audience, errors, disabled }:
 function AudienceCountLine({ audience, error }: { audience: AudienceInput | null; error?: string }) {
   const { formatMessage, formatNumber } = useIntl();
   const debounced = useDebounce(audience, COUNT_DELAY_MS);
-  const count = useAudienceCount(debounced);
+  // Counting reads any collection type's rows: the server asks for campaigns.manage.
+  const { campaignsManage } = usePluginPermissions();
+  const count = useAudienceCount(campaignsManage ? debounced : null);
   const result = count.data?.data;
 
   let line: React.ReactNode;
@@ -205,6 +208,12 @@ function AudienceCountLine({ audience, error }: { audience: AudienceInput | null
   if (error) {
     line = error;
     colour = 'danger600';
+  } else if (!campaignsManage) {
+    line = formatMessage({
+      id: getTranslation('campaign.audience.count.notAllowed'),
+      defaultMessage: 'Counting the audience needs the right to write campaigns.',
+    });
+    colour = 'neutral600';
   } else if (!debounced) {
     line = formatMessage({
       id: getTranslation('campaign.audience.count.incomplete'),
