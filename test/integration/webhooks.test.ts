@@ -36,7 +36,7 @@ let snsCounter = 0;
 const snsMessage = (
   privateKey: string,
   fields: { Type?: string; Message: string; Subject?: string; SubscribeURL?: string; Token?: string; TopicArn?: string },
-  options: { version?: '1' | '2'; certUrl?: string } = {}
+  options: { version?: '1' | '2'; certUrl?: string; timestamp?: Date } = {}
 ) => {
   const version = options.version ?? '2';
   const message: Record<string, string> = {
@@ -44,7 +44,7 @@ const snsMessage = (
     MessageId: `5f8e0c1a-0000-4000-8000-${String(++snsCounter).padStart(12, '0')}`,
     TopicArn: fields.TopicArn ?? TOPIC,
     Message: fields.Message,
-    Timestamp: new Date().toISOString(),
+    Timestamp: (options.timestamp ?? new Date()).toISOString(),
     SignatureVersion: version,
     SigningCertURL: options.certUrl ?? CERT_URL,
     ...(fields.Subject !== undefined ? { Subject: fields.Subject } : {}),
@@ -250,8 +250,11 @@ describe('provider webhooks: Amazon SES through SNS and SendGrid events, signatu
       ].map((certUrl) => snsMessage(signer.privateKey, { Message: notification }, { certUrl }));
       const unlisted = snsMessage(signer.privateKey, { Message: notification, TopicArn: 'arn:aws:sns:eu-west-1:999999999999:someone-elses-topic' });
       const badVersion = { ...snsMessage(signer.privateKey, { Message: notification }), SignatureVersion: '3' };
+      // Properly signed, but captured and replayed later (or dated ahead): older than webhooks.maxAgeSeconds.
+      const replayed = snsMessage(signer.privateKey, { Message: notification }, { timestamp: new Date(Date.now() - 11 * 60_000) });
+      const future = snsMessage(signer.privateKey, { Message: notification }, { timestamp: new Date(Date.now() + 11 * 60_000) });
 
-      for (const message of [altered, otherKey, ...forgedUrls, unlisted, badVersion]) {
+      for (const message of [altered, otherKey, ...forgedUrls, unlisted, badVersion, replayed, future]) {
         const response = await postSes(message);
         expect(response.status).toBe(403);
       }
@@ -338,6 +341,8 @@ describe('provider webhooks: Amazon SES through SNS and SendGrid events, signatu
         { body: signed.body },
         { body: signed.body, signature: signed.signature },
         { ...signed, signature: 'bm90IGEgc2lnbmF0dXJl' },
+        // Validly signed, but eleven minutes old: a replay.
+        sendgridRequest(sendgridKeys.privateKey, events, String(Math.floor(Date.now() / 1000) - 11 * 60)),
       ];
       for (const forgery of forgeries) expect((await postSendgrid(forgery)).status).toBe(403);
       expect(await totalSuppressions()).toBe(before);

@@ -180,6 +180,11 @@ const bouncesSchema = z
 /** Provider webhooks: Amazon SES through SNS, SendGrid's event webhook. */
 const webhooksSchema = z
   .strictObject({
+    /**
+     * A signed notification older than this (its SNS Timestamp, SendGrid's timestamp header) is
+     * refused (403): a captured one cannot be replayed later. Also how far ahead a clock may be.
+     */
+    maxAgeSeconds: z.int().min(30).max(7 * 24 * 3600).default(600),
     ses: z
       .strictObject({
         /** The SNS topics whose notifications are taken (others get 403); the endpoint answers 404 while empty. */

@@ -277,6 +277,18 @@ const webhooks = ({ strapi }: { strapi: Core.Strapi }) => {
     return null;
   };
 
+  /**
+   * Refuses a signed payload whose time is more than webhooks.maxAgeSeconds away from now. Checked
+   * after the signature, so the time cannot have been altered; the 30-day dedupe covers the rest.
+   */
+  const checkFresh = (signedAt: number, what: string) => {
+    const maxAgeMs = config().maxAgeSeconds * 1000;
+    if (!Number.isFinite(signedAt)) throw new WebhookError(400, `${what}: is not a valid time`);
+    const age = Date.now() - signedAt;
+    if (age > maxAgeMs) throw new WebhookError(403, `${what}: the payload is ${Math.round(age / 1000)} s old, more than ${config().maxAgeSeconds} s (a replay?)`);
+    if (age < -maxAgeMs) throw new WebhookError(403, `${what}: the payload is dated in the future`);
+  };
+
   return {
     /** Tests only: fetch SNS certificates and SubscribeURLs with this instead of the network. */
     setHttpGet(get: HttpGet | null) {
@@ -291,6 +303,7 @@ const webhooks = ({ strapi }: { strapi: Core.Strapi }) => {
       const message = snsMessageOf(raw);
       if (!topicArns.includes(message.TopicArn)) throw new WebhookError(403, 'TopicArn: is not one of the configured topics');
       await verifySns(message);
+      checkFresh(Date.parse(message.Timestamp), 'Timestamp');
 
       if (message.Type === 'SubscriptionConfirmation') {
         if (autoConfirm && isSnsUrl(message.SubscribeURL)) {
@@ -333,6 +346,8 @@ const webhooks = ({ strapi }: { strapi: Core.Strapi }) => {
         valid = false;
       }
       if (!valid) throw new WebhookError(403, 'the signature does not verify');
+      // SendGrid's timestamp header is Unix seconds.
+      checkFresh(/^\d{1,12}$/.test(timestamp) ? Number(timestamp) * 1000 : Number.NaN, 'X-Twilio-Email-Event-Webhook-Timestamp');
 
       const events = parseJson(raw.toString('utf8'));
       if (!Array.isArray(events)) throw new WebhookError(400, 'body: must be an array of events');
