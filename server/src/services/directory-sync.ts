@@ -27,7 +27,6 @@ const directorySync = ({ strapi }: { strapi: Core.Strapi }) => {
   const nodeId = randomUUID();
   const engineService = () => getService(strapi, 'engine');
   let subscriber: ReturnType<ReturnType<typeof engineService>['redis']> | null = null;
-  let heard = 0;
 
   const channel = () => `${engineService().keyPrefix()}:directory:changed`;
 
@@ -68,7 +67,6 @@ const directorySync = ({ strapi }: { strapi: Core.Strapi }) => {
           // Not ours or garbled: reloading once costs little.
         }
         if (announcement.from === nodeId) return;
-        heard += 1;
         invalidateHere();
       });
       await connection.subscribe(name);
@@ -107,11 +105,6 @@ const directorySync = ({ strapi }: { strapi: Core.Strapi }) => {
         warn(`waiting for the commit failed (${error.message}); announcing now`);
         engineService().invalidate();
       });
-    },
-
-    /** Announcements from other nodes this node acted on (tests, diagnostics). */
-    heard() {
-      return heard;
     },
 
     async stop() {

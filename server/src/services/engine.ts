@@ -210,9 +210,10 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
       clockOffsetMs = offsetMs;
     },
 
-    /** After servers or groups changed: the next message sees the change. */
+    /** After servers or groups changed: the next message sees the change, here and (announced over Redis) on every other node. */
     invalidate() {
       instance?.invalidate();
+      void getService(strapi, 'directorySync').publish();
     },
 
     async stop() {
