@@ -133,6 +133,15 @@ describe('campaign templates', () => {
     expect(() => compiled.renderSync(context())).toThrow(/html, line 1, column 1: memory alloc limit exceeded/);
   });
 
+  it('stops a loop that repeats a large block by its output budget', () => {
+    // Within the memory and time budgets (500 steps), but 450 MB of output without the cap.
+    const compiled = createTemplateEngine().compile({ subject: '', html: `{% for i in (1..500) %}${'x'.repeat(900_000)}{% endfor %}` });
+    expect(() => compiled.renderSync(context())).toThrow(/html, line 1, column 24: the rendered output is longer than 2000000 characters/);
+    // Each part has its own budget; a subject of normal size renders as before.
+    const small = createTemplateEngine({ limits: { outputChars: 10 } }).compile({ subject: 'Hi {{ recipient.email }}', html: '<p>ok</p>' });
+    expect(() => small.renderSync(context())).toThrow(/subject.*longer than 10 characters/);
+  });
+
   it('stops a long loop by its time budget', async () => {
     const items = Array.from({ length: 1000 }, (_, i) => i);
     const compiled = createTemplateEngine({ limits: { renderMs: 50 } }).compile({
