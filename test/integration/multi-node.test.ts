@@ -307,7 +307,7 @@ describe('several nodes: two web nodes and a standalone worker on one database a
     }
   }, 90_000);
 
-  it('sends a campaign started on a web node exactly once to everyone although its worker is killed mid-fan-out; web nodes neither fan out nor schedule', async () => {
+  it('sends a campaign started on a web node exactly once to everyone although its worker is killed mid-fan-out; web nodes pause and resume but neither fan out nor schedule', async () => {
     const news = await sink({ delayMs: { rcpt: 40 } });
     const group = await addGroup('news');
     await addServer('news-sink', news, { maxConnections: 2, group });
@@ -352,6 +352,10 @@ describe('several nodes: two web nodes and a standalone worker on one database a
       expect(dataOf<{ status: string }>('reading the campaign', await api.get(`/multi-smtp/campaigns/${campaign}`)).status).toBe('sending');
       expect(dataOf<{ status: string }>('reading the scheduled campaign', await api.get(`/multi-smtp/campaigns/${later}`)).status).toBe('scheduled');
     }
+    // Web nodes still pause and resume it (a status and a Redis state; the next worker goes on from the cursor).
+    expect(dataOf<{ status: string }>('pausing on A', await onA().post(`/multi-smtp/campaigns/${campaign}/pause`)).status).toBe('paused');
+    expect(dataOf<{ status: string }>('reading on B', await onB().get(`/multi-smtp/campaigns/${campaign}`)).status).toBe('paused');
+    expect(dataOf<{ status: string }>('resuming on B', await onB().post(`/multi-smtp/campaigns/${campaign}/resume`)).status).toBe('sending');
 
     // A second standalone worker takes over: the dead one's lock and jobs are taken back.
     const takeoverAt = Date.now();
