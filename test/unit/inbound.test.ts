@@ -20,7 +20,7 @@ describe('bounce and webhook config', () => {
       suppressUnlinked: false,
       dedupeDays: 30,
     });
-    expect(webhooks).toEqual({ ses: { topicArns: [], autoConfirm: false }, sendgrid: {} });
+    expect(webhooks).toEqual({ maxAgeSeconds: 600, ses: { topicArns: [], autoConfirm: false }, sendgrid: {} });
   });
 
   it('names each bad field', () => {
