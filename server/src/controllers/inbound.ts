@@ -13,7 +13,9 @@ import type { Context } from './crud';
  *
  * 200 with one result per message ({ kind, recipients, linkedMessageIds, actions }) and a summary;
  * 400 for an empty body, 413 over bounces.maxInboundBytes, 429 over the per-IP limit. A body that
- * is not a bounce at all is still 200, with kind 'other'.
+ * is not a bounce at all is still 200, with kind 'other'. A message the parser gives no answer for
+ * within its time limit is kind 'unparsed' (nothing applied); when no message of the request could
+ * be parsed the answer is 422 (the same results under error.details), never a 5xx.
  */
 
 /** Rate limit shared by the inbound and webhook endpoints (config bounces.rateLimitPerMinute, per client IP). */
@@ -45,7 +47,16 @@ const inbound = ({ strapi }: { strapi: Core.Strapi }) => ({
     }
     const body = rawBodyOf(ctx, settings.maxInboundBytes);
     try {
-      ctx.body = { data: await getService(strapi, 'inbound').processBody(body.bytes!, body.contentType) };
+      const result = await getService(strapi, 'inbound').processBody(body.bytes!, body.contentType);
+      if (result.summary.messages > 0 && result.summary.unparsed === result.summary.messages) {
+        ctx.status = 422;
+        ctx.body = {
+          data: null,
+          error: { status: 422, name: 'UnprocessableEntityError', message: 'The message could not be parsed in time', details: result },
+        };
+        return;
+      }
+      ctx.body = { data: result };
     } catch (error) {
       if (error instanceof TooManyMessagesError) throw new errors.PayloadTooLargeError(error.message);
       throw error;

@@ -12,9 +12,20 @@
  * For each recipient reported on: the address, the enhanced status code (RFC 3463), the SMTP reply
  * code, a reason name (Sisimai's vocabulary), hard or soft, and the ARF feedback type.
  *
- * Plain TypeScript, no I/O and no Strapi. It never throws: garbage gives kind 'other'. Work is
- * bounded: the input is capped (maxBytes), MIME nesting and part counts are capped, texts scanned by
- * patterns are capped, and the patterns have no nested quantifiers.
+ * Plain TypeScript, no I/O and no Strapi. It never throws: garbage gives kind 'other'.
+ *
+ * Anyone who can mail the bounce address chooses this input, so the work is linear in it and
+ * bounded (test/unit/bounce-fuzz.test.ts keeps it so):
+ *   - the input is capped (maxBytes, 2 MiB), MIME nesting and part counts (bounce/mime.ts), header
+ *     fields and their lengths, the text the heuristics scan (MAX_SCAN), its lines (MAX_LINES) and
+ *     each line's length (MAX_LINE: a real DSN's useful lines are short; a longer one is cut before
+ *     any pattern sees it), and the recipients (MAX_RECIPIENTS);
+ *   - no pattern has two unbounded quantifiers over the same characters next to each other (or with
+ *     only optional parts between them), nested quantifiers, or overlapping alternatives under a
+ *     repetition: such patterns backtrack quadratically (or worse) on a long run of what they
+ *     repeat. Leading whitespace and decoration are stripped with string operations instead.
+ * For the inbound endpoint the parse also runs off the event loop, in a worker thread with a time
+ * limit (bounce-parse-pool.ts).
  */
 import {
   header,
@@ -76,10 +87,19 @@ export interface ParseBounceOptions {
 }
 
 const DEFAULT_MAX_BYTES = 2 * 1024 * 1024;
-/** Longest text the heuristics scan. */
+/** Longest text the heuristics scan (a DSN's human-readable part is a few kB). */
 const MAX_SCAN = 64 * 1024;
 const MAX_RECIPIENTS = 100;
+/** Lines of a text the line-by-line heuristics look at. */
 const MAX_LINES = 3000;
+/**
+ * Characters of one line the heuristics look at: the lines that name a recipient, a reason or a
+ * marker are short (SMTP limits a reply line to 512 octets, RFC 5321 4.5.3.1.5); a longer line is
+ * cut to this before matching, so no pattern ever runs over a huge line.
+ */
+const MAX_LINE = 2000;
+/** Characters of a header value (or a DSN field) that are looked at. */
+const MAX_VALUE = 8000;
 /** A forwarded bounce is read inside its envelope this many levels deep. */
 const MAX_FORWARD_DEPTH = 2;
 
@@ -92,42 +112,123 @@ const EMPTY: () => ParsedBounce = () => ({
 });
 
 export function parseBounce(raw: string | Buffer, options: ParseBounceOptions = {}): Promise<ParsedBounce> {
+  return Promise.resolve(parseBounceSync(raw, options));
+}
+
+/** parseBounce without the promise (what the parsing worker thread runs). Never throws. */
+export function parseBounceSync(raw: string | Buffer, options: ParseBounceOptions = {}): ParsedBounce {
   try {
-    return Promise.resolve(parseBounceSync(raw, options));
+    return parseRaw(raw, options);
   } catch {
-    return Promise.resolve(EMPTY());
+    return EMPTY();
   }
 }
 
 /**
- * Splits an mbox (messages each starting with a "From " line) into its messages; a single message
- * comes back alone. At most `max` messages.
+ * An mbox "From " separator line: "From sender Thu Apr 29 23:45:32 2025" (with its asctime date), not
+ * a body line that starts with "From ". Matched against at most the line's first 300 characters.
+ */
+const FROM_LINE = /^From \S{1,300} +\S.{0,200}\b\d{1,2}:\d{2}(?::\d{2})?\b.{0,60}\b\d{4}\b/;
+
+/** Whether the line starting at `at` in `text` is an mbox separator. */
+function isFromLine(text: string, at: number): boolean {
+  if (!text.startsWith('From ', at)) return false;
+  const nl = text.indexOf('\n', at);
+  const line = text.slice(at, Math.min(nl < 0 ? text.length : nl, at + 300));
+  return FROM_LINE.test(line.endsWith('\r') ? line.slice(0, -1) : line);
+}
+
+/** Whether a text starts like an mbox (its first line is a "From " separator with its date). */
+export function startsLikeMbox(text: string): boolean {
+  return isFromLine(text, 0);
+}
+
+/** Where each mbox separator line starts (at the start of the text or after an empty line). */
+function mboxSeparators(text: string, max: number): number[] {
+  const starts: number[] = [];
+  if (isFromLine(text, 0)) starts.push(0);
+  for (let at = text.indexOf('\nFrom '); at >= 0 && starts.length < max; at = text.indexOf('\nFrom ', at + 1)) {
+    // After an empty line ("\n\n" or "\n\r\n") only.
+    const previousEmpty = text[at - 1] === '\n' || (text[at - 1] === '\r' && text[at - 2] === '\n');
+    if (previousEmpty && isFromLine(text, at + 1)) starts.push(at + 1);
+  }
+  return starts;
+}
+
+/**
+ * Splits an mbox (mboxo or mboxrd) into its messages: a "From " line with its asctime date, at the
+ * start of the text or after an empty line, starts a message (the line itself is dropped); ">From "
+ * quoting of body lines is undone; text before the first separator is a message of its own. Works
+ * on latin1 strings, so bytes pass through unchanged. Linear: separators are found with indexOf,
+ * never line by line. The plugin's one mbox splitter (the inbound endpoint, the tools and the tests
+ * use it). At most `max` messages.
+ */
+export function splitMboxText(text: string, max = 10_000): string[] {
+  const starts = mboxSeparators(text, max);
+  const pieces: string[] = [];
+  // Text before the first separator, its leading blank lines dropped.
+  const head = text.slice(0, starts.length ? Math.max(0, starts[0]! - 1) : text.length);
+  pieces.push(head.replace(/^(?:[^\S\n]*\n)+/, ''));
+  for (let i = 0; i < starts.length; i++) {
+    const nl = text.indexOf('\n', starts[i]!);
+    const bodyStart = nl < 0 ? text.length : nl + 1;
+    // Up to the line end before the next separator (the empty line's own end is the mbox's).
+    const next = i + 1 < starts.length ? starts[i + 1]! - 1 : text.length;
+    pieces.push(text.slice(bodyStart, Math.max(bodyStart, next)));
+  }
+  const out: string[] = [];
+  for (const piece of pieces) {
+    if (!piece.trim()) continue;
+    // The empty line before each separator belongs to the mbox, not to the message.
+    let message = piece.replace(/\r?\n$/, '');
+    if (message.includes('>From ')) message = message.replace(/^>(>*From )/gm, '$1');
+    out.push(message);
+  }
+  return out;
+}
+
+/**
+ * splitMboxText over bytes, the messages as Buffers (a latin1 round trip: bytes unchanged). A text
+ * that is not an mbox comes back alone and untouched (even when empty).
  */
 export function splitMbox(raw: string | Buffer, max = 10_000): Buffer[] {
   try {
     const buf = Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw), 'utf8');
-    const starts: number[] = [];
-    if (buf.subarray(0, 5).toString('latin1') === 'From ') starts.push(0);
-    let at = 0;
-    for (;;) {
-      const i = buf.indexOf('\nFrom ', at, 'latin1');
-      if (i < 0 || starts.length >= max) break;
-      starts.push(i + 1);
-      at = i + 6;
-    }
-    if (!starts.length || (starts.length === 1 && starts[0] !== 0)) {
-      if (!starts.length || buf.subarray(0, starts[0]).toString('latin1').trim()) return [buf];
-    }
-    const out: Buffer[] = [];
-    if (starts[0] !== 0 && buf.subarray(0, starts[0]).toString('latin1').trim()) out.push(buf.subarray(0, starts[0]));
-    for (let i = 0; i < starts.length; i++) {
-      const part = buf.subarray(starts[i], starts[i + 1] ?? buf.length);
-      if (part.toString('latin1').trim()) out.push(part);
-    }
-    return out.length ? out : [buf];
+    const text = buf.toString('latin1');
+    if (!mboxSeparators(text, 1).length) return [buf];
+    return splitMboxText(text, max).map((m) => Buffer.from(m, 'latin1'));
   } catch {
     return [];
   }
+}
+
+/** Each line of `text` cut to `max` characters, at most `maxLines` lines (linear, no regex). */
+export function capLines(text: string, max = MAX_LINE, maxLines = Infinity): string {
+  let out = '';
+  let at = 0;
+  for (let n = 0; at <= text.length && n < maxLines; n++) {
+    const nl = text.indexOf('\n', at);
+    const end = nl < 0 ? text.length : nl;
+    out += (n ? '\n' : '') + (end - at > max ? text.slice(at, at + max) : text.slice(at, end));
+    if (nl < 0) break;
+    at = nl + 1;
+  }
+  return out;
+}
+
+/** Lines of a text (CR LF or LF), at most MAX_LINES, each cut to MAX_LINE characters. */
+function linesOf(text: string, maxLines = MAX_LINES): string[] {
+  const out: string[] = [];
+  let at = 0;
+  while (out.length < maxLines) {
+    const nl = text.indexOf('\n', at);
+    let end = nl < 0 ? text.length : nl;
+    if (end > at && text.charCodeAt(end - 1) === 13) end--;
+    out.push(end - at > MAX_LINE ? text.slice(at, at + MAX_LINE) : text.slice(at, end));
+    if (nl < 0) break;
+    at = nl + 1;
+  }
+  return out;
 }
 
 const ADDRESS_RE = /[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.){1,8}[A-Za-z]{2,24}/g;
@@ -174,8 +275,9 @@ export function findCommand(text: string | null | undefined): string | null {
 function htmlToText(html: string): string {
   return html
     .slice(0, MAX_SCAN)
-    .replace(/<(?:br|p|div|tr|li)\b[^>]{0,500}>/gi, '\n')
-    .replace(/<[^>]{0,2000}>/g, ' ')
+    // [^<>], not [^>]: a run of "<" without ">" would otherwise be rescanned from every "<".
+    .replace(/<(?:br|p|div|tr|li)\b[^<>]{0,500}>/gi, '\n')
+    .replace(/<[^<>]{0,2000}>/g, ' ')
     .replace(/&nbsp;/g, ' ')
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')
@@ -189,9 +291,50 @@ function headersRecord(headers: MimeHeader[]): Record<string, string> {
   return out;
 }
 
-/** Markers after which a non-MIME bounce quotes the returned message. */
-const RETURNED_MARKERS =
-  /^[ \t]*(?:-{2,}|={2,}|\*{2,})?[ \t]*(?:this is a copy of the message|below this line is a copy|original message follows|original message headers|returned message follows|unsent message (?:below|follows)|message headers follow|headers of the original message|the header of the original message|included is a copy of the message header|original mail as follows|\|{3,}|original message|rfc822 message|the headers of your message|content-type: message\/rfc822|undelivered message|the original message headers|-{3,}original (?:message|mail info)|original message -+|below is a copy of the original message)/im;
+/**
+ * Markers after which a non-MIME bounce quotes the returned message, matched at the start of a line
+ * after its indentation and an optional decoration ("--", "==", "**") have been stripped
+ * (returnedMarker). Anchored, no leading quantifier: the old single pattern
+ * /^[ \t]*(?:-{2,}|={2,}|\*{2,})?[ \t]*(?:...)/im had two [ \t]* with only an optional group between
+ * them and backtracked quadratically on a long line of spaces and tabs.
+ */
+const RETURNED_PHRASES =
+  /^(?:this is a copy of the message|below this line is a copy|original message follows|original message headers|returned message follows|unsent message (?:below|follows)|message headers follow|headers of the original message|the header of the original message|included is a copy of the message header|original mail as follows|\|{3}|original message|rfc822 message|the headers of your message|content-type: message\/rfc822|undelivered message|the original message headers|-{3}original (?:message|mail info)|below is a copy of the original message)/i;
+
+/** Index just past a run of `ch` starting at `at` in `s`. */
+function skipRun(s: string, at: number, ch: string): number {
+  while (s[at] === ch) at++;
+  return at;
+}
+
+/** Index just past the spaces and tabs starting at `at`. */
+function skipBlank(s: string, at: number): number {
+  while (s[at] === ' ' || s[at] === '\t') at++;
+  return at;
+}
+
+/**
+ * The first line of `text` that marks the start of a returned message: where that line starts and
+ * where the next one does. Line by line, each line's first 200 characters (the marker opens a line).
+ */
+function returnedMarker(text: string): { start: number; next: number } | null {
+  let at = 0;
+  for (let n = 0; n < MAX_LINES && at < text.length; n++) {
+    const nl = text.indexOf('\n', at);
+    const end = nl < 0 ? text.length : nl;
+    const line = text.slice(at, Math.min(end, at + 200));
+    let i = skipBlank(line, 0);
+    const c = line[i];
+    if (RETURNED_PHRASES.test(line.slice(i))) return { start: at, next: nl < 0 ? text.length : nl + 1 };
+    if ((c === '-' || c === '=' || c === '*') && line[i + 1] === c) {
+      i = skipBlank(line, skipRun(line, i, c));
+      if (RETURNED_PHRASES.test(line.slice(i))) return { start: at, next: nl < 0 ? text.length : nl + 1 };
+    }
+    if (nl < 0) break;
+    at = nl + 1;
+  }
+  return null;
+}
 
 /** Header names that mark the start of a quoted message inside a text. */
 const QUOTED_HEADER =
@@ -277,7 +420,7 @@ interface DsnRecord {
 }
 
 function parseDsnBody(body: string): { perMessage: Record<string, string>; records: DsnRecord[] } {
-  const headers = parseHeaderBlock(body.replace(/\r?\n[ \t]*\r?\n/g, '\n').slice(0, MAX_SCAN));
+  const headers = parseHeaderBlock(capLines(body.slice(0, MAX_SCAN)).replace(/\r?\n[ \t]*\r?\n/g, '\n'));
   const perMessage: Record<string, string> = {};
   const records: DsnRecord[] = [];
   let current: DsnRecord | null = null;
@@ -326,7 +469,7 @@ interface RecipientFacts {
 
 function cleanDiagnostic(value: string | null | undefined): { text: string; type: string | null } {
   if (!value) return { text: '', type: null };
-  const v = value.replace(/\s+/g, ' ').trim();
+  const v = value.slice(0, MAX_VALUE).replace(/\s+/g, ' ').trim();
   const m = /^([A-Za-z][A-Za-z0-9-]{0,30})\s*;\s*/.exec(v);
   if (m) return { text: v.slice(m[0].length).trim(), type: (m[1] ?? '').toLowerCase() };
   return { text: v, type: null };
@@ -426,7 +569,10 @@ function finish(f: RecipientFacts): BouncedRecipient {
 }
 
 function cleanRecipient(value: string): string {
-  const v = value.replace(/^\s*[A-Za-z0-9-]{1,20}\s*;\s*/, '').trim();
+  const v = value
+    .slice(0, 1000)
+    .trim()
+    .replace(/^[A-Za-z0-9-]{1,20} ?;\s*/, '');
   return firstAddress(v) ?? v.replace(/^<|>$/g, '');
 }
 
@@ -470,18 +616,37 @@ function excludedAddresses(root: MimePart, returned: MimeHeader[] | null): Set<s
 
 const SYSTEM_LOCAL = /^(?:mailer-daemon|postmaster|double-bounce|post_master)@/i;
 
+/** Labels before a recipient's address on its line ("Recipient: <a@b>"). */
+const RECIPIENT_LABEL =
+  /^(?:rcpt to:|recipient:|original recipient:|address:|failed recipient:|recipient address:|invalid recipient:|destinataire\s*:|unable to deliver message to:?|undeliverable to|delivery failed \d{1,4} attempts:)/i;
+/**
+ * An address, then what may follow it on a recipient's line. After the address: nothing, ":", "...",
+ * ",", "<mailto:" right away, or after whitespace also "(", "-", "[" or a capitalised word. (The old
+ * form, \s*(?:...|\s\(|\s+[A-Z][a-z]), let two whitespace quantifiers share a run: quadratic.)
+ */
+const RECIPIENT_ADDRESS =
+  /^<?([A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9.-]{1,253})>?(?::|\.\.\.|$|,|<mailto:|\s+(?::|\.\.\.|$|,|<mailto:|\(|-|\[|[A-Z][a-z]))/;
+
 /** A line that names an address as the subject of a failure, and the address. */
 function recipientOfLine(line: string): string | null {
   if (line.length > 1000) return null;
-  const m =
+  // Indentation is stripped once here, so no pattern starts with a whitespace quantifier.
+  const body = line.trimStart();
+  const indent = line.length - body.length;
+  let m =
     // Sendmail/V5 transcripts: "550 5.1.1 <a@b>... User unknown", "554 <a@b>... Remote protocol error"
-    /^\s{0,4}[45]\d\d(?:[ -][45]\.\d{1,3}\.\d{1,3})?\s+<([^<>\s]{3,300}@[^<>\s]{1,255})>\.\.\./.exec(line) ??
+    (indent <= 4
+      ? /^[45]\d\d(?:[ -][45]\.\d{1,3}\.\d{1,3})?\s+<([^<>\s@]{1,300}@[^<>\s]{1,255})>\.\.\./.exec(body)
+      : null) ??
     // "[Status: Error, Address: <a@b>, ResponseCode 421, ...]"
-    /^\s*\[?status: [a-z]{1,20}, address: <([^<>\s]{3,300}@[^<>\s]{1,255})>/i.exec(line) ??
-    /^\s*["<]([^<>"\s]{3,300}@[^<>"\s]{1,255})[">]\s*(?::|\.\.\.|\(|$|[,;]|\s-|\s\[)/.exec(line) ??
-    /^\s{0,12}(?:rcpt to:|recipient:|original recipient:|address:|failed recipient:|recipient address:|invalid recipient:|destinataire\s*:|unable to deliver message to:?|undeliverable to|delivery failed \d{1,4} attempts:)?\s*<?([A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9.-]{1,253})>?\s*(?::|\.\.\.|$|\s\(|\s-|,|\s\[|\s<mailto:|<mailto:|\s+[A-Z][a-z])/i.exec(
-      line
-    );
+    /^\[?status: [a-z]{1,20}, address: <([^<>\s@]{1,300}@[^<>\s]{1,255})>/i.exec(body) ??
+    /^["<]([^<>"\s@]{1,300}@[^<>"\s]{1,255})[">](?::|\.\.\.|\(|$|[,;]|\s+(?::|\.\.\.|\(|$|[,;]|-|\[))/.exec(body);
+  if (m && m[1] && m[1].indexOf('@') < 3) m = null;
+  if (!m) {
+    const label = indent <= 12 ? RECIPIENT_LABEL.exec(body) : null;
+    if (label) m = RECIPIENT_ADDRESS.exec(body.slice(label[0].length).trimStart());
+    m ??= RECIPIENT_ADDRESS.exec(body);
+  }
   if (!m || !m[1]) return null;
   return firstAddress(m[1]);
 }
@@ -510,7 +675,7 @@ function textRecipients(
   wanted?: Set<string>
 ): TextRecipient[] {
   const excluded = excludedAddresses(root, returned);
-  const lines = bounceText.split(/\r?\n/).slice(0, MAX_LINES);
+  const lines = linesOf(bounceText);
 
   // Candidate lines.
   interface Cand {
@@ -608,8 +773,9 @@ function textRecipients(
     const own = sectionOf(c);
     const existing = byAddress.get(key);
     if (existing) {
-      existing.context += '\n' + section;
-      existing.own = `${existing.own ?? ''}\n${own}`;
+      // An address named on many lines: its text grows only so far.
+      if (existing.context.length < MAX_SCAN / 4) existing.context += '\n' + section;
+      if ((existing.own?.length ?? 0) < MAX_SCAN / 4) existing.own = `${existing.own ?? ''}\n${own}`;
       existing.command = c.command ?? existing.command;
     } else if (byAddress.size < MAX_RECIPIENTS) {
       byAddress.set(key, { address: c.address, context: section, command: c.command, own });
@@ -636,16 +802,23 @@ function textRecipients(
 
 /** Postfix's "errors from" notice to the postmaster: an SMTP server transcript ("In:" / "Out:" lines). */
 function smtpdTranscript(text: string): RecipientFacts[] {
-  if (!/^\s*In:\s+RCPT TO:/im.test(text) || !/^\s*Out:\s+\d{3}/im.test(text)) return [];
-  const lines = text.split(/\r?\n/).slice(0, MAX_LINES);
+  // [ \t]*, not \s*: with the m flag \s* crosses line ends, and from every line start of a run of
+  // empty lines it would rescan the whole run (quadratic).
+  if (!/^[ \t]*In:\s{1,20}RCPT TO:/im.test(text) || !/^[ \t]*Out:\s{1,20}\d{3}/im.test(text)) return [];
+  const lines = linesOf(text);
   const rcpts: string[] = [];
   let command: string | null = null;
   let error: string | null = null;
   let errorCommand: string | null = null;
+  /** What follows "In:" or "Out:" (and whitespace) at the start of a line, or null. */
+  const after = (line: string, label: string): string | null => {
+    const t = line.trimStart();
+    if (!t.startsWith(label) || !/^\s/.test(t.slice(label.length, label.length + 1))) return null;
+    return t.slice(label.length).trim();
+  };
   for (const line of lines) {
-    const inLine = /^\s*In:\s+(.*)$/.exec(line);
-    if (inLine) {
-      const cmd = inLine[1] ?? '';
+    const cmd = after(line, 'In:');
+    if (cmd !== null) {
       command = findCommand(cmd) ?? command;
       if (/^RCPT TO:/i.test(cmd)) {
         const a = firstAddress(cmd);
@@ -653,9 +826,9 @@ function smtpdTranscript(text: string): RecipientFacts[] {
       }
       continue;
     }
-    const out = /^\s*Out:\s+([45]\d\d\b.*)$/.exec(line);
-    if (out && !error) {
-      error = out[1] ?? null;
+    const out = after(line, 'Out:');
+    if (out !== null && !error && /^[45]\d\d\b/.test(out)) {
+      error = out;
       errorCommand = command;
     }
   }
@@ -667,12 +840,13 @@ function smtpdTranscript(text: string): RecipientFacts[] {
 function mailingListError(root: MimePart, text: string): RecipientFacts[] {
   if (!header(root, 'x-mlserver') || !/-admin@/i.test(header(root, 'from') ?? '')) return [];
   const subject = header(root, 'subject') ?? '';
-  const lines = text.split(/\r?\n/).slice(0, 200);
+  const lines = linesOf(text, 200);
   const out: RecipientFacts[] = [];
   for (const line of lines) {
-    const m = /<([^<>\s]{1,300}@[^<>\s]{1,255})>/.exec(line);
+    // No "@" in the local part: the split of "a@b@c" is then unique (no backtracking over it).
+    const m = /<([^<>\s@]{1,300}@[^<>\s]{1,255})>/.exec(line);
     if (!m) continue;
-    const all = lines.join(' ');
+    const all = lines.join(' ').slice(0, MAX_SCAN);
     const hint =
       /not a member|are not member|not member article|reject mail|spam mail from a spammer|reject spammers|may cause mail loop/i.test(
         all + ' ' + subject
@@ -822,7 +996,7 @@ function toText(raw: string | Buffer, maxBytes: number): string | null {
   return null;
 }
 
-function parseBounceSync(raw: string | Buffer, options: ParseBounceOptions): ParsedBounce {
+function parseRaw(raw: string | Buffer, options: ParseBounceOptions): ParsedBounce {
   const maxBytes = Math.max(1024, options.maxBytes ?? DEFAULT_MAX_BYTES);
   const text = toText(raw, maxBytes);
   if (text === null || !text.trim()) return EMPTY();
@@ -838,20 +1012,24 @@ function parseMessage(root: MimePart, depth: number): ParsedBounce {
   const reportType = (root.params['report-type'] ?? '').toLowerCase();
 
   // Non-MIME bounces quote the returned message inline.
-  let texts = c.texts.filter((t) => t.trim());
+  const allTexts = c.texts.filter((t) => t.trim());
+  // SES's JSON may sit on one long line: it is parsed (linear), not matched line by line.
+  const sesText = allTexts.join('\n').slice(0, MAX_SCAN);
+  // Every other reading of the texts sees them capped: MAX_SCAN characters, lines of MAX_LINE.
+  let texts = allTexts.map((t) => capLines(t.slice(0, MAX_SCAN)));
   const fullText = texts.join('\n').slice(0, MAX_SCAN);
   let returned = c.returned;
   {
     const joined = texts.join('\n');
-    const marker = RETURNED_MARKERS.exec(joined.slice(0, MAX_SCAN));
+    const marker = returnedMarker(joined.slice(0, MAX_SCAN));
     let cut = -1;
     let after = '';
     if (marker) {
-      cut = marker.index;
-      after = joined
-        .slice(marker.index + marker[0].length)
-        .replace(/^[^\n]*\n/, '')
-        .replace(/^\s*\n/, '');
+      cut = marker.start;
+      // From the line after the marker, blank lines skipped.
+      after = joined.slice(marker.next, marker.next + MAX_SCAN);
+      const firstText = after.search(/\S/);
+      if (firstText > 0) after = after.slice(after.lastIndexOf('\n', firstText) + 1);
     } else {
       const lines = joined.slice(0, MAX_SCAN).split('\n');
       const start = quotedHeaderStart(lines);
@@ -880,7 +1058,7 @@ function parseMessage(root: MimePart, depth: number): ParsedBounce {
   const ses = /amazonaws\.com|amazonses\.com/i.test(
     `${header(root, 'from') ?? ''} ${header(root, 'x-amz-sns-message-id') ?? ''}`
   )
-    ? sesNotification(fullText)
+    ? sesNotification(sesText)
     : null;
   const sesResult = ses ? fromSes(ses) : null;
   if (sesResult && sesResult.facts.length) {
@@ -907,7 +1085,7 @@ function parseMessage(root: MimePart, depth: number): ParsedBounce {
   if (feedbackBodies.length) {
     const recipients: BouncedRecipient[] = [];
     for (const body of feedbackBodies) {
-      const fields = parseHeaderBlock(body.replace(/\r?\n[ \t]*\r?\n/g, '\n').slice(0, MAX_SCAN));
+      const fields = parseHeaderBlock(capLines(body.slice(0, MAX_SCAN)).replace(/\r?\n[ \t]*\r?\n/g, '\n'));
       const fb = { headers: fields };
       const type = (header(fb, 'feedback-type') ?? 'abuse').trim().toLowerCase().split(/[\s;]/)[0] || 'abuse';
       const rcpts = [...headerAll(fb, 'original-rcpt-to'), ...headerAll(fb, 'removal-recipient')]
@@ -1015,7 +1193,7 @@ function parseMessage(root: MimePart, depth: number): ParsedBounce {
   const notice =
     BOUNCE_SENDER.test(from) ||
     !header(root, 'from') ||
-    /^\s*<?\s*>?\s*$/.test(from) ||
+    /^<?\s*>?$/.test(from.trim()) ||
     !!header(root, 'x-failed-recipients') ||
     rootType === 'multipart/report' ||
     (BOUNCE_SUBJECT.test(subject) && bodySaysBounce);
@@ -1067,7 +1245,7 @@ function parseMessage(root: MimePart, depth: number): ParsedBounce {
   const failed = header(root, 'x-failed-recipients');
   let found = textRecipients(bounceText, root, returned);
   if (failed) {
-    const listed = (failed.match(ADDRESS_RE) ?? []).slice(0, MAX_RECIPIENTS);
+    const listed = (failed.slice(0, MAX_VALUE).match(ADDRESS_RE) ?? []).slice(0, MAX_RECIPIENTS);
     if (listed.length) {
       const known = new Map(found.map((f) => [f.address.toLowerCase(), f]));
       found = listed.map(
@@ -1105,7 +1283,7 @@ function parseMessage(root: MimePart, depth: number): ParsedBounce {
 
 /** A multi-line SMTP answer whose first line is `first`, read whole from a transcript ("<<< 550-..." lines). */
 function completeReply(first: string, text: string): string | null {
-  const lines = text.split(/\r?\n/).slice(0, MAX_LINES);
+  const lines = linesOf(text);
   const flat = (l: string) =>
     l
       .replace(/^\s*<<<\s*/, '')
@@ -1132,7 +1310,7 @@ function dsnTextPart(text: string): string {
 }
 
 function contextAround(text: string, address: string): string {
-  const lines = text.split(/\r?\n/).slice(0, MAX_LINES);
+  const lines = linesOf(text);
   const idx = lines.findIndex((l) => l.toLowerCase().includes(address.toLowerCase()));
   return idx >= 0 ? lines.slice(idx, idx + 8).join('\n') : '';
 }

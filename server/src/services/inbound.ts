@@ -3,14 +3,18 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Core } from '@strapi/strapi';
 
 import { PLUGIN_ID } from '../../../shared/plugin-id';
-import { parseBounce, type BounceKind } from '../engine/bounce-parser';
+import { bounceParsePool } from '../engine/bounce-parse-pool';
+import { splitMboxText, startsLikeMbox, type BounceKind } from '../engine/bounce-parser';
 import { getService } from '../utils/get-service';
 import type { BounceResult } from './bounces';
 
 /**
  * The inbound side of bounce processing: whole RFC 822 messages (one, or many in an mbox) posted to
  * POST /api/multi-smtp/inbound by an MTA pipe, a mailbox fetcher or `npm run process-bounces`.
- * Each is parsed (engine/bounce-parser.ts) and applied (services/bounces.ts).
+ * Each is parsed (engine/bounce-parser.ts) and applied (services/bounces.ts). The parse runs in a
+ * worker thread with a time limit (engine/bounce-parse-pool.ts): a message that runs past it is
+ * reported as kind 'unparsed' (the request as a whole answers 422 when no message could be parsed),
+ * and the event loop never waits on it.
  *
  * The request bodies of the inbound and webhook endpoints are read here, before Strapi's body parser
  * (see captureRawBodies): that parser cuts text/plain at 56 kB and turns JSON into objects, while
@@ -35,7 +39,10 @@ export const MAX_MESSAGES_PER_REQUEST = 5000;
 
 export interface InboundMessageResult extends Omit<BounceResult, 'kind'> {
   index: number;
-  kind: BounceKind;
+  /** 'unparsed': the parser gave no answer in time (or failed); nothing was applied. */
+  kind: BounceKind | 'unparsed';
+  /** Why a message is unparsed. */
+  error?: string;
 }
 
 export interface InboundSummary {
@@ -49,6 +56,8 @@ export interface InboundSummary {
   suppressed: number;
   duplicates: number;
   unlinked: number;
+  /** Messages the parser gave no answer for in time. */
+  unparsed: number;
 }
 
 export interface InboundResult {
@@ -67,45 +76,18 @@ export const bearerMatches = (authorization: string | undefined, expected: strin
   return timingSafeEqual(digest(match[1]!), digest(expected));
 };
 
-/** An mbox "From " separator line: "From sender Thu Apr 29 23:45:32 2025" (asctime date), not a body line that starts with "From ". */
-const FROM_LINE = /^From \S+ +\S.{0,200}\b\d{1,2}:\d{2}(?::\d{2})?\b.{0,60}\b\d{4}\b/;
-
 /**
- * Splits an mbox (mboxo or mboxrd) into its messages: a "From " line at the start of the text or
- * after an empty line starts a message; ">From " quoting of body lines is undone. Works on latin1
- * strings so that bytes pass through unchanged.
+ * Splits an mbox (mboxo or mboxrd) into its messages: the bounce parser's splitter (a "From " line
+ * with its asctime date, at the start or after an empty line, starts a message; ">From " quoting is
+ * undone). Works on latin1 strings so that bytes pass through unchanged.
  */
-export const splitMbox = (text: string): string[] => {
-  const lines = text.split('\n');
-  const messages: string[] = [];
-  let current: string[] | null = null;
-  for (let index = 0; index < lines.length; index += 1) {
-    const line = lines[index]!;
-    const previousEmpty = index === 0 || /^\r?$/.test(lines[index - 1]!);
-    if (previousEmpty && FROM_LINE.test(line.replace(/\r$/, ''))) {
-      if (current) messages.push(current.join('\n'));
-      current = [];
-      continue;
-    }
-    if (!current) {
-      // Text before the first separator: not an mbox after all; one message.
-      if (line.trim() === '') continue;
-      current = [];
-    }
-    current.push(line.replace(/^>(>*From )/, '$1'));
-  }
-  if (current) messages.push(current.join('\n'));
-  // The empty line before each separator belongs to the mbox, not to the message.
-  return messages.map((message) => message.replace(/\r?\n$/, '')).filter((message) => message.trim() !== '');
-};
+export const splitMbox = (text: string): string[] => splitMboxText(text, MAX_MESSAGES_PER_REQUEST + 1);
 
 /** The messages of a request body: an mbox (by its type, or a body that starts like one) or a single message. */
 export const messagesOf = (bytes: Buffer, contentType: string): string[] => {
   const text = bytes.toString('latin1');
   const type = contentType.split(';')[0]!.trim().toLowerCase();
-  if (type === 'application/mbox' || FROM_LINE.test(text.slice(0, text.indexOf('\n') >>> 0).replace(/\r$/, ''))) {
-    return splitMbox(text);
-  }
+  if (type === 'application/mbox' || startsLikeMbox(text)) return splitMbox(text);
   return text.trim() ? [text] : [];
 };
 
@@ -197,6 +179,7 @@ const emptySummary = (): InboundSummary => ({
   suppressed: 0,
   duplicates: 0,
   unlinked: 0,
+  unparsed: 0,
 });
 
 const inbound = ({ strapi }: { strapi: Core.Strapi }) => ({
@@ -209,11 +192,19 @@ const inbound = ({ strapi }: { strapi: Core.Strapi }) => ({
     const bounces = getService(strapi, 'bounces');
     const results: InboundMessageResult[] = [];
     const summary = emptySummary();
+    const pool = bounceParsePool();
     for (const [index, raw] of messages.entries()) {
-      const parsed = await parseBounce(Buffer.from(raw, 'latin1'));
+      summary.messages += 1;
+      const outcome = await pool.parse(Buffer.from(raw, 'latin1'));
+      if (!outcome.ok) {
+        strapi.log.warn(`[${PLUGIN_ID}] inbound message ${index} not parsed: ${outcome.error}`);
+        results.push({ index, kind: 'unparsed', error: outcome.error, linkedBy: null, linkedMessageIds: [], recipients: [], actions: [] });
+        summary.unparsed += 1;
+        continue;
+      }
+      const parsed = outcome.parsed;
       const result = await bounces.process(parsed, { source: 'inbound', raw });
       results.push({ index, ...result });
-      summary.messages += 1;
       if (parsed.kind === 'bounce') summary.bounces += 1;
       else if (parsed.kind === 'complaint') summary.complaints += 1;
       else if (parsed.kind === 'auto-reply') summary.autoReplies += 1;
