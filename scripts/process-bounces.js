@@ -20,8 +20,9 @@
  *
  * Exit status, as MTAs read it: 0 done; 75 (EX_TEMPFAIL: the MTA keeps the message and tries
  * again) when the site cannot be reached or refuses (network, 401, 404, 429, 5xx); 65 (EX_DATAERR)
- * for input the endpoint will never take (empty, or a message over its size limit); 64 (EX_USAGE)
- * for a missing URL or token.
+ * for input the endpoint will never take (empty, a message over its size limit, or one the parser
+ * could not read within its time limit: kind "unparsed", HTTP 422 when alone); 64 (EX_USAGE) for a
+ * missing URL or token.
  */
 const EX_OK = 0;
 const EX_USAGE = 64;
@@ -164,9 +165,16 @@ async function main() {
       process.stderr.write(`process-bounces: ${options.url} could not be reached: ${error.message}${cause}\n`);
       return EX_TEMPFAIL;
     }
-    if (result.status === 200 && result.json && Array.isArray(result.json.data?.messages)) {
-      for (const message of result.json.data.messages) {
+    // 422: no message of the batch could be parsed in time; the results are under error.details.
+    const data = result.status === 200 ? result.json?.data : result.status === 422 ? result.json?.error?.details : null;
+    if (data && Array.isArray(data.messages)) {
+      for (const message of data.messages) {
         process.stdout.write(`${JSON.stringify({ ...message, index: offset + message.index })}\n`);
+        if (message.kind === 'unparsed') {
+          process.stderr.write(`process-bounces: message ${offset + message.index} not parsed: ${message.error}\n`);
+          // The same message would not parse the next time either: a data error, not a retry.
+          exitCode = EX_DATAERR;
+        }
       }
     } else {
       const reason = result.json?.error?.message ?? result.text.slice(0, 200);

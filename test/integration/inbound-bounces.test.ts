@@ -6,6 +6,7 @@ import path from 'node:path';
 
 import type Redis from 'ioredis';
 
+import { configureBounceParsePool } from '../../server/src/engine/bounce-parse-pool';
 import type { BouncesService } from '../../server/src/services/bounces';
 import { arfReport, autoReply, headerBlockOf, mbox, postfixDsn, sendAndCapture, startWithSink, withoutHeaders } from '../helpers/bounce-messages';
 import { createSubscriber } from '../helpers/campaigns';
@@ -84,9 +85,9 @@ describe('asynchronous bounces and complaints through the inbound endpoint', () 
 
   it('sends with a signed per-message VERP address as MAIL FROM, the From header and recipients unchanged', async () => {
     const { id, captured } = await sendTo('verp-check@example.org');
-    expect(captured.from).toBe(bounces().envelopeFrom(id));
+    expect(captured.from).toBe(bounces().envelopeFrom(id, captured.to));
     expect(captured.from).toMatch(new RegExp(`^bounce\\+u${id.replace(/-/g, '')}\\.[0-9a-f]{16}@${VERP_DOMAIN.replace(/\./g, '\\.')}$`));
-    expect(bounces().verifyVerp(captured.from)).toBe(id);
+    expect(bounces().verifyVerp(captured.from, captured.to)).toBe(id);
     expect(captured.to).toEqual(['verp-check@example.org']);
     expect(captured.headers.from).toBe('news@shop.example');
   });
@@ -114,6 +115,27 @@ describe('asynchronous bounces and complaints through the inbound endpoint', () 
     expect(await redis.sismember(`${app.redisPrefix}:suppressed`, email)).toBe(1);
     expect(await subscriberStatus(subscriber.documentId)).toBe('bounced');
     await waitFor('the bounced event', () => events.some((event) => event.name === 'bounced' && event.payload.messageId === id));
+  });
+
+  it("a recipient's forged DSN, to their own VERP address, suppresses no one else, even after the log row is pruned", async () => {
+    const attacker = 'mallory@example.org';
+    const victim = 'victim@example.org';
+    const { id, captured } = await sendTo(attacker);
+    await waitFor('the log row', async () => (await logEntry(id))?.status === 'sent');
+    // Retention pruned the row: only the VERP token is left to link a report.
+    await app.strapi.plugin('multi-smtp').service('messageLog').flush();
+    await app.strapi.db.query('plugin::multi-smtp.message').deleteMany({ where: { messageId: id } });
+    const returnedHeaders = withoutHeaders(headerBlockOf(captured.raw), ['message-id', 'x-multi-smtp-id']);
+
+    const forged = await postOk(postfixDsn({ to: captured.from, recipient: victim, status: '5.1.1', returnedHeaders }));
+    expect(forged.messages[0]!.recipients).toEqual([expect.objectContaining({ recipient: victim, actions: expect.arrayContaining(['not-suppressed']) })]);
+    expect(forged.summary.suppressed).toBe(0);
+    expect(await suppressionsOf(victim)).toEqual([]);
+
+    // The token is bound to the address the message went to: a real bounce of it still acts.
+    const genuine = await postOk(postfixDsn({ to: captured.from, recipient: attacker, status: '5.1.1', returnedHeaders }));
+    expect(genuine.messages[0]).toMatchObject({ linkedBy: 'verp', linkedMessageIds: [id] });
+    expect(await suppressionsOf(attacker)).toEqual([expect.objectContaining({ reason: 'hard-bounce' })]);
   });
 
   it('links by the returned Message-ID when the bounce went to a plain mailbox, and by X-Multi-SMTP-ID alone', async () => {
@@ -315,6 +337,35 @@ describe('asynchronous bounces and complaints through the inbound endpoint', () 
       if (response.status === 200) expect((response.body as InboundBody).data.messages.every((message) => message.kind === 'other')).toBe(true);
     }
     expect((await post('', 'message/rfc822')).status).toBe(400);
+  });
+
+  it('a message whose parse runs past the time limit is unparsed (422 alone, in an mbox beside the others), never a 5xx', async () => {
+    const slowMarker = 'X-Test-Never-Ending-Parse';
+    const pool = await configureBounceParsePool({ size: 1, timeLimitMs: 500, testSlowMarker: slowMarker });
+    try {
+      const a = await sendTo('slow-a@example.org');
+      const b = await sendTo('slow-b@example.org');
+      const dsnOf = (sent: typeof a, email: string) =>
+        postfixDsn({ to: sent.captured.from, recipient: email, status: '5.1.1', returnedHeaders: headerBlockOf(sent.captured.raw) });
+      const slow = `${slowMarker}: 1
+${dsnOf(a, 'slow-a@example.org')}`;
+
+      const started = Date.now();
+      const alone = await post(slow);
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(alone.status).toBe(422);
+      expect(alone.body.error.details.messages).toEqual([expect.objectContaining({ index: 0, kind: 'unparsed', error: 'the parse took longer than 500 ms', recipients: [] })]);
+      expect((await logEntry(a.id)).status).toBe('sent');
+
+      const data = await postOk(mbox([dsnOf(b, 'slow-b@example.org'), slow, autoReply('news@shop.example')]), 'application/mbox');
+      expect(data.messages.map((message) => message.kind)).toEqual(['bounce', 'unparsed', 'auto-reply']);
+      expect(data.summary).toMatchObject({ messages: 3, bounces: 1, unparsed: 1, hardBounces: 1 });
+      expect((await logEntry(b.id)).status).toBe('bounced');
+      expect((await logEntry(a.id)).status).toBe('sent');
+      expect(pool.stats.timeouts).toBe(2);
+    } finally {
+      await configureBounceParsePool({});
+    }
   });
 
   it('refuses a missing or wrong token with 401 and records nothing; 429 over the per-IP limit', async () => {

@@ -21,6 +21,10 @@ export interface MimePart {
 
 const MAX_DEPTH = 8;
 const MAX_PARTS = 200;
+/** Header fields read from one block (a DSN of 100 recipients has well under this). */
+const MAX_FIELDS = 2000;
+/** Characters kept of one (unfolded) header value: longer ones are cut, so later patterns see little. */
+const MAX_VALUE = 16 * 1024;
 
 /** Header lookup (case-insensitive), first occurrence. */
 export function header(part: { headers: MimeHeader[] }, name: string): string | null {
@@ -93,18 +97,19 @@ export function parseHeaderBlock(block: string): MimeHeader[] {
   let current: MimeHeader | null = null;
   for (const line of lines) {
     if (/^[ \t]/.test(line) && current) {
-      current.value += ' ' + line.trim();
+      if (current.value.length < MAX_VALUE) current.value += ' ' + line.trim();
       continue;
     }
+    if (headers.length >= MAX_FIELDS) break;
     const m = /^([!-9;-~]{1,100}):[ \t]?(.*)$/.exec(line);
     if (m) {
-      current = { name: (m[1] ?? '').toLowerCase(), value: (m[2] ?? '').trim() };
+      current = { name: (m[1] ?? '').toLowerCase(), value: (m[2] ?? '').slice(0, MAX_VALUE).trim() };
       headers.push(current);
     } else {
       current = null;
     }
   }
-  for (const h of headers) h.value = decodeWords(utf8IfValid(h.value));
+  for (const h of headers) h.value = decodeWords(utf8IfValid(h.value.slice(0, MAX_VALUE)));
   return headers;
 }
 
