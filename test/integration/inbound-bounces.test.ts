@@ -86,7 +86,7 @@ describe('asynchronous bounces and complaints through the inbound endpoint', () 
   it('sends with a signed per-message VERP address as MAIL FROM, the From header and recipients unchanged', async () => {
     const { id, captured } = await sendTo('verp-check@example.org');
     expect(captured.from).toBe(bounces().envelopeFrom(id, captured.to));
-    expect(captured.from).toMatch(new RegExp(`^bounce\\+u${id.replace(/-/g, '')}\\.[0-9a-f]{16}@${VERP_DOMAIN.replace(/\./g, '\\.')}$`));
+    expect(captured.from).toMatch(new RegExp(`^bounce\\+r${id.replace(/-/g, '')}\\.[0-9a-f]{16}@${VERP_DOMAIN.replace(/\./g, '\\.')}$`));
     expect(bounces().verifyVerp(captured.from, captured.to)).toBe(id);
     expect(captured.to).toEqual(['verp-check@example.org']);
     expect(captured.headers.from).toBe('news@shop.example');

@@ -58,7 +58,10 @@ describe('VERP: the envelope sender of each message', () => {
     const froms = new Set<string>();
     for (const { id } of [queued, ...bulk]) {
       const captured = await received(sink, id);
-      expect(bounces.verifyVerp(captured!.from)).toBe(id);
+      // One recipient each: the token is bound to it, and proves nothing without it.
+      expect(captured!.from).toMatch(/^rp\+r[0-9a-f]{32}\./);
+      expect(bounces.verifyVerp(captured!.from, captured!.to)).toBe(id);
+      expect(bounces.verifyVerp(captured!.from, ['someone-else@example.org'])).toBeNull();
       froms.add(captured!.from);
     }
     expect(froms.size).toBe(3);

@@ -140,7 +140,7 @@ export interface EngineOptions {
   renderCampaignMessage?: RenderCampaignMessage;
   onEvent?: (event: EngineEvent, payload: MessageLogEntry) => void;
   /** The envelope sender (MAIL FROM) of a message, e.g. its VERP bounce address; null: the From address. */
-  envelopeFrom?: (messageId: string) => string | null;
+  envelopeFrom?: (messageId: string, recipients: readonly string[]) => string | null;
   onError?: (error: unknown, context: string) => void;
   clock?: () => number;
   /** How long an open connection waits for the next send before it closes. */
@@ -293,7 +293,7 @@ export const createSendingEngine = (options: EngineOptions) => {
       message.from ??
       (server.fromAddress ? { name: server.fromName ?? '', address: server.fromAddress } : undefined);
     const domain = (from?.address ?? server.fromAddress ?? 'multi-smtp.invalid').split('@')[1] ?? 'multi-smtp.invalid';
-    const envelopeFrom = options.envelopeFrom?.(record.id) ?? null;
+    const envelopeFrom = options.envelopeFrom?.(record.id, record.meta.recipients) ?? null;
     return {
       from: from ? formatAddress(from) : undefined,
       to: message.to?.map(formatAddress),

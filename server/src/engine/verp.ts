@@ -14,6 +14,14 @@ import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
  * cannot break it, and the whole local part stays within the 64 characters RFC 5321 allows.
  * A forged or altered address is refused (the MAC), so a bounce can only ever name a message we sent.
  *
+ * A message with one recipient (all campaign mail) gets a token bound to that recipient: `r` (or `k`
+ * for a short id) instead of `u` (`i`), and the MAC covers the message id and the recipient's
+ * address. Such a token proves a report's recipient only when the report names that same address,
+ * so a recipient who mails in a forged DSN or complaint listing other addresses, with their own
+ * bounce address, cannot get those addresses suppressed, even after the message's log row is gone.
+ * A message to several recipients keeps the unbound token: it links the report, and the log row
+ * says who the message went to.
+ *
  * Plain TypeScript, no I/O.
  */
 
@@ -26,6 +34,8 @@ const SHORT_ID = /^[0-9a-z-]{1,32}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** The local part before '+': what an operator may choose (at most 12 characters, so every token fits). */
 export const VERP_LOCAL_PART = /^[a-z0-9](?:[a-z0-9._-]{0,10}[a-z0-9])?$/i;
+/** Addresses of one report tried against a bound token (a report naming thousands is cut). */
+const MAX_CANDIDATES = 1000;
 /** Longest text scanned for a token. */
 const MAX_SCAN = 4 * 1024 * 1024;
 
@@ -38,20 +48,35 @@ export interface VerpOptions {
   localPart?: string;
 }
 
-export interface Verp {
-  /** The message's bounce address, or null for an id that cannot be carried (not a UUID and not short). */
-  address(messageId: string): string | null;
-  /** The token alone (what follows '+'), or null as above. */
-  token(messageId: string): string | null;
-  /** The message id a token or an address carries, or null when it is not ours (forged, cut, garbage). */
-  verify(tokenOrAddress: string): string | null;
-  /**
-   * The message id of the first valid VERP token found in a text (headers, a whole bounce). Tokens
-   * are found by the `<localPart>+` in front of them, with any domain after (a forwarder may have
-   * rewritten it: SRS turns the '@' into '='); each is checked by its MAC.
-   */
-  find(text: string): string | null;
+/** What a valid token says: the message, and the recipient it is bound to (null for an unbound token). */
+export interface VerpMatch {
+  messageId: string;
+  recipient: string | null;
 }
+
+export interface Verp {
+  /**
+   * The message's bounce address, or null for an id that cannot be carried (not a UUID and not
+   * short). With exactly one recipient the token is bound to it.
+   */
+  address(messageId: string, recipients?: readonly string[]): string | null;
+  /** The token alone (what follows '+'), or null as above. */
+  token(messageId: string, recipients?: readonly string[]): string | null;
+  /**
+   * What a token or an address carries, or null when it is not ours (forged, cut, garbage). A bound
+   * token verifies only with its recipient among `candidates` (the addresses a report names).
+   */
+  verify(tokenOrAddress: string, candidates?: readonly string[]): VerpMatch | null;
+  /**
+   * The first valid VERP token found in a text (headers, a whole bounce). Tokens are found by the
+   * `<localPart>+` in front of them, with any domain after (a forwarder may have rewritten it: SRS
+   * turns the '@' into '='); each is checked by its MAC, as verify() does.
+   */
+  find(text: string, candidates?: readonly string[]): VerpMatch | null;
+}
+
+/** How a recipient enters a bound MAC: trimmed, lower case (mail systems fold the case of addresses). */
+const recipientKey = (address: string) => address.trim().toLowerCase();
 
 const escapeRegExp = (value: string) => value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -72,54 +97,67 @@ export const createVerp = (secret: Buffer | string, options: VerpOptions): Verp 
   if (!/^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/.test(domain)) {
     throw new VerpError(`multi-smtp: the VERP domain "${options.domain}" is not a domain name`);
   }
-  const macOf = (messageId: string) => createHmac('sha256', key).update(messageId, 'utf8').digest('hex').slice(0, MAC_HEX);
-  const pattern = new RegExp(`(?:^|[^a-z0-9._-])${escapeRegExp(localPart)}\\+([ui][0-9a-z-]{1,32}\\.[0-9a-f]{${MAC_HEX}})(?![0-9a-z])`, 'gi');
+  /** Unbound: over the message id alone (as every token was before binding). Bound: id and recipient. */
+  const macOf = (messageId: string, recipient: string | null) =>
+    createHmac('sha256', key)
+      .update(recipient === null ? messageId : `${messageId}\n${recipient}`, 'utf8')
+      .digest('hex')
+      .slice(0, MAC_HEX);
+  const pattern = new RegExp(`(?:^|[^a-z0-9._-])${escapeRegExp(localPart)}\\+([uirk][0-9a-z-]{1,32}\\.[0-9a-f]{${MAC_HEX}})(?![0-9a-z])`, 'gi');
 
-  const encode = (messageId: string): string | null => {
-    if (UUID.test(messageId)) return `u${messageId.replace(/-/g, '')}`;
-    if (SHORT_ID.test(messageId)) return `i${messageId}`;
+  /** u/i: unbound UUID / short id; r/k: the same, bound to the message's one recipient. */
+  const encode = (messageId: string, bound: boolean): string | null => {
+    if (UUID.test(messageId)) return `${bound ? 'r' : 'u'}${messageId.replace(/-/g, '')}`;
+    if (SHORT_ID.test(messageId)) return `${bound ? 'k' : 'i'}${messageId}`;
     return null;
   };
 
-  const decode = (encoded: string): string | null => {
-    if (encoded.startsWith('u')) {
-      const hex = encoded.slice(1);
-      if (!/^[0-9a-f]{32}$/.test(hex)) return null;
-      return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  const decode = (encoded: string): { messageId: string; bound: boolean } | null => {
+    const kind = encoded[0];
+    const rest = encoded.slice(1);
+    if (kind === 'u' || kind === 'r') {
+      if (!/^[0-9a-f]{32}$/.test(rest)) return null;
+      const messageId = `${rest.slice(0, 8)}-${rest.slice(8, 12)}-${rest.slice(12, 16)}-${rest.slice(16, 20)}-${rest.slice(20)}`;
+      return { messageId, bound: kind === 'r' };
     }
-    if (encoded.startsWith('i')) {
-      const id = encoded.slice(1);
-      return SHORT_ID.test(id) ? id : null;
-    }
+    if (kind === 'i' || kind === 'k') return SHORT_ID.test(rest) ? { messageId: rest, bound: kind === 'k' } : null;
     return null;
   };
 
-  const token = (messageId: string): string | null => {
-    const encoded = encode(messageId);
-    return encoded ? `${encoded}.${macOf(messageId)}` : null;
+  const token = (messageId: string, recipients: readonly string[] = []): string | null => {
+    const recipient = recipients.length === 1 ? recipientKey(recipients[0]!) : null;
+    const encoded = encode(messageId, recipient !== null);
+    return encoded ? `${encoded}.${macOf(messageId, recipient)}` : null;
   };
 
-  const verifyToken = (candidate: string): string | null => {
+  const sameMac = (mac: string, expected: string) => timingSafeEqual(Buffer.from(mac), Buffer.from(expected));
+
+  const verifyToken = (candidate: string, candidates: readonly string[]): VerpMatch | null => {
     const value = candidate.toLowerCase();
     const dot = value.lastIndexOf('.');
     if (dot <= 0) return null;
-    const messageId = decode(value.slice(0, dot));
+    const decoded = decode(value.slice(0, dot));
     const mac = value.slice(dot + 1);
-    if (!messageId || mac.length !== MAC_HEX || !/^[0-9a-f]+$/.test(mac)) return null;
-    return timingSafeEqual(Buffer.from(mac), Buffer.from(macOf(messageId))) ? messageId : null;
+    if (!decoded || mac.length !== MAC_HEX || !/^[0-9a-f]+$/.test(mac)) return null;
+    const { messageId, bound } = decoded;
+    if (!bound) return sameMac(mac, macOf(messageId, null)) ? { messageId, recipient: null } : null;
+    for (const address of new Set(candidates.slice(0, MAX_CANDIDATES).map(recipientKey))) {
+      if (sameMac(mac, macOf(messageId, address))) return { messageId, recipient: address };
+    }
+    return null;
   };
 
   return {
     token,
 
-    address(messageId) {
-      const value = token(messageId);
+    address(messageId, recipients) {
+      const value = token(messageId, recipients);
       if (!value) return null;
       const local = `${localPart}+${value}`;
       return local.length <= MAX_LOCAL_PART ? `${local}@${domain}` : null;
     },
 
-    verify(tokenOrAddress) {
+    verify(tokenOrAddress, candidates = []) {
       if (typeof tokenOrAddress !== 'string' || tokenOrAddress.length > 512) return null;
       let value = tokenOrAddress.trim().replace(/^<|>$/g, '');
       const at = value.lastIndexOf('@');
@@ -129,16 +167,16 @@ export const createVerp = (secret: Buffer | string, options: VerpOptions): Verp 
         if (value.slice(0, plus).toLowerCase() !== localPart.toLowerCase()) return null;
         value = value.slice(plus + 1);
       }
-      return verifyToken(value);
+      return verifyToken(value, candidates);
     },
 
-    find(text) {
+    find(text, candidates = []) {
       if (typeof text !== 'string' || !text) return null;
       const scanned = text.length > MAX_SCAN ? text.slice(0, MAX_SCAN) : text;
       pattern.lastIndex = 0;
       for (let match = pattern.exec(scanned); match; match = pattern.exec(scanned)) {
-        const messageId = verifyToken(match[1]!);
-        if (messageId) return messageId;
+        const found = verifyToken(match[1]!, candidates);
+        if (found) return found;
       }
       return null;
     },

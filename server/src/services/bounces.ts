@@ -204,8 +204,10 @@ const bounces = ({ strapi }: { strapi: Core.Strapi }) => {
   const link = async (
     parsed: ParsedBounce,
     options: ProcessOptions
-  ): Promise<{ messageId: string | null; entry: MessageLogEntry | null; by: BounceResult['linkedBy'] }> => {
+  ): Promise<{ messageId: string | null; entry: MessageLogEntry | null; by: BounceResult['linkedBy']; verpRecipient: string | null }> => {
     const v = verpOf();
+    // A token bound to its message's one recipient verifies only with that address among the report's.
+    const reportedAddresses = (parsed.recipients ?? []).map((line) => line.recipient).filter(Boolean);
     const headers = parsed.originalHeaders ?? {};
     const raw = options.raw ? options.raw.slice(0, MAX_RAW_SCAN) : '';
     const headBlock = raw ? raw.slice(0, Math.max(0, raw.search(/\r?\n\r?\n/)) || raw.length) : '';
@@ -220,8 +222,8 @@ const bounces = ({ strapi }: { strapi: Core.Strapi }) => {
       raw,
     ];
     for (const text of verpSources) {
-      const messageId = text ? (v.verify(text) ?? v.find(text)) : null;
-      if (messageId) return { messageId, entry: await findEntry(messageId), by: 'verp' };
+      const found = text ? (v.verify(text, reportedAddresses) ?? v.find(text, reportedAddresses)) : null;
+      if (found) return { messageId: found.messageId, entry: await findEntry(found.messageId), by: 'verp', verpRecipient: found.recipient };
     }
 
     // 2. Ids from headers or the webhook: only when the delivery log knows them.
@@ -234,9 +236,9 @@ const bounces = ({ strapi }: { strapi: Core.Strapi }) => {
     ].filter(plausibleId);
     for (const messageId of [...new Set(candidates)].slice(0, 20)) {
       const entry = await findEntry(messageId);
-      if (entry) return { messageId, entry, by: 'header' };
+      if (entry) return { messageId, entry, by: 'header', verpRecipient: null };
     }
-    return { messageId: null, entry: null, by: null };
+    return { messageId: null, entry: null, by: null, verpRecipient: null };
   };
 
   const outcomeOf = (kind: BounceKind, recipient: BouncedRecipient): BounceOutcome => {
@@ -327,15 +329,15 @@ const bounces = ({ strapi }: { strapi: Core.Strapi }) => {
   };
 
   return {
-    /** The envelope sender (MAIL FROM) for a message: its VERP address, or null when VERP is off. */
-    envelopeFrom(messageId: string): string | null {
+    /** The envelope sender (MAIL FROM) for a message: its VERP address (bound to a lone recipient), or null when VERP is off. */
+    envelopeFrom(messageId: string, recipients: readonly string[] = []): string | null {
       if (!config().bounces.verpDomain) return null;
-      return verpOf().address(messageId);
+      return verpOf().address(messageId, recipients);
     },
 
-    /** The message id a VERP address or token names, or null. */
-    verifyVerp(addressOrToken: string): string | null {
-      return verpOf().verify(addressOrToken);
+    /** The message id a VERP address or token names (a bound one only with its recipient among `recipients`), or null. */
+    verifyVerp(addressOrToken: string, recipients: readonly string[] = []): string | null {
+      return verpOf().verify(addressOrToken, recipients)?.messageId ?? null;
     },
 
     /** Applies a parsed bounce or complaint (see the top of this file). Never throws for what the report says. */
@@ -343,8 +345,8 @@ const bounces = ({ strapi }: { strapi: Core.Strapi }) => {
       const at = options.at ?? Date.now();
       const settings = config().bounces;
       const announce = !options.fromEngine;
-      const { messageId, entry, by } = options.entry
-        ? { messageId: options.entry.id, entry: options.entry, by: 'header' as const }
+      const { messageId, entry, by, verpRecipient } = options.entry
+        ? { messageId: options.entry.id, entry: options.entry, by: 'header' as const, verpRecipient: null }
         : await link(parsed, options);
       const linked = messageId !== null;
       const identity =
@@ -409,8 +411,10 @@ const bounces = ({ strapi }: { strapi: Core.Strapi }) => {
           continue;
         }
         try {
-          // A VERP token proves the message is ours even after its log row was pruned.
-          const trusted = (linked && (inMessage || (by === 'verp' && !entry))) || settings.suppressUnlinked;
+          // Only a recipient the message really went to is suppressed: one the log row lists, or, once
+          // the row is pruned, the one a bound VERP token proves. A report listing other addresses
+          // (a recipient forging a DSN with their own bounce address) suppresses none of them.
+          const trusted = (linked && (inMessage || (by === 'verp' && !entry && address === verpRecipient))) || settings.suppressUnlinked;
           if (!linked) result.actions.push('unlinked');
           const diagnostic = clipLine(line.diagnostic) ?? clipLine([line.replyCode, line.status, line.reason].filter(Boolean).join(' '));
           const note = clipLine([line.status, line.reason, line.feedbackType, line.diagnostic].filter(Boolean).join(' '));

@@ -142,7 +142,7 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
         lockDurationMs: config.worker.lockDurationMs,
         log: (entry) => getService(strapi, 'messageLog').record(entry),
         // VERP: each message's own signed bounce address as MAIL FROM, when bounces.verpDomain is set (services/bounces.ts).
-        envelopeFrom: (messageId) => getService(strapi, 'bounces').envelopeFrom(messageId),
+        envelopeFrom: (messageId, recipients) => getService(strapi, 'bounces').envelopeFrom(messageId, recipients),
         // Campaign mail: skipped when suppressed or cancelled, held while paused (services/campaign-gate.ts).
         gate: (meta) => getService(strapi, 'campaignGate').check(meta),
         // Campaign mail is queued as recipients and rendered when sent (services/campaign-runner.ts).
