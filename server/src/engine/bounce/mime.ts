@@ -50,21 +50,35 @@ function decodeBytes(bytes: Buffer, charset: string | undefined): string {
   }
 }
 
+/** The value of a hex digit's char code, or -1. */
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 65 && c <= 70) return c - 55;
+  if (c >= 97 && c <= 102) return c - 87;
+  return -1;
+}
+
+/** Quoted-printable to bytes: one pass over char codes into a preallocated buffer (linear, no per-character regex). */
 function decodeQp(text: string): Buffer {
   const cleaned = text.replace(/=\r?\n/g, '');
-  const out: number[] = [];
+  // A character above 255 (a string that was not latin1) takes up to 3 UTF-8 bytes.
+  const out = Buffer.allocUnsafe(cleaned.length * 3);
+  let n = 0;
   for (let i = 0; i < cleaned.length; i++) {
     const c = cleaned.charCodeAt(i);
-    if (c === 61 /* = */ && i + 2 < cleaned.length + 0 && /^[0-9A-Fa-f]{2}$/.test(cleaned.slice(i + 1, i + 3))) {
-      out.push(parseInt(cleaned.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else if (c < 256) {
-      out.push(c);
-    } else {
-      for (const b of Buffer.from(cleaned[i] ?? '', 'utf8')) out.push(b);
+    if (c === 61 /* = */ && i + 2 < cleaned.length) {
+      const hi = hexValue(cleaned.charCodeAt(i + 1));
+      const lo = hexValue(cleaned.charCodeAt(i + 2));
+      if (hi >= 0 && lo >= 0) {
+        out[n++] = hi * 16 + lo;
+        i += 2;
+        continue;
+      }
     }
+    if (c < 256) out[n++] = c;
+    else n += out.write(cleaned[i] ?? '', n, 'utf8');
   }
-  return Buffer.from(out);
+  return out.subarray(0, n);
 }
 
 /** Decodes RFC 2047 encoded words (=?charset?B|Q?...?=). */
