@@ -138,6 +138,31 @@ describe('asynchronous bounces and complaints through the inbound endpoint', () 
     expect(await suppressionsOf(attacker)).toEqual([expect.objectContaining({ reason: 'hard-bounce' })]);
   });
 
+  it('mailed-in complaints move a server\'s protection rates only once three distinct recipients have reported', async () => {
+    // A server of its own, so the other tests' reports do not count here.
+    const group = (await api.post('/multi-smtp/groups', { name: 'Feedback', slug: 'feedback' })).body.data.documentId;
+    const server = (
+      await api.post('/multi-smtp/servers', { name: 'feedback-sink', host: sink.host, port: sink.port, security: 'none', fromAddress: 'news@shop.example', group })
+    ).body.data.documentId as string;
+    const protection = app.strapi.plugin('multi-smtp').service('protection') as { window(id: string): Promise<{ counts: { complaint: number } }> };
+    const complaintsCounted = async () => (await protection.window(server)).counts.complaint;
+    const complainAbout = async (email: string) => {
+      const sent = await mailer.sendNow({ to: email, subject: 'News', text: 'Hi' }, { group: 'feedback' });
+      const captured = await waitFor('the sink got it', () => sink.messages.find((message) => message.headers['x-multi-smtp-id'] === sent.id));
+      return postOk(arfReport({ recipient: email, returnedHeaders: headerBlockOf(captured!.raw) }));
+    };
+
+    // One recipient mails in a handful of complaints (each about a message they really got): nothing moves.
+    for (let index = 0; index < 4; index += 1) expect((await complainAbout('grumpy@example.org')).summary.complaints).toBe(1);
+    await complainAbout('second@example.org');
+    expect(await complaintsCounted()).toBe(0);
+    // The third distinct recipient: from now on mailed-in reports count.
+    await complainAbout('third@example.org');
+    expect(await complaintsCounted()).toBe(1);
+    await complainAbout('grumpy@example.org');
+    expect(await complaintsCounted()).toBe(2);
+  });
+
   it('links by the returned Message-ID when the bounce went to a plain mailbox, and by X-Multi-SMTP-ID alone', async () => {
     const first = await sendTo('gone-mid@example.org');
     const byMessageId = await postOk(

@@ -251,6 +251,14 @@ const protectionSchema = z
         failureRate: protectionRule(rate()).nullable().optional(),
       })
       .prefault({}),
+    /**
+     * Reports mailed in (inbound endpoint, piped mail) prove nothing about who wrote them: they move
+     * a server's rates only once this many distinct recipients of its mail have reported within
+     * reporterWindowHours, so a handful of forged complaints cannot pause a server. Signed provider
+     * webhooks (SES, SendGrid) count at once.
+     */
+    minReporters: z.int().min(1).max(1000).default(3),
+    reporterWindowHours: z.number().min(1).max(24 * 30).default(24),
     /** Who gets the alert mail; none when empty (the alert is still raised in the admin). */
     alertEmails: z.array(z.email({ error: 'must be a valid email address' })).max(50).default([]),
     /** Slug of the group the alert mail goes through; the default group when unset. */

@@ -96,6 +96,9 @@ export interface ProcessOptions {
 
 type BounceStat = Extract<StatType, 'hardBounce' | 'softBounce' | 'complaint' | 'unsubscribe'>;
 
+/** Sources whose reports are signed by the provider that saw the bounce (SNS, SendGrid's ECDSA); mailed-in reports are not. */
+const SIGNED_SOURCES = new Set(['ses', 'sendgrid']);
+
 /** Longest diagnostic kept in a suppression's note and the log's lastReply. */
 const NOTE_MAX = 500;
 /** Longest text scanned for ids when the parser found none. */
@@ -178,9 +181,38 @@ const bounces = ({ strapi }: { strapi: Core.Strapi }) => {
     }
   };
 
+  /**
+   * Whether a mailed-in report may move a server's protection rates: it must come from a recipient
+   * the message really went to, and at least protection.minReporters distinct recipients of the
+   * server must have reported within the window (a Redis sorted set of address hashes per server).
+   */
+  const enoughReporters = async (serverId: string, reporter: string, at: number): Promise<boolean> => {
+    const { minReporters, reporterWindowHours } = config().protection;
+    if (minReporters <= 1) return true;
+    const windowMs = reporterWindowHours * 3600_000;
+    const reportersKey = `${engine().keyPrefix()}:protect:{srv:${serverId}}:reporters`;
+    const member = createHash('sha256').update(reporter).digest('base64url').slice(0, 22);
+    const replies = await engine()
+      .redis()
+      .multi()
+      .zadd(reportersKey, at, member)
+      .zremrangebyscore(reportersKey, '-inf', at - windowMs)
+      .zcard(reportersKey)
+      .pexpire(reportersKey, windowMs)
+      .exec();
+    return Number(replies?.[2]?.[1] ?? 0) >= minReporters;
+  };
+
   /** The sending server's protection window (services/protection.ts); resolves once any action it triggered is taken, never rejects. */
-  const observe = async (serverId: string | null | undefined, outcome: 'hardBounce' | 'softBounce' | 'complaint', reply: string | null, at: number) => {
+  const observe = async (
+    serverId: string | null | undefined,
+    outcome: 'hardBounce' | 'softBounce' | 'complaint',
+    reply: string | null,
+    at: number,
+    report: { source: string; reporter: string; proven: boolean }
+  ) => {
     if (!serverId) return;
+    if (!SIGNED_SOURCES.has(report.source) && !(report.proven && (await enoughReporters(serverId, report.reporter, at)))) return;
     await getService(strapi, 'protection').observe({ serverId, outcome, reply, at, afterAccept: true });
   };
 
@@ -414,7 +446,9 @@ const bounces = ({ strapi }: { strapi: Core.Strapi }) => {
           // Only a recipient the message really went to is suppressed: one the log row lists, or, once
           // the row is pruned, the one a bound VERP token proves. A report listing other addresses
           // (a recipient forging a DSN with their own bounce address) suppresses none of them.
-          const trusted = (linked && (inMessage || (by === 'verp' && !entry && address === verpRecipient))) || settings.suppressUnlinked;
+          const proven = linked && (inMessage || (by === 'verp' && !entry && address === verpRecipient));
+          const trusted = proven || settings.suppressUnlinked;
+          const reporter = { source: options.source, reporter: address, proven };
           if (!linked) result.actions.push('unlinked');
           const diagnostic = clipLine(line.diagnostic) ?? clipLine([line.replyCode, line.status, line.reason].filter(Boolean).join(' '));
           const note = clipLine([line.status, line.reason, line.feedbackType, line.diagnostic].filter(Boolean).join(' '));
@@ -440,7 +474,7 @@ const bounces = ({ strapi }: { strapi: Core.Strapi }) => {
             else result.actions.push('not-suppressed');
             if (announce) {
               recordStat('hardBounce', entry, at);
-              await observe(entry?.serverId, 'hardBounce', diagnostic, at);
+              await observe(entry?.serverId, 'hardBounce', diagnostic, at, reporter);
               emit('bounced', event);
             }
           } else if (outcome === 'soft') {
@@ -453,7 +487,7 @@ const bounces = ({ strapi }: { strapi: Core.Strapi }) => {
             }
             if (announce) {
               recordStat('softBounce', entry, at);
-              await observe(entry?.serverId, 'softBounce', diagnostic, at);
+              await observe(entry?.serverId, 'softBounce', diagnostic, at, reporter);
               emit('bounced', event);
             }
           } else {
@@ -461,7 +495,7 @@ const bounces = ({ strapi }: { strapi: Core.Strapi }) => {
             else result.actions.push('not-suppressed');
             if (announce) {
               recordStat('complaint', entry, at);
-              await observe(entry?.serverId, 'complaint', diagnostic, at);
+              await observe(entry?.serverId, 'complaint', diagnostic, at, reporter);
               emit('complained', event);
             }
           }
