@@ -137,26 +137,77 @@ describe('public unsubscribe endpoint: confirmation page, RFC 8058 one-click POS
     expect(await totalSuppressions()).toBe(before);
   });
 
-  it('answers 429 with Retry-After once a client IP goes over the limit per minute', async () => {
-    const limit = (app.strapi.plugin('multi-smtp').service('runtime') as { config(): { campaigns: { rateLimitPerMinute: number } } }).config().campaigns;
-    const original = limit.rateLimitPerMinute;
-    limit.rateLimitPerMinute = 3;
+  /** Sets the limits for one test (the parsed config is read at each request). */
+  const withLimits = async (limits: { rateLimitPerMinute: number; unsubscribeLinkRateLimitPerMinute: number }, run: () => Promise<void>) => {
+    const campaigns = (app.strapi.plugin('multi-smtp').service('runtime') as { config(): { campaigns: typeof limits } }).config().campaigns;
+    const original = { ...campaigns };
+    Object.assign(campaigns, limits);
+    // Not across a window boundary: the count starts afresh each minute.
+    const intoMinute = Date.now() % 60_000;
+    if (intoMinute > 55_000) await sleep(60_000 - intoMinute + 50);
     try {
-      const { id, path } = await subscriberWithLink();
-      // Not across a window boundary: the count starts afresh each minute.
-      const intoMinute = Date.now() % 60_000;
-      if (intoMinute > 57_000) await sleep(60_000 - intoMinute + 50);
+      await run();
+    } finally {
+      Object.assign(campaigns, original);
+    }
+  };
+  const forgedPath = (index: number) => `/api/multi-smtp/unsubscribe/forged-token-${index}`;
+
+  it('answers 429 with Retry-After once a client IP goes over the limit with links that are not ours', async () => {
+    await withLimits({ rateLimitPerMinute: 3, unsubscribeLinkRateLimitPerMinute: 30 }, async () => {
       const statuses: number[] = [];
-      for (let i = 0; i < 3; i += 1) statuses.push((await app.http().get(path)).status);
-      const over = await app.http().post(path).type('form').send('List-Unsubscribe=One-Click');
-      expect(statuses).toEqual([200, 200, 200]);
+      for (let i = 0; i < 3; i += 1) statuses.push((await app.http().get(forgedPath(i))).status);
+      const over = await app.http().post(forgedPath(9)).type('form').send('List-Unsubscribe=One-Click');
+      expect(statuses).toEqual([400, 400, 400]);
       expect(over.status).toBe(429);
       expect(Number(over.headers['retry-after'])).toBeGreaterThanOrEqual(1);
       expect(Number(over.headers['retry-after'])).toBeLessThanOrEqual(60);
-      // Refused before anything was done.
-      expect(await subscriberStatus(id)).toBe('subscribed');
+    });
+  });
+
+  it("one client cannot block anyone's one-click unsubscribe: a valid link has its own budget", async () => {
+    await withLimits({ rateLimitPerMinute: 3, unsubscribeLinkRateLimitPerMinute: 4 }, async () => {
+      const { id, path } = await subscriberWithLink();
+      // The same address (a shared proxy, a mailbox provider) has used up its budget with junk...
+      for (let i = 0; i < 5; i += 1) await app.http().get(forgedPath(i));
+      expect((await app.http().get(forgedPath(99))).status).toBe(429);
+      // ...and the RFC 8058 POST of a real link still goes through.
+      const oneClick = await app.http().post(path).type('form').send('List-Unsubscribe=One-Click');
+      expect(oneClick.status).toBe(200);
+      expect(await subscriberStatus(id)).toBe('unsubscribed');
+      // One link hammered on its own is limited too (4 a minute here), without touching other links.
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i += 1) statuses.push((await app.http().get(path)).status);
+      expect(statuses).toEqual([200, 200, 200, 429]);
+      const other = await subscriberWithLink();
+      expect((await app.http().post(other.path).type('form').send('List-Unsubscribe=One-Click')).status).toBe(200);
+    });
+  });
+
+  it('a client cannot dodge the per-IP limit by writing X-Forwarded-For when Strapi trusts its proxy', async () => {
+    const koa = app.strapi.server.app as { proxy: boolean; maxIpsCount: number };
+    const original = { proxy: koa.proxy, maxIpsCount: koa.maxIpsCount };
+    try {
+      await withLimits({ rateLimitPerMinute: 3, unsubscribeLinkRateLimitPerMinute: 30 }, async () => {
+        // Trusted proxy, maxIpsCount unset: the entry the proxy appended (rightmost) is the client, not the ones before it.
+        koa.proxy = true;
+        koa.maxIpsCount = 0;
+        const spoofed = (index: number) => app.http().get(forgedPath(index)).set('X-Forwarded-For', `203.0.113.${index}, 198.51.100.7`);
+        const statuses: number[] = [];
+        for (let i = 0; i < 4; i += 1) statuses.push((await spoofed(i)).status);
+        expect(statuses).toEqual([400, 400, 400, 429]);
+        // Another real client behind the same proxy has its own bucket.
+        expect((await app.http().get(forgedPath(50)).set('X-Forwarded-For', '192.0.2.1, 198.51.100.8')).status).toBe(400);
+
+        // maxIpsCount = 2 (two proxies): the address the outer proxy saw counts; the client's own prefix is ignored.
+        koa.maxIpsCount = 2;
+        const behindTwo = (index: number) => app.http().get(forgedPath(index)).set('X-Forwarded-For', `10.9.9.${index}, 192.0.2.77, 198.51.100.9`);
+        const twoHops: number[] = [];
+        for (let i = 0; i < 4; i += 1) twoHops.push((await behindTwo(i)).status);
+        expect(twoHops).toEqual([400, 400, 400, 429]);
+      });
     } finally {
-      limit.rateLimitPerMinute = original;
+      Object.assign(koa, original);
     }
   });
 });

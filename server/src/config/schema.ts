@@ -123,10 +123,15 @@ const campaignsSchema = z
     /** An address (or mailto: URI) also offered in List-Unsubscribe, e.g. unsubscribe@example.com. */
     unsubscribeMailto: z.string().min(3).optional(),
     /**
-     * Requests per minute one client IP may make to the public unsubscribe endpoint (429 beyond).
-     * Generous: mailbox providers send one-click POSTs from a few shared IPs.
+     * Requests per minute one client IP may make to the public unsubscribe endpoint with links that
+     * are not valid (429 beyond): guessing is slow. Valid links have their own budget (below).
      */
     rateLimitPerMinute: z.int().min(1).max(100000).default(120),
+    /**
+     * Requests per minute to one valid unsubscribe link (its own budget, not the client IP's): a
+     * recipient's one-click unsubscribe is never blocked by other clients' requests.
+     */
+    unsubscribeLinkRateLimitPerMinute: z.int().min(1).max(100000).default(30),
     /**
      * Messages of one campaign queued and not yet finished, at most. The fan-out waits below it, so
      * the queue (and Redis memory) stay bounded whatever the audience's size.

@@ -27,7 +27,8 @@ const tracking = ({ strapi }: { strapi: Core.Strapi }) => {
   const requestOf = (ctx: Context): TrackingRequestInfo => ({
     method: ctx.method,
     userAgent: ctx.get('User-Agent') || null,
-    ip: ctx.request.ip || null,
+    // The same client address the rate limits count (honours server.proxy; not the client-written X-Forwarded-For).
+    ip: getService(strapi, 'rateLimit').clientOf(ctx) || null,
   });
 
   /** Every answer: never cached (each open must reach us), never indexed, no referrer to the target. */
