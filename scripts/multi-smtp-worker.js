@@ -22,61 +22,21 @@
  */
 'use strict';
 
-const fs = require('node:fs');
-const path = require('node:path');
+const { createCommand } = require('./strapi-app');
 
-const NAME = 'multi-smtp-worker';
-const PLUGIN_ID = 'multi-smtp';
-/** Read by the plugin alone (server/src/config/role.ts). */
-const ROLE_ENV = 'MULTI_SMTP_ROLE';
 const EX_USAGE = 64;
-
-const say = (message) => process.stdout.write(`${NAME}: ${message}\n`);
-const die = (message, code = 1) => {
-  process.stderr.write(`${NAME}: ${message}\n`);
-  process.exit(code);
-};
+const { appDir, say, die, createApp, loadApp, helpFrom } = createCommand('multi-smtp-worker');
 
 const args = process.argv.slice(2);
 if (args.includes('-h') || args.includes('--help')) {
-  process.stdout.write(`${fs.readFileSync(__filename, 'utf8').split('*/')[0].replace(/^#!.*\n/, '')}*/\n`);
+  process.stdout.write(helpFrom(__filename));
   process.exit(0);
 }
 if (args.length > 0) die(`unknown argument "${args[0]}" (run it from the Strapi app's folder, with no arguments; --help)`, EX_USAGE);
 
-const appDir = process.cwd();
-
-/** A module as the app resolves it (its own @strapi/strapi, not one next to this package). */
-const requireFromApp = (id, from = appDir) => {
-  let resolved;
-  try {
-    resolved = require.resolve(id, { paths: [from] });
-  } catch {
-    die(`cannot find ${id} from ${from}: run ${NAME} from the folder of a Strapi 5 app whose dependencies are installed`);
-  }
-  return require(resolved);
-};
-
-/** Where the app's compiled code is: the app itself (JS), or the TypeScript build output, compiled when missing. */
-const resolveDistDir = async (strapiCore) => {
-  if (!fs.existsSync(path.join(appDir, 'tsconfig.json'))) return appDir;
-  const strapiDir = path.dirname(require.resolve('@strapi/strapi/package.json', { paths: [appDir] }));
-  const tsUtils = requireFromApp('@strapi/typescript-utils', strapiDir);
-  const outDir = await tsUtils.resolveOutDir(appDir);
-  // What `strapi build` leaves (strapi start looks for the same).
-  if (fs.existsSync(path.join(outDir, 'src', 'index.js')) || fs.existsSync(path.join(outDir, 'config'))) return outDir;
-  say(`no build output in ${outDir}: compiling the TypeScript app first`);
-  const { distDir } = await strapiCore.compileStrapi({ appDir });
-  return distDir;
-};
-
 const main = async () => {
   // Before Strapi reads its config: this process runs workers whatever worker.enabled says.
-  process.env[ROLE_ENV] = 'worker';
-  const strapiCore = requireFromApp('@strapi/strapi');
-  const distDir = await resolveDistDir(strapiCore);
-
-  const strapi = strapiCore.createStrapi({ appDir, distDir, autoReload: false, serveAdminPanel: false });
+  const strapi = await createApp('worker');
   // createStrapi installs handlers that run destroy() even in the middle of load(); ours wait for it.
   process.removeAllListeners('SIGTERM');
   process.removeAllListeners('SIGINT');
@@ -107,17 +67,8 @@ const main = async () => {
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
 
-  try {
-    await strapi.load();
-  } catch (error) {
-    die(`the Strapi app in ${appDir} failed to load: ${error && error.stack ? error.stack : error}`);
-  }
+  const plugin = await loadApp(strapi);
   loaded = true;
-  const plugin = strapi.plugin(PLUGIN_ID);
-  if (!plugin) {
-    await strapi.destroy().catch(() => undefined);
-    die(`the ${PLUGIN_ID} plugin is not enabled in the Strapi app in ${appDir} (config/plugins)`);
-  }
   if (stopping === 'requested') {
     stopping = null;
     await stop('signal received while loading');

@@ -139,3 +139,25 @@ export const startWorkerCommand = (options: StrapiProcessOptions & { waitForRead
       resolve(handle);
     }
   });
+
+/** The key rotation command the package ships (package.json bin multi-smtp-rotate-key). */
+export const ROTATE_KEY_COMMAND = path.resolve(__dirname, '..', '..', 'scripts', 'multi-smtp-rotate-key.js');
+
+/** Runs multi-smtp-rotate-key from the test app's folder, as an operator would; resolves with its exit code and output. */
+export const runRotateKeyCommand = (options: StrapiProcessOptions) =>
+  new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...options.database.env,
+      MULTI_SMTP_PLUGIN_PATH: SOURCE_PLUGIN_PATH,
+      MULTI_SMTP_TEST_CONFIG: JSON.stringify(pluginConfigOf(options)),
+      STRAPI_TELEMETRY_DISABLED: 'true',
+    };
+    delete env.MULTI_SMTP_ROLE; // the command sets it itself
+    const child = spawn(process.execPath, ['-r', REGISTER_TS, ROTATE_KEY_COMMAND], { cwd: APP_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, output }));
+  });

@@ -17,7 +17,13 @@ describe('the process role (MULTI_SMTP_ROLE, set by the multi-smtp-worker comman
     expect(config.worker.enabled).toBe(false); // not changed in place
   });
 
+  it('turns the workers off in a one-off task (the key rotation) even when the config turns them on', () => {
+    const on = parsePluginConfig({ encryptionKey: Buffer.alloc(32, 7).toString('base64') });
+    expect(processRole({ [ROLE_ENV]: 'task' })).toBe('task');
+    expect(applyProcessRole(on, 'task').worker.enabled).toBe(false);
+  });
+
   it('refuses a value it does not know, naming the variable', () => {
-    expect(() => processRole({ [ROLE_ENV]: 'workers' })).toThrow(/MULTI_SMTP_ROLE must be "worker" or unset, not "workers"/);
+    expect(() => processRole({ [ROLE_ENV]: 'workers' })).toThrow(/MULTI_SMTP_ROLE must be "worker", "task" or unset, not "workers"/);
   });
 });

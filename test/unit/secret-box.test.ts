@@ -28,7 +28,21 @@ describe('secret box (AES-256-GCM)', () => {
   it('says which key a secret needs when the key changed', () => {
     const stored = createSecretBox(key).encrypt('x');
     const other = createSecretBox(Buffer.alloc(32, 2).toString('hex'));
-    expect(() => other.decrypt(stored)).toThrow(/another key/);
+    expect(() => other.decrypt(stored)).toThrow(/a key that is not configured \(id [0-9a-f]{8}, current [0-9a-f]{8}\): add that key to previousEncryptionKeys/);
+  });
+
+  it('decrypts under any key of the ring, encrypts under the current one, and says which values are current', () => {
+    const oldKey = key;
+    const newKey = Buffer.alloc(32, 3).toString('base64');
+    const underOld = createSecretBox(oldKey).encrypt('s3cret');
+    const ring = createSecretBox(newKey, [oldKey]);
+    expect(ring.decrypt(underOld)).toBe('s3cret');
+    expect(ring.isCurrent(underOld)).toBe(false);
+    const underNew = ring.encrypt('s3cret');
+    expect(ring.isCurrent(underNew)).toBe(true);
+    expect(underNew.split(':')[1]).toBe(ring.keyId);
+    expect(createSecretBox(newKey).decrypt(underNew)).toBe('s3cret');
+    expect(() => createSecretBox(newKey).decrypt(underOld)).toThrow(/not configured/);
   });
 
   it('refuses a missing or short key with instructions to make one', () => {

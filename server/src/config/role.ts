@@ -8,20 +8,22 @@ import type { PluginConfig } from './schema';
  * applies it once).
  *
  * - unset or empty: the config decides (`worker.enabled`);
- * - `worker`: queue workers, campaign fan-out and the scheduler run here whatever `worker.enabled` says.
+ * - `worker`: queue workers, campaign fan-out and the scheduler run here whatever `worker.enabled` says;
+ * - `task`: a one-off command (multi-smtp-rotate-key) that loads the app to do its job and exits: no
+ *   workers, whatever `worker.enabled` says.
  */
 export const ROLE_ENV = 'MULTI_SMTP_ROLE';
 
-export type ProcessRole = 'config' | 'worker';
+export type ProcessRole = 'config' | 'worker' | 'task';
 
 /** Throws on a value it does not know, so a typo stops the boot instead of silently running no workers. */
 export const processRole = (env: NodeJS.ProcessEnv = process.env): ProcessRole => {
   const value = env[ROLE_ENV]?.trim();
   if (!value) return 'config';
-  if (value === 'worker') return 'worker';
-  throw new Error(`multi-smtp: ${ROLE_ENV} must be "worker" or unset, not "${value}"`);
+  if (value === 'worker' || value === 'task') return value;
+  throw new Error(`multi-smtp: ${ROLE_ENV} must be "worker", "task" or unset, not "${value}"`);
 };
 
 /** The config as this process runs it: a worker process runs its workers even when the shared config turns them off. */
 export const applyProcessRole = (config: PluginConfig, role: ProcessRole): PluginConfig =>
-  role === 'worker' ? { ...config, worker: { ...config.worker, enabled: true } } : config;
+  role === 'config' ? config : { ...config, worker: { ...config.worker, enabled: role === 'worker' } };

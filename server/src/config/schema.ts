@@ -285,16 +285,27 @@ const trackingSchema = z
   })
   .prefault({});
 
-export const pluginConfigSchema = z.strictObject({
-  encryptionKey: z
-    .string({ error: (issue) => (issue.input === undefined ? `is required. ${ENCRYPTION_KEY_HELP}` : 'must be a string') })
-    .superRefine((value, ctx) => {
+/** A 32-byte key, base64 or hex (secret-box.ts explains how to make one). */
+const encryptionKeySchema = (base: z.ZodString) =>
+  base.superRefine((value, ctx) => {
     try {
       parseEncryptionKey(value);
     } catch (error) {
       ctx.addIssue({ code: 'custom', message: (error as Error).message });
     }
-  }),
+  });
+
+export const pluginConfigSchema = z.strictObject({
+  encryptionKey: encryptionKeySchema(
+    z.string({ error: (issue) => (issue.input === undefined ? `is required. ${ENCRYPTION_KEY_HELP}` : 'must be a string') })
+  ),
+  /**
+   * Keys used before the current one, newest first (env MULTI_SMTP_PREVIOUS_ENCRYPTION_KEYS,
+   * comma-separated). Secrets stored under them still decrypt and links signed with them (unsubscribe,
+   * tracking, VERP) still verify, until `multi-smtp-rotate-key` has re-encrypted the secrets and the
+   * links already sent have run their course; then drop the key from the list.
+   */
+  previousEncryptionKeys: z.array(encryptionKeySchema(z.string({ error: 'must be a string' }))).max(10).default([]),
   redis: redisSchema,
   worker: workerSchema,
   retry: retrySchema,

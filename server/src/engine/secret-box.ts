@@ -6,6 +6,10 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
  * Stored form: `v1:<key id>:<iv>:<auth tag>:<ciphertext>` (base64url parts). The key id is the
  * first 8 hex characters of the key's SHA-256, so a value encrypted under another key is reported as
  * such instead of failing as a corrupt blob.
+ *
+ * Key ring: new values are encrypted under the current key; values under a previous key (config
+ * `previousEncryptionKeys`) still decrypt, by their key id, until the rotation command
+ * (`multi-smtp-rotate-key`) has re-encrypted them under the current one.
  */
 const VERSION = 'v1';
 const IV_BYTES = 12;
@@ -35,13 +39,32 @@ export const parseEncryptionKey = (raw: string | undefined | null): Buffer => {
 export interface SecretBox {
   encrypt(plain: string): string;
   decrypt(stored: string): string;
+  /** The id of the key new values are encrypted under. */
+  readonly keyId: string;
+  /** True when a stored value is under the current key (else the rotation re-encrypts it). */
+  isCurrent(stored: string): boolean;
 }
 
-export const createSecretBox = (rawKey: string): SecretBox => {
+/** The id a stored value names for its key (the first 8 hex characters of the key's SHA-256). */
+export const keyIdOf = (key: Buffer) => createHash('sha256').update(key).digest('hex').slice(0, 8);
+
+export const createSecretBox = (rawKey: string, previousKeys: readonly string[] = []): SecretBox => {
   const key = parseEncryptionKey(rawKey);
-  const keyId = createHash('sha256').update(key).digest('hex').slice(0, 8);
+  const keyId = keyIdOf(key);
+  const ring = new Map<string, Buffer>();
+  for (const previous of previousKeys) {
+    const parsed = parseEncryptionKey(previous);
+    ring.set(keyIdOf(parsed), parsed);
+  }
+  ring.set(keyId, key);
 
   return {
+    keyId,
+
+    isCurrent(stored) {
+      return stored.split(':')[1] === keyId;
+    },
+
     encrypt(plain) {
       const iv = randomBytes(IV_BYTES);
       const cipher = createCipheriv('aes-256-gcm', key, iv);
@@ -56,13 +79,14 @@ export const createSecretBox = (rawKey: string): SecretBox => {
         throw new SecretBoxError('multi-smtp: a stored secret is not in a known format');
       }
       const [, storedKeyId, iv, tag, ciphertext] = parts as [string, string, string, string, string];
-      if (storedKeyId !== keyId) {
+      const storedKey = ring.get(storedKeyId);
+      if (!storedKey) {
         throw new SecretBoxError(
-          `multi-smtp: a stored secret was encrypted under another key (id ${storedKeyId}, current ${keyId}); set it again`
+          `multi-smtp: a stored secret was encrypted under a key that is not configured (id ${storedKeyId}, current ${keyId}): add that key to previousEncryptionKeys, or set the secret again`
         );
       }
       try {
-        const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+        const decipher = createDecipheriv('aes-256-gcm', storedKey, Buffer.from(iv, 'base64url'));
         decipher.setAuthTag(Buffer.from(tag, 'base64url'));
         return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
       } catch {

@@ -48,11 +48,17 @@ const bytesToUuid = (bytes: Buffer): string => {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 };
 
-export const createTrackingTokens = (secret: Buffer | string): TrackingTokens => {
-  const secretBytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
-  if (secretBytes.length < 32) throw new Error('tracking: the secret must be at least 32 bytes');
-  const macKey = Buffer.from(hkdfSync('sha256', secretBytes, Buffer.alloc(0), 'multi-smtp tracking token v1', 32));
-  const macOf = (payload: Buffer) => createHmac('sha256', macKey).update(payload).digest().subarray(0, MAC_BYTES);
+/** `secret`: one secret, or a key ring (current first): signed with the current one, verified with any, so sent links outlive a key rotation. */
+export const createTrackingTokens = (secret: Buffer | string | readonly (Buffer | string)[]): TrackingTokens => {
+  const secrets = Array.isArray(secret) ? secret : [secret as Buffer | string];
+  const macKeys = secrets.map((one) => {
+    const secretBytes = typeof one === 'string' ? Buffer.from(one, 'utf8') : one;
+    if (secretBytes.length < 32) throw new Error('tracking: the secret must be at least 32 bytes');
+    return Buffer.from(hkdfSync('sha256', secretBytes, Buffer.alloc(0), 'multi-smtp tracking token v1', 32));
+  });
+  if (macKeys.length === 0) throw new Error('tracking: a secret is required');
+  const macWith = (macKey: Buffer, payload: Buffer) => createHmac('sha256', macKey).update(payload).digest().subarray(0, MAC_BYTES);
+  const macOf = (payload: Buffer) => macWith(macKeys[0]!, payload);
   const seal = (payload: Buffer) => Buffer.concat([payload, macOf(payload)]).toString('base64url');
 
   return {
@@ -71,7 +77,8 @@ export const createTrackingTokens = (secret: Buffer | string): TrackingTokens =>
         // Several last characters can decode to the same bytes: accept only the one we make.
         if (bytes.toString('base64url') !== token || bytes.length < 2 + UUID_BYTES + MAC_BYTES) return null;
         const payload = bytes.subarray(0, bytes.length - MAC_BYTES);
-        if (!timingSafeEqual(bytes.subarray(bytes.length - MAC_BYTES), macOf(payload))) return null;
+        const givenMac = bytes.subarray(bytes.length - MAC_BYTES);
+        if (!macKeys.some((macKey) => timingSafeEqual(givenMac, macWith(macKey, payload)))) return null;
         const [version, kind] = payload;
         if (version !== TOKEN_VERSION) return null;
         const messageId = bytesToUuid(payload.subarray(2, 2 + UUID_BYTES));

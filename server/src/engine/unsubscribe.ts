@@ -95,14 +95,25 @@ const lengthPrefixed = (name: string, value: string): Buffer => {
 
 const toEpochMs = (value: Date | number): number => (value instanceof Date ? value.getTime() : value);
 
-export const createUnsubscribeTokens = (secret: string | Buffer): UnsubscribeTokens => {
-  const secretBytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
-  if (secretBytes.length < MIN_SECRET_BYTES) {
-    throw new UnsubscribeError(`multi-smtp: the unsubscribe secret must be at least ${MIN_SECRET_BYTES} bytes`);
-  }
-  // A key of its own, derived from the secret, so the same secret can safely serve other purposes too.
-  const macKey = Buffer.from(hkdfSync('sha256', secretBytes, Buffer.alloc(0), 'multi-smtp unsubscribe token v1', 32));
-  const macOf = (payload: Buffer): Buffer => createHmac('sha256', macKey).update(payload).digest().subarray(0, MAC_BYTES);
+/**
+ * `secret`: one secret, or a key ring (the current one first, then previous ones): links are signed
+ * with the current secret and verified with any, so links already sent keep working after the
+ * encryption key is rotated, for as long as the old key stays in the ring.
+ */
+export const createUnsubscribeTokens = (secret: string | Buffer | readonly (string | Buffer)[]): UnsubscribeTokens => {
+  const secrets = Array.isArray(secret) ? secret : [secret as string | Buffer];
+  // A key of its own per secret, derived from it, so the same secret can safely serve other purposes too.
+  const macKeys = secrets.map((one) => {
+    const secretBytes = typeof one === 'string' ? Buffer.from(one, 'utf8') : one;
+    if (secretBytes.length < MIN_SECRET_BYTES) {
+      throw new UnsubscribeError(`multi-smtp: the unsubscribe secret must be at least ${MIN_SECRET_BYTES} bytes`);
+    }
+    return Buffer.from(hkdfSync('sha256', secretBytes, Buffer.alloc(0), 'multi-smtp unsubscribe token v1', 32));
+  });
+  if (macKeys.length === 0) throw new UnsubscribeError('multi-smtp: the unsubscribe tokens need a secret');
+  const macWith = (macKey: Buffer, payload: Buffer): Buffer => createHmac('sha256', macKey).update(payload).digest().subarray(0, MAC_BYTES);
+  const macOf = (payload: Buffer): Buffer => macWith(macKeys[0]!, payload);
+  const anyMacMatches = (given: Buffer, payload: Buffer) => macKeys.some((macKey) => timingSafeEqual(given, macWith(macKey, payload)));
 
   return {
     sign({ subscriberId, campaignId, email, issuedAt }) {
@@ -134,7 +145,7 @@ export const createUnsubscribeTokens = (secret: string | Buffer): UnsubscribeTok
 
         const payload = bytes.subarray(0, bytes.length - MAC_BYTES);
         const givenMac = bytes.subarray(bytes.length - MAC_BYTES);
-        if (!timingSafeEqual(givenMac, macOf(payload))) return null;
+        if (!anyMacMatches(givenMac, payload)) return null;
 
         // From here on the bytes are ours; the checks below guard against our own format changing.
         const reader = new ByteReader(payload);

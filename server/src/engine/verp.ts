@@ -87,8 +87,10 @@ export const verpKeyOf = (secret: Buffer | string): Buffer => {
   return Buffer.from(hkdfSync('sha256', bytes, Buffer.alloc(0), 'multi-smtp verp v1', 32));
 };
 
-export const createVerp = (secret: Buffer | string, options: VerpOptions): Verp => {
-  const key = verpKeyOf(secret);
+/** `secret`: one secret, or a key ring (current first): addresses are signed with the current one, verified with any, so bounces of mail sent before a key rotation still link. */
+export const createVerp = (secret: Buffer | string | readonly (Buffer | string)[], options: VerpOptions): Verp => {
+  const keys = (Array.isArray(secret) ? secret : [secret as Buffer | string]).map(verpKeyOf);
+  if (keys.length === 0) throw new VerpError('multi-smtp: VERP needs a secret');
   const localPart = options.localPart ?? 'bounce';
   if (!VERP_LOCAL_PART.test(localPart)) {
     throw new VerpError(`multi-smtp: the VERP local part "${localPart}" must be 1-12 letters, digits, '.', '_' or '-'`);
@@ -98,11 +100,12 @@ export const createVerp = (secret: Buffer | string, options: VerpOptions): Verp 
     throw new VerpError(`multi-smtp: the VERP domain "${options.domain}" is not a domain name`);
   }
   /** Unbound: over the message id alone (as every token was before binding). Bound: id and recipient. */
-  const macOf = (messageId: string, recipient: string | null) =>
+  const macWith = (key: Buffer, messageId: string, recipient: string | null) =>
     createHmac('sha256', key)
       .update(recipient === null ? messageId : `${messageId}\n${recipient}`, 'utf8')
       .digest('hex')
       .slice(0, MAC_HEX);
+  const macOf = (messageId: string, recipient: string | null) => macWith(keys[0]!, messageId, recipient);
   const pattern = new RegExp(`(?:^|[^a-z0-9._-])${escapeRegExp(localPart)}\\+([uirk][0-9a-z-]{1,32}\\.[0-9a-f]{${MAC_HEX}})(?![0-9a-z])`, 'gi');
 
   /** u/i: unbound UUID / short id; r/k: the same, bound to the message's one recipient. */
@@ -130,7 +133,9 @@ export const createVerp = (secret: Buffer | string, options: VerpOptions): Verp 
     return encoded ? `${encoded}.${macOf(messageId, recipient)}` : null;
   };
 
-  const sameMac = (mac: string, expected: string) => timingSafeEqual(Buffer.from(mac), Buffer.from(expected));
+  /** The MAC under any key of the ring. */
+  const sameMac = (mac: string, messageId: string, recipient: string | null) =>
+    keys.some((key) => timingSafeEqual(Buffer.from(mac), Buffer.from(macWith(key, messageId, recipient))));
 
   const verifyToken = (candidate: string, candidates: readonly string[]): VerpMatch | null => {
     const value = candidate.toLowerCase();
@@ -140,9 +145,9 @@ export const createVerp = (secret: Buffer | string, options: VerpOptions): Verp 
     const mac = value.slice(dot + 1);
     if (!decoded || mac.length !== MAC_HEX || !/^[0-9a-f]+$/.test(mac)) return null;
     const { messageId, bound } = decoded;
-    if (!bound) return sameMac(mac, macOf(messageId, null)) ? { messageId, recipient: null } : null;
+    if (!bound) return sameMac(mac, messageId, null) ? { messageId, recipient: null } : null;
     for (const address of new Set(candidates.slice(0, MAX_CANDIDATES).map(recipientKey))) {
-      if (sameMac(mac, macOf(messageId, address))) return { messageId, recipient: address };
+      if (sameMac(mac, messageId, address)) return { messageId, recipient: address };
     }
     return null;
   };

@@ -6,7 +6,6 @@ import type { MessageLogEntry } from '../../../shared/contracts/messages';
 import type { StatType } from '../../../shared/contracts/reports';
 import { normaliseAddress } from '../engine/address';
 import type { BouncedRecipient, BounceKind, ParsedBounce } from '../engine/bounce-parser';
-import { parseEncryptionKey } from '../engine/secret-box';
 import { createVerp, type Verp } from '../engine/verp';
 import { getService } from '../utils/get-service';
 
@@ -155,10 +154,10 @@ const bounces = ({ strapi }: { strapi: Core.Strapi }) => {
 
   /** Signs and reads VERP tokens; reading works even while verpDomain is unset (mail sent before it was). */
   const verpOf = (): Verp => {
-    const { encryptionKey, bounces: settings } = config();
+    const { bounces: settings } = config();
     const configKey = `${settings.verpDomain ?? ''}|${settings.verpLocalPart}`;
     if (!verp || configKey !== verpConfigKey) {
-      verp = createVerp(parseEncryptionKey(encryptionKey), {
+      verp = createVerp(getService(strapi, 'runtime').encryptionKeys(), {
         domain: settings.verpDomain ?? 'verp.invalid',
         localPart: settings.verpLocalPart,
       });

@@ -25,19 +25,25 @@ const runtime = ({ strapi }: { strapi: Core.Strapi }) => {
     },
 
     secrets(): SecretBox {
-      secretBox ??= createSecretBox(this.config().encryptionKey);
+      secretBox ??= createSecretBox(this.config().encryptionKey, this.config().previousEncryptionKeys);
       return secretBox;
     },
 
-    /** Signs and checks unsubscribe tokens; the MAC key is derived from the encryption key (HKDF, its own label). */
+    /** The key ring: the current encryption key first, then the previous ones (config previousEncryptionKeys). */
+    encryptionKeys(): Buffer[] {
+      const { encryptionKey, previousEncryptionKeys } = this.config();
+      return [encryptionKey, ...previousEncryptionKeys].map(parseEncryptionKey);
+    },
+
+    /** Signs and checks unsubscribe tokens; the MAC key is derived from the encryption key (HKDF, its own label); old keys still verify. */
     unsubscribeTokens(): UnsubscribeTokens {
-      unsubscribeTokens ??= createUnsubscribeTokens(parseEncryptionKey(this.config().encryptionKey));
+      unsubscribeTokens ??= createUnsubscribeTokens(this.encryptionKeys());
       return unsubscribeTokens;
     },
 
-    /** Signs and checks open and click tracking tokens; the MAC key is derived from the encryption key (HKDF, its own label). */
+    /** Signs and checks open and click tracking tokens, as unsubscribe tokens do. */
     trackingTokens(): TrackingTokens {
-      trackingTokens ??= createTrackingTokens(parseEncryptionKey(this.config().encryptionKey));
+      trackingTokens ??= createTrackingTokens(this.encryptionKeys());
       return trackingTokens;
     },
   };

@@ -107,6 +107,25 @@ const servers = ({ strapi }: { strapi: Core.Strapi }) => {
       await repository.delete(documentId);
     },
 
+    /**
+     * Re-encrypts every stored password that is not under the current encryption key (after a key
+     * rotation; the old key must still be in previousEncryptionKeys). Idempotent: a second run finds
+     * nothing to do. Returns how many were looked at and re-encrypted; never a secret.
+     */
+    async reencryptPasswords(): Promise<{ checked: number; reencrypted: number }> {
+      const box = secrets();
+      let checked = 0;
+      let reencrypted = 0;
+      for (const server of await repository.findAll()) {
+        if (!server.passwordEncrypted) continue;
+        checked += 1;
+        if (box.isCurrent(server.passwordEncrypted)) continue;
+        await repository.update(server.documentId, { passwordEncrypted: box.encrypt(box.decrypt(server.passwordEncrypted)) });
+        reencrypted += 1;
+      }
+      return { checked, reencrypted };
+    },
+
     /** Where and how to connect to a server, with its password decrypted; for the engine only, never a response. */
     async endpoint(documentId: string): Promise<{ server: ServerEntity; endpoint: SmtpEndpoint }> {
       const server = await requireServer(documentId);
