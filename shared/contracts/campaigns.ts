@@ -106,7 +106,7 @@ export type ScheduleCampaignInput = z.input<typeof scheduleCampaignSchema>;
 
 export const CAMPAIGN_SORT_FIELDS = ['name', 'status', 'scheduledAt', 'startedAt', 'createdAt', 'updatedAt'] as const;
 
-export const listCampaignsQuerySchema = z.object({
+export const listCampaignsQuerySchema = z.strictObject({
   ...paginationQuery,
   sort: z
     .string()

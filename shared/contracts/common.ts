@@ -36,6 +36,11 @@ export const emailAddress = () => singleLine(254).pipe(z.email({ error: 'must be
 export const optionalEmailAddress = () =>
   optionalLine(254).pipe(z.email({ error: 'must be a valid email address' }).nullable());
 
+/**
+ * Page and size of a list query. List query schemas are strict objects: a parameter they do not
+ * know (Strapi's `filters[...]`, `populate`, `fields`...) is refused with a 400 naming it rather
+ * than silently ignored.
+ */
 export const paginationQuery = {
   page: z.coerce.number().int({ error: 'must be a whole number' }).min(1, { error: 'must be 1 or more' }).default(1),
   pageSize: z.coerce

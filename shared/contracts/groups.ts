@@ -41,7 +41,7 @@ export type UpdateGroupData = z.output<typeof updateGroupSchema>;
 
 export const GROUP_SORT_FIELDS = ['name', 'slug', 'createdAt', 'updatedAt'] as const;
 
-export const listGroupsQuerySchema = z.object({
+export const listGroupsQuerySchema = z.strictObject({
   ...paginationQuery,
   sort: z
     .string()

@@ -56,7 +56,7 @@ export interface MessageLogEntry {
   finishedAt: number | null;
 }
 
-export const listMessagesQuerySchema = z.object({
+export const listMessagesQuerySchema = z.strictObject({
   ...paginationQuery,
   /** Part of a recipient address, case-insensitive. */
   recipient: singleLine(254).optional(),

@@ -23,7 +23,11 @@ export const STANDARD_WARMUP_STEPS = [50, 100, 250, 500, 1000, 2500, 5000, 7500,
 const isoDate = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'must be a date as YYYY-MM-DD' })
-  .refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)), { error: 'is not a real date' });
+  // Date.parse rolls 2030-02-31 over to March 3: the date must come back as it was written.
+  .refine((value) => {
+    const time = Date.parse(`${value}T00:00:00Z`);
+    return !Number.isNaN(time) && new Date(time).toISOString().slice(0, 10) === value;
+  }, { error: 'is not a real date' });
 
 export const warmupPlanSchema = z
   .strictObject({
@@ -119,7 +123,7 @@ export type UpdateServerData = z.output<typeof updateServerSchema>;
 
 export const SERVER_SORT_FIELDS = ['name', 'host', 'weight', 'priority', 'createdAt', 'updatedAt'] as const;
 
-export const listServersQuerySchema = z.object({
+export const listServersQuerySchema = z.strictObject({
   ...paginationQuery,
   sort: z
     .string()

@@ -98,7 +98,7 @@ export type UpdateMailingListData = z.output<typeof updateMailingListSchema>;
 
 export const MAILING_LIST_SORT_FIELDS = ['name', 'createdAt', 'updatedAt'] as const;
 
-export const listMailingListsQuerySchema = z.object({
+export const listMailingListsQuerySchema = z.strictObject({
   ...paginationQuery,
   sort: sortOf(MAILING_LIST_SORT_FIELDS, 'name:asc'),
   /** Part of the name or description, case-insensitive. */
@@ -201,7 +201,7 @@ const subscriberFilters = {
   list: documentId().optional(),
 };
 
-export const listSubscribersQuerySchema = z.object({
+export const listSubscribersQuerySchema = z.strictObject({
   ...paginationQuery,
   sort: sortOf(SUBSCRIBER_SORT_FIELDS, 'createdAt:desc'),
   ...subscriberFilters,
@@ -209,7 +209,7 @@ export const listSubscribersQuerySchema = z.object({
 export type ListSubscribersQuery = z.input<typeof listSubscribersQuerySchema>;
 
 /** GET /subscribers/export: the same filters as the list, every matching row. */
-export const exportSubscribersQuerySchema = z.object(subscriberFilters);
+export const exportSubscribersQuerySchema = z.strictObject(subscriberFilters);
 export type ExportSubscribersQuery = z.input<typeof exportSubscribersQuerySchema>;
 
 /** Columns of the subscriber CSV export, in order; attribute columns follow, named by attribute. */
@@ -332,14 +332,14 @@ const suppressionFilters = {
   reason: suppressionReason().optional(),
 };
 
-export const listSuppressionsQuerySchema = z.object({
+export const listSuppressionsQuerySchema = z.strictObject({
   ...paginationQuery,
   sort: sortOf(SUPPRESSION_SORT_FIELDS, 'createdAt:desc'),
   ...suppressionFilters,
 });
 export type ListSuppressionsQuery = z.input<typeof listSuppressionsQuerySchema>;
 
-export const exportSuppressionsQuerySchema = z.object(suppressionFilters);
+export const exportSuppressionsQuerySchema = z.strictObject(suppressionFilters);
 export type ExportSuppressionsQuery = z.input<typeof exportSuppressionsQuerySchema>;
 
 /** Columns of the suppression CSV export, in order. */

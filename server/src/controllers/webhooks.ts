@@ -4,6 +4,7 @@ import { errors } from '@strapi/utils';
 import { MAX_WEBHOOK_BYTES } from '../services/inbound';
 import { WebhookError } from '../services/webhooks';
 import { getService } from '../utils/get-service';
+import { ForbiddenReasonError } from '../utils/http-errors';
 import type { Context } from './crud';
 import { enforceBounceRateLimit, rawBodyOf } from './inbound';
 
@@ -22,7 +23,7 @@ const asHttpError = (error: unknown): never => {
     case 400:
       throw new errors.ValidationError(error.message);
     case 403:
-      throw new errors.ForbiddenError(error.message);
+      throw new ForbiddenReasonError(error.message);
     case 404:
       throw new errors.NotFoundError(error.message);
     default:

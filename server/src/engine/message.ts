@@ -8,6 +8,10 @@ import { z } from 'zod';
 
 const CRLF = /[\r\n]/;
 const simpleEmail = z.email();
+const MAX_ADDRESS_LENGTH = 254;
+const MAX_LOCAL_PART_LENGTH = 64;
+/** A display name longer than a header line (RFC 5322: 998 characters) is no one's name. */
+const MAX_NAME_LENGTH = 998;
 
 export interface Address {
   name: string;
@@ -43,6 +47,11 @@ const toAddresses = (value: unknown, ctx: z.RefinementCtx): Address[] => {
   for (const { name, address } of result) {
     if (CRLF.test(name) || CRLF.test(address)) {
       ctx.addIssue({ code: 'custom', message: 'must not contain a line break (CR or LF)' });
+    } else if (address.length > MAX_ADDRESS_LENGTH || address.lastIndexOf('@') > MAX_LOCAL_PART_LENGTH) {
+      // RFC 5321 4.5.3.1: a path of at most 256 octets (254 for the address), a local part of at most 64.
+      ctx.addIssue({ code: 'custom', message: `"${address.slice(0, 80)}..." is too long for an email address (at most ${MAX_ADDRESS_LENGTH} characters, ${MAX_LOCAL_PART_LENGTH} before the @)` });
+    } else if (name.length > MAX_NAME_LENGTH) {
+      ctx.addIssue({ code: 'custom', message: `a display name must be at most ${MAX_NAME_LENGTH} characters` });
     } else if (!simpleEmail.safeParse(address).success) {
       ctx.addIssue({ code: 'custom', message: `"${address || name}" is not a valid email address` });
     }
@@ -94,7 +103,11 @@ const attachmentSchema = z.strictObject({
     .max(255)
     .refine((value) => !CRLF.test(value), { error: 'must not contain a line break (CR or LF)' })
     .optional(),
-  cid: z.string().max(255).optional(),
+  cid: z
+    .string()
+    .max(255)
+    .refine((value) => !CRLF.test(value), { error: 'must not contain a line break (CR or LF)' })
+    .optional(),
 }, {
   error: (issue) =>
     issue.code === 'unrecognized_keys'

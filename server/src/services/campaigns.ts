@@ -1,7 +1,7 @@
 import type { Core } from '@strapi/strapi';
 import { errors } from '@strapi/utils';
 
-import { audienceSchema, type AudienceCount } from '../../../shared/contracts/audiences';
+import { audienceSchema, type Audience, type AudienceCount } from '../../../shared/contracts/audiences';
 import {
   createCampaignSchema,
   listCampaignsQuerySchema,
@@ -201,6 +201,15 @@ const campaigns = ({ strapi }: { strapi: Core.Strapi }) => {
     }
   };
 
+  /**
+   * A collection audience is checked when it is saved (type, fields, filters on known, non-private
+   * attributes: 400 naming `audience.<field>`), so a draft never stores a filter on a password. A
+   * lists audience is only shaped here; its lists are checked at start (they may be made later).
+   */
+  const checkCollectionAudience = async (audience: Audience | null | undefined): Promise<void> => {
+    if (audience?.type === 'collection') await getService(strapi, 'audiences').validate(audience);
+  };
+
   /** The group mail will go through must exist: the campaign's, else the default one. */
   const checkGroup = async (campaign: CampaignEntity): Promise<void> => {
     if (campaign.group) return;
@@ -312,6 +321,7 @@ const campaigns = ({ strapi }: { strapi: Core.Strapi }) => {
     async create(input: unknown): Promise<Campaign> {
       const data = parseInput(createCampaignSchema, input);
       if (data.group && !(await groupRepository.findOne(data.group))) fieldError('group', 'does not exist');
+      await checkCollectionAudience(data.audience);
       return toDto(await repository.create({ ...data, status: 'draft' }));
     },
 
@@ -319,6 +329,7 @@ const campaigns = ({ strapi }: { strapi: Core.Strapi }) => {
     async update(documentId: string, input: unknown): Promise<Campaign> {
       const data = parseInput(updateCampaignSchema, input);
       if (data.group && !(await groupRepository.findOne(data.group))) fieldError('group', 'does not exist');
+      await checkCollectionAudience(data.audience);
       const changesContent = Object.keys(data).some((key) => !ALWAYS_EDITABLE.has(key));
       return strapi.db.transaction(async () => {
         const current = await requireCampaign(documentId);

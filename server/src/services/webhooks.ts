@@ -95,11 +95,12 @@ const defaultHttpGet: HttpGet = async (url) => {
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const text = (value: unknown): string | null => (typeof value === 'string' && value ? value : null);
 
-const parseJson = (raw: string): unknown => {
+/** JSON.parse, or a 400 naming what was not JSON (the body, or the SNS envelope's Message). */
+const parseJson = (raw: string, field = 'body'): unknown => {
   try {
     return JSON.parse(raw);
   } catch {
-    throw new WebhookError(400, 'body: is not JSON');
+    throw new WebhookError(400, `${field}: is not JSON`);
   }
 };
 
@@ -319,7 +320,7 @@ const webhooks = ({ strapi }: { strapi: Core.Strapi }) => {
       }
       if (message.Type !== 'Notification') return { type: message.Type, results: [] };
 
-      const notification = parseJson(message.Message);
+      const notification = parseJson(message.Message, 'Message');
       if (!isObject(notification)) throw new WebhookError(400, 'Message: must be an SES notification');
       const found = sesReport(notification);
       if (!found) return { type: message.Type, results: [{ kind: 'ignored', event: text(notification.notificationType) ?? text(notification.eventType) ?? 'unknown' }] };
