@@ -3,7 +3,8 @@
  *
  * - `startRedisCluster()`: a 6-node Redis Cluster (3 masters, 3 replicas) on ports 7100-7105;
  * - `startRedisSentinel()`: a master on 7200, a replica on 7201 and three sentinels on 7300-7302
- *   (quorum 2, failures noticed after 1 s, so a failover takes a few seconds).
+ *   (quorum 2, failures noticed after 2 s, so a failover takes a few seconds; shorter
+ *   makes a loaded machine fail over on its own).
  *
  * Each node runs from a temp dir of its own, without persistence. `stop()` (call it in afterAll)
  * kills them and removes the dirs. A crashed Jest cannot leave them running for long: a shell
@@ -17,6 +18,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
+import type { TestSmtpServer } from './smtp-servers';
+import { asAdmin, type TestStrapi } from './strapi';
 import { waitFor } from './wait';
 
 const run = promisify(execFile);
@@ -36,7 +39,8 @@ export const redisCli = async (port: number, ...args: string[]): Promise<string>
   return stdout.trim();
 };
 
-const portAnswers = (port: number) =>
+/** True when something listens on the loopback port. */
+export const portAnswers = (port: number) =>
   new Promise<boolean>((resolve) => {
     const socket = net.connect({ host: LOOPBACK, port });
     socket.once('connect', () => {
@@ -249,7 +253,7 @@ export const startRedisSentinel = async (): Promise<TestRedisSentinel> => {
         configFile,
         [
           `sentinel monitor ${name} ${LOOPBACK} ${SENTINEL_MASTER_PORT} 2`,
-          `sentinel down-after-milliseconds ${name} 1000`,
+          `sentinel down-after-milliseconds ${name} 2000`,
           `sentinel failover-timeout ${name} 5000`,
           `sentinel parallel-syncs ${name} 1`,
           '',
@@ -288,4 +292,35 @@ export const startRedisSentinel = async (): Promise<TestRedisSentinel> => {
       await group.stop();
     },
   };
+};
+
+/**
+ * The group both topology tests send through: slug `pair`, a server `capped` (weight 3, the hourly
+ * limit) on the first sink and `open` (weight 1, no limit) on the second, so the capped one would
+ * take 3/4 of the mail without its limit.
+ */
+export const createCappedPair = async (app: TestStrapi, sinks: TestSmtpServer[], hourlyLimit: number) => {
+  const api = asAdmin(app);
+  const group = (await api.post('/multi-smtp/groups', { name: 'Pair', slug: 'pair', strategy: 'weighted' })).body.data;
+  const servers = [
+    { name: 'capped', port: sinks[0]!.port, weight: 3, hourlyLimit },
+    { name: 'open', port: sinks[1]!.port, weight: 1 },
+  ];
+  for (const server of servers) {
+    const response = await api.post('/multi-smtp/servers', {
+      ...server,
+      host: LOOPBACK,
+      security: 'none',
+      maxConnections: 5,
+      fromAddress: 'topology@example.com',
+      group: group.documentId,
+    });
+    if (response.status !== 201) throw new Error(`creating server ${server.name}: ${response.status} ${JSON.stringify(response.body)}`);
+  }
+};
+
+/** Plugin config that puts the engine's clock at half past an hour: an hourly window cannot end during a test. */
+export const midHourClockOffset = () => {
+  const hourMs = 3_600_000;
+  return hourMs / 2 - (Date.now() % hourMs);
 };

@@ -1,15 +1,14 @@
 import { Cluster } from 'ioredis';
 
-import { redisCli, startRedisCluster, type TestRedisCluster } from '../helpers/redis-topologies';
+import { createCappedPair, midHourClockOffset, redisCli, startRedisCluster, type TestRedisCluster } from '../helpers/redis-topologies';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-servers';
-import { asAdmin, startStrapi, type TestStrapi } from '../helpers/strapi';
+import { startStrapi, type TestStrapi } from '../helpers/strapi';
 import { sleep, waitFor } from '../helpers/wait';
 
 const SINGLE = 150;
 const BULK = 250;
 const TOTAL = SINGLE + BULK;
 const HOURLY_LIMIT = 120;
-const HOUR_MS = 3_600_000;
 
 /**
  * The plugin on a real 6-node Redis Cluster (3 masters, 3 replicas): BullMQ's keys and the plugin's
@@ -28,27 +27,10 @@ describe('Redis Cluster', () => {
       pluginConfig: {
         redis: { nodes: cluster.nodes.slice(0, 2), keyPrefix },
         worker: { enabled: true, concurrency: 10 },
-        // The engine's clock at half past an hour: the hourly window cannot end during the test.
-        clockOffsetMs: HOUR_MS / 2 - (Date.now() % HOUR_MS),
+        clockOffsetMs: midHourClockOffset(),
       },
     });
-    const api = asAdmin(app);
-    const group = (await api.post('/multi-smtp/groups', { name: 'Pair', slug: 'pair', strategy: 'weighted' })).body.data;
-    const servers = [
-      { name: 'capped', port: sinks[0]!.port, weight: 3, hourlyLimit: HOURLY_LIMIT },
-      { name: 'open', port: sinks[1]!.port, weight: 1 },
-    ];
-    for (const server of servers) {
-      const response = await api.post('/multi-smtp/servers', {
-        ...server,
-        host: '127.0.0.1',
-        security: 'none',
-        maxConnections: 5,
-        fromAddress: 'cluster@example.com',
-        group: group.documentId,
-      });
-      expect(response.status).toBe(201);
-    }
+    await createCappedPair(app, sinks, HOURLY_LIMIT);
   }, 120_000);
 
   afterAll(async () => {
