@@ -212,6 +212,9 @@ export const createSendingEngine = (options: EngineOptions) => {
   // Hash-tagged prefix: all of the queue's keys in one Redis Cluster slot, as BullMQ requires.
   const bullPrefix = options.bullPrefix ?? `{${keyPrefix}}`;
   const queue = new Queue<JobData>(QUEUE_NAME, { connection: options.bullConnection, prefix: bullPrefix });
+  // An EventEmitter 'error' without a listener throws: a Redis outage or failover ("All sentinels are
+  // unreachable") must be reported and ridden out, never crash the process.
+  queue.on('error', (error) => reportError(error, 'queue'));
   let worker: Worker<JobData> | null = null;
 
   /** Servers known to be out of quota until a time (this process's view; the quota store is the truth). */

@@ -122,6 +122,17 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
       // BullMQ's blocking commands need unlimited retries on their connection.
       const bull = connectRedis(config.redis, { maxRetriesPerRequest: null });
       connections = [commands, bull];
+      // ioredis prints an "Unhandled error event" for every failed reconnect without a listener; one
+      // line per distinct error is enough while Redis is down or failing over (they retry by themselves).
+      let lastConnectionError = '';
+      for (const connection of connections) {
+        connection.on('error', (error: Error) => {
+          if (error.message === lastConnectionError) return;
+          lastConnectionError = error.message;
+          strapi.log.warn(`[multi-smtp] Redis: ${error.message} (retrying)`);
+        });
+        connection.on('ready', () => (lastConnectionError = ''));
+      }
       const directory = createDirectoryCache(directorySource, { maxAgeMs: 5000, defaultGroupSlug: config.defaultGroup });
       const created = createSendingEngine({
         redis: commands,
