@@ -400,12 +400,22 @@ export const createSendingEngine = (options: EngineOptions) => {
     const released = quota
       .release(reservation, { accepted: classification.outcome === 'accepted', keepLease: true })
       .catch((releaseError) => reportError(releaseError, 'quota release'));
-    await written;
-    await released;
-    connection.reservationId = null;
-    // A connection that had server trouble is not trusted again: close it and free its slot.
-    if (classification.outcome === 'server-transient' || classification.outcome === 'server-condemned') await connections.discard(connection);
-    else connections.putBack(connection);
+    // The connection is handed back whatever becomes of the state write. When it fails (Redis away,
+    // the job then fails and is retried), a connection left out of the pool would have its lease
+    // renewed for the life of the process: its connection slot lost for good (a Redis restart in
+    // test/integration/faults.test.ts left one slot of four). Closed instead: its lease and
+    // reservation, no longer renewed, lapse within leaseMs if releasing them fails too.
+    let writeFailed = true;
+    try {
+      await written;
+      writeFailed = false;
+    } finally {
+      await released;
+      connection.reservationId = null;
+      // A connection that had server trouble is not trusted again: close it and free its slot.
+      if (writeFailed || classification.outcome === 'server-transient' || classification.outcome === 'server-condemned') await connections.discard(connection);
+      else connections.putBack(connection);
+    }
     return { classification, info, now };
   };
 
@@ -495,7 +505,12 @@ export const createSendingEngine = (options: EngineOptions) => {
         }
         // An open idle connection to the server is reused under its own lease; otherwise a new slot is taken.
         const held = connections.take(server);
-        const reservation = await quota.reserve(serverId, limitsOf(server, serverHealth, now), now, held?.leaseToken);
+        // A reserve that fails (Redis away) puts the idle connection back, or it would never be idle
+        // again and its lease would be renewed for ever (see attempt()).
+        const reservation = await quota.reserve(serverId, limitsOf(server, serverHealth, now), now, held?.leaseToken).catch((error: unknown) => {
+          if (held) connections.putBack(held);
+          throw error;
+        });
         if (!reservation.ok) {
           if (held) connections.putBack(held);
           exhaustedUntil.set(serverId, reservation.retryAt);
