@@ -158,6 +158,43 @@ describe('campaign batches in the sending engine', () => {
     expect(await engine.campaignCounts('c5')).toMatchObject({ queued: 2, sent: 1, failed: 1 });
   });
 
+  it('stores a page of batches in one script call: a replayed page queues nothing twice, a page partly stored before stores the rest', async () => {
+    const recipients = (seq: number, part: number) => Array.from({ length: 4 }, (_, index) => `pg${seq}-${part}-${index}@example.com`);
+    const page = (seq: number) =>
+      [0, 1, 2].map((part) => ({
+        batchId: `c6:${seq}:${part}`,
+        campaignId: 'c6',
+        group: 'news',
+        messages: recipients(seq, part).map((email) => ({ id: randomUUID(), subscriberId: null, recipient: { email, name: null, attributes: { plan: 'x' } } })),
+      }));
+    const first = page(0);
+    expect(await engine.queueCampaignBatches(first)).toEqual([{ queued: true }, { queued: true }, { queued: true }]);
+    // The same page again (a fan-out replaying it after a crash): nothing stored, counted or sent twice.
+    expect(await engine.queueCampaignBatches(first)).toEqual([{ queued: false }, { queued: false }, { queued: false }]);
+    // A page whose first batch was stored alone before (the per-batch path): only the others are stored.
+    const second = page(1);
+    expect(await engine.queueCampaignBatch(second[0]!)).toEqual({ queued: true });
+    expect(await engine.queueCampaignBatches(second)).toEqual([{ queued: false }, { queued: true }, { queued: true }]);
+    expect(await engine.queueCampaignBatches([])).toEqual([]);
+    await waitFor('24 delivered', async () => (await engine.campaignCounts('c6')).inFlight === 0 && sink.messages.length >= 24, 15_000);
+    await sleep(300);
+    const expected = [0, 1].flatMap((seq) => [0, 1, 2].flatMap((part) => recipients(seq, part)));
+    expect(deliveredTo().sort()).toEqual(expected.sort());
+    expect(await engine.campaignCounts('c6')).toEqual({ queued: 24, sent: 24, failed: 0, bounced: 0, skipped: 0, inFlight: 0 });
+    expect(await redis.exists(...first.map((batch) => `${prefix}:batch:${batch.batchId}`))).toBe(3);
+    expect(await redis.exists(...[...first, ...second].flatMap((batch) => batch.messages.map((entry) => `${prefix}:msg:${entry.id}`)))).toBe(0);
+  });
+
+  it('refuses a page with a bad message before storing any of its batches', async () => {
+    const good = batch('c7', 0, ['fine@example.com']);
+    const bad = { ...batch('c7', 1, ['also-fine@example.com', 'not an address']) };
+    await expect(engine.queueCampaignBatches([good, bad])).rejects.toMatchObject({
+      errors: [expect.objectContaining({ path: ['batches', '1', 'messages', '1', 'message', 'to'] })],
+    });
+    expect(await engine.campaignCounts('c7')).toMatchObject({ queued: 0 });
+    expect(await redis.exists(`${prefix}:batch:c7:0`)).toBe(0);
+  });
+
   it('queues sendBulk in batches, each message still delivered once', async () => {
     const queued = await engine.sendBulk(Array.from({ length: 60 }, (_, index) => ({ to: `bulk${index}@example.com`, subject: 's', text: 't' })), { group: 'news' });
     await waitFor('60 delivered', () => sink.messages.length >= 60, 15_000);

@@ -305,3 +305,51 @@ describe('campaign fan-out', () => {
     expect(result).toMatchObject({ outcome: 'done', cursor: { ...INITIAL_CURSOR, done: true, seq: 1 } });
   });
 });
+
+describe('campaign fan-out queueing a page in one call (queueBatches)', () => {
+  /** The world's queue, taking a whole page at once and atomically, as the engine's script does. */
+  const pageQueue = (w: ReturnType<typeof world>, control: { crashAfterPage: number; calls: number[] }) => {
+    let pages = 0;
+    w.deps.queueBatches = async (page) => {
+      control.calls.push(page.length);
+      const results = page.map((batch) => ({ queued: !w.batches.has(batch.batchId) }));
+      for (const batch of page) if (!w.batches.has(batch.batchId)) await w.deps.queueBatch(batch);
+      pages += 1;
+      if (control.crashAfterPage === pages) throw new Crash('died between queueing the page and its checkpoint');
+      return results;
+    };
+  };
+
+  it('queues each page in one call, and a page replayed after a crash queues nothing twice', async () => {
+    const w = world(range(1, 60).map((id) => entry(id)));
+    const control = { crashAfterPage: 2, calls: [] as number[] };
+    pageQueue(w, control);
+    await expect(runFanOut(w.deps, { pageSize: 20, maxInFlight: 100, batchSize: 5 })).rejects.toThrow(Crash);
+    expect(w.cursor()?.pending).toBeTruthy();
+    expect(w.batches.size).toBe(8);
+    control.crashAfterPage = -1;
+    const result = await runFanOut(w.deps, { pageSize: 20, maxInFlight: 100, batchSize: 5 });
+    expect(result.outcome).toBe('done');
+    expect(result.stats.replayedPages).toBe(1);
+    // The replayed page was stored before: this run queued only the last page.
+    expect(result.stats.queued).toBe(20);
+    expect(result.cursor.queued).toBe(60);
+    // One call per page (two, the replay, one): never one per batch.
+    expect(control.calls).toEqual([4, 4, 4, 4]);
+    const emails = w.queuedEmails();
+    expect(emails).toHaveLength(60);
+    expect(new Set(emails).size).toBe(60);
+  });
+
+  it('keeps under maxInFlight with pages that fill it exactly', async () => {
+    const w = world(range(1, 230).map((id) => entry(id)), { drainPerSleep: 13 });
+    const control = { crashAfterPage: -1, calls: [] as number[] };
+    pageQueue(w, control);
+    const result = await runFanOut(w.deps, { pageSize: 50, maxInFlight: 100, batchSize: 10, pollMs: 1 });
+    expect(result.outcome).toBe('done');
+    expect(w.peakInFlight()).toBeLessThanOrEqual(100);
+    expect(w.peakInFlight()).toBeGreaterThan(50);
+    expect(control.calls).toHaveLength(5);
+    expect(new Set(w.queuedEmails()).size).toBe(230);
+  });
+});

@@ -90,6 +90,12 @@ export interface FanOutDeps<M> {
   /** The message for one recipient (its address already normalised). May throw: the fan-out stops with that error. */
   render(recipient: FanOutRecipient & { email: string }, messageId: string): M;
   queueBatch(batch: { batchId: string; messages: BatchMessage<M>[] }): Promise<{ queued: boolean }>;
+  /**
+   * All of a page's batches in one call (the engine stores them with one script call and adds
+   * their jobs in one pipeline), each idempotent on its id as queueBatch is; the result per batch,
+   * in order. When given, used instead of queueBatch.
+   */
+  queueBatches?(batches: { batchId: string; messages: BatchMessage<M>[] }[]): Promise<{ queued: boolean }[]>;
   loadCursor(): Promise<FanOutCursor | null>;
   saveCursor(cursor: FanOutCursor): Promise<void>;
   /** Messages of this campaign queued and not finished yet. */
@@ -269,12 +275,12 @@ export const runFanOut = async <M>(deps: FanOutDeps<M>, options: FanOutOptions):
         if (batch) batch.push(messages[index]!);
         else batches.set(part, [messages[index]!]);
       });
-      // All of a page's batches at once (their Redis commands share round trips); each is
-      // idempotent on its id, and the cursor moves only after every one is queued.
+      // All of a page's batches at once (in one call when the queue takes a page, else their
+      // Redis commands share round trips); each is idempotent on its id, and the cursor moves
+      // only after every one is queued.
       const partIds = [...batches.keys()].sort((a, b) => a - b);
-      const results = await Promise.all(
-        partIds.map((part) => deps.queueBatch({ batchId: batchIdOf(deps.campaignId, cursor.seq, part), messages: batches.get(part)! }))
-      );
+      const pageBatches = partIds.map((part) => ({ batchId: batchIdOf(deps.campaignId, cursor.seq, part), messages: batches.get(part)! }));
+      const results = deps.queueBatches ? await deps.queueBatches(pageBatches) : await Promise.all(pageBatches.map((batch) => deps.queueBatch(batch)));
       results.forEach((result, index) => {
         if (result.queued) queuedHere += batches.get(partIds[index]!)!.length;
         else replayed = true;

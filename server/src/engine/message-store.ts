@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 import type { Cluster, Redis } from 'ioredis';
 
 import type { AttemptRecord, MessageLogEntry, MessageStatus } from '../../../shared/contracts/messages';
@@ -86,13 +88,77 @@ export interface FinishedCounters {
   campaignCountsKey?: string | null;
 }
 
-/** A campaign batch is stored once: this marker says it was (see storeCampaignBatch). */
+/** A campaign batch is stored once: this marker says it was (see storeCampaignBatches). */
 const BATCH_MARKER_SEC = 7 * 24 * 3600;
+
+/** One message of a campaign batch as stored: rendered (`message`) or its recipient. */
+export interface CampaignBatchRecord {
+  id: string;
+  meta: MessageMeta;
+  message?: OutgoingMessage;
+  recipient?: CampaignRecipient | null;
+}
+
+/**
+ * Stores several campaign batches at once. KEYS: the campaign's counters, the depth hash, each
+ * batch's marker. ARGV: the depth field, the marker's lifetime, the prefix of message keys, the
+ * number of batches, then per batch its size and its messages packed in one string: four fields
+ * per message (id, content field, content, meta), each ended by a newline (JSON text has none, an
+ * id may not). One packed string per batch rather than four arguments per message: the client's
+ * cost is per argument. Message keys are built here from the prefix: on Cluster they share the
+ * declared keys' hash tag, so the slot is the same (BullMQ's scripts build job keys the same way).
+ * A batch whose marker exists is skipped whole. Returns 1 or 0 per batch: stored here or before.
+ */
+const STORE_BATCHES_LUA = `
+local batches = tonumber(ARGV[4])
+local prefix = ARGV[3]
+local find, sub = string.find, string.sub
+local total = 0
+local stored = {}
+for b = 1, batches do
+  local size = tonumber(ARGV[3 + 2 * b])
+  if redis.call('exists', KEYS[2 + b]) == 0 then
+    local data = ARGV[4 + 2 * b]
+    local pos = 1
+    for i = 1, size do
+      local idEnd = find(data, '\\n', pos, true)
+      local fieldEnd = find(data, '\\n', idEnd + 1, true)
+      local contentEnd = find(data, '\\n', fieldEnd + 1, true)
+      local metaEnd = find(data, '\\n', contentEnd + 1, true)
+      redis.call('hset', prefix .. sub(data, pos, idEnd - 1),
+        sub(data, idEnd + 1, fieldEnd - 1), sub(data, fieldEnd + 1, contentEnd - 1),
+        'meta', sub(data, contentEnd + 1, metaEnd - 1), 'status', 'queued')
+      pos = metaEnd + 1
+    end
+    redis.call('set', KEYS[2 + b], size, 'EX', ARGV[2])
+    total = total + size
+    stored[b] = 1
+  else
+    stored[b] = 0
+  end
+end
+if total > 0 then
+  redis.call('hincrby', KEYS[1], 'queued', total)
+  redis.call('hincrby', KEYS[2], ARGV[1], total)
+end
+return stored
+`;
+const STORE_BATCHES_SHA = createHash('sha1').update(STORE_BATCHES_LUA).digest('hex');
 
 export const createMessageStore = (redis: Redis | Cluster, options: { keyPrefix: string; retentionSec: number; idempotencySec: number }) => {
   const messageKey = (id: string) => `${options.keyPrefix}:msg:${id}`;
   const idempotencyKeyOf = (key: string) => `${options.keyPrefix}:idem:${key}`;
   const batchMarkerKey = (batchId: string) => `${options.keyPrefix}:batch:${batchId}`;
+  // EVALSHA, loaded with EVAL when Redis does not know it yet (a restart, a failover). Not
+  // defineCommand: see protection.ts (the connection may be auto-pipelined).
+  const storeBatches = async <T>(keys: string[], args: string[]): Promise<T> => {
+    try {
+      return (await redis.evalsha(STORE_BATCHES_SHA, keys.length, ...keys, ...args)) as T;
+    } catch (error) {
+      if (!/NOSCRIPT/.test((error as Error).message)) throw error;
+      return (await redis.eval(STORE_BATCHES_LUA, keys.length, ...keys, ...args)) as T;
+    }
+  };
 
   /** A stored message; `withBody: false` also reads a finished one, whose body is gone. */
   const parse = (id: string, fields: Record<string, string>, withBody = true): MessageRecord | null => {
@@ -135,30 +201,33 @@ export const createMessageStore = (redis: Redis | Cluster, options: { keyPrefix:
     },
 
     /**
-     * Stores a campaign batch unless it was stored before, and counts it, so storing the same batch
-     * again (a fan-out resuming after a crash) neither duplicates nor double-counts it. Messages,
-     * marker and counters go in one MULTI: all or nothing. Returns false when the batch was stored
-     * before. (The fan-out stores one batch of a campaign at a time, so the check and the write
-     * do not race.)
+     * Stores campaign batches (a fan-out page's) unless each was stored before, and counts them, so
+     * storing the same batch again (a fan-out resuming after a crash) neither duplicates nor
+     * double-counts it. One script call for all of them: each batch's marker is checked and its
+     * messages, marker and counters written atomically, so a page costs one round trip and one
+     * command instead of one per message, and two fan-outs racing on a batch cannot both store it.
+     * Returns, per batch, whether this call stored it. All batches share `counters` (one campaign,
+     * one group).
      */
-    async storeCampaignBatch(
-      batchId: string,
-      records: { id: string; meta: MessageMeta; message?: OutgoingMessage; recipient?: CampaignRecipient | null }[],
+    async storeCampaignBatches(
+      batches: { batchId: string; records: CampaignBatchRecord[] }[],
       counters: { depthKey: string; depthField: string; campaignCountsKey: string }
-    ): Promise<boolean> {
-      if (await redis.exists(batchMarkerKey(batchId))) return false;
-      const transaction = redis.multi();
-      for (const { id, message, recipient, meta } of records) {
-        // A rendered message, or (rendered by the worker) its recipient.
-        const content = recipient ? { rcpt: JSON.stringify(recipient) } : { body: JSON.stringify(message) };
-        transaction.hset(messageKey(id), { ...content, meta: JSON.stringify(meta), status: 'queued' });
+    ): Promise<boolean[]> {
+      if (batches.length === 0) return [];
+      const keys = [counters.campaignCountsKey, counters.depthKey, ...batches.map((batch) => batchMarkerKey(batch.batchId))];
+      const args: string[] = [counters.depthField, String(BATCH_MARKER_SEC), messageKey(''), String(batches.length)];
+      for (const batch of batches) {
+        let packed = '';
+        for (const { id, message, recipient, meta } of batch.records) {
+          if (id.includes('\n')) throw new Error(`a message id cannot hold a newline: ${JSON.stringify(id)}`);
+          // A rendered message, or (rendered by the worker) its recipient.
+          const content = recipient ? `rcpt\n${JSON.stringify(recipient)}` : `body\n${JSON.stringify(message)}`;
+          packed += `${id}\n${content}\n${JSON.stringify(meta)}\n`;
+        }
+        args.push(String(batch.records.length), packed);
       }
-      transaction
-        .set(batchMarkerKey(batchId), String(records.length), 'EX', BATCH_MARKER_SEC)
-        .hincrby(counters.campaignCountsKey, 'queued', records.length)
-        .hincrby(counters.depthKey, counters.depthField, records.length);
-      await transaction.exec();
-      return true;
+      const stored = await storeBatches<number[]>(keys, args);
+      return batches.map((_, index) => Number(stored[index]) === 1);
     },
 
     async get(id: string): Promise<MessageRecord | null> {

@@ -838,6 +838,87 @@ export const createSendingEngine = (options: EngineOptions) => {
     return { records, duplicate: null };
   };
 
+  /**
+   * Queues several batches (a fan-out page's), each as queueCampaignBatch would, in two round trips
+   * whatever their number: one script stores every batch not stored before (messages, marker,
+   * counters; see storeCampaignBatches), then one pipeline adds their jobs. Per message that is
+   * what a batch store alone used to cost per batch. A bad message queues none of them. Returns,
+   * per batch in order, whether this call stored it.
+   */
+  const queueCampaignBatches = async (batches: CampaignBatch[]): Promise<{ queued: boolean }[]> => {
+    const messages = batches.map((batch, batchIndex) =>
+      batch.messages.map((entry, index) =>
+        entry.recipient ? null : validate(entry.message, [...(batches.length > 1 ? ['batches', String(batchIndex)] : []), 'messages', String(index), 'message'])
+      )
+    );
+    const now = clock();
+    const prepared = await Promise.all(
+      batches.map(async (batch, batchIndex) => {
+        const target = await resolveTarget({ group: batch.group, server: batch.server });
+        const records = batch.messages.map((entry, index) => {
+          const message = messages[batchIndex]![index] ?? ({ subject: '' } as OutgoingMessage);
+          return {
+            id: entry.id,
+            message,
+            recipient: entry.recipient ?? null,
+            meta: {
+              // Named rather than spread: V8 builds a spread-then-extended object about 20 times
+              // slower, and a fan-out page builds hundreds of these.
+              groupId: target.groupId,
+              groupSlug: target.groupSlug,
+              serverId: target.serverId,
+              source: 'campaign',
+              idempotencyKey: null,
+              queuedAt: now,
+              from: message.from?.address ?? null,
+              recipients: entry.recipient ? [entry.recipient.email] : recipientsOf(message),
+              subject: message.subject,
+              campaignId: batch.campaignId,
+              subscriberId: entry.subscriberId,
+            },
+          };
+        });
+        return { batch, target, records, counters: { depthKey, depthField: target.groupId ?? 'pinned', campaignCountsKey: campaignCountsKey(batch.campaignId) } };
+      })
+    );
+    // One script call per set of counters (a fan-out page has one: its campaign, its group).
+    const stored: boolean[] = Array.from({ length: batches.length }, () => false);
+    const byCounters = new Map<string, number[]>();
+    prepared.forEach(({ counters }, index) => {
+      const key = `${counters.campaignCountsKey}\u0000${counters.depthField}`;
+      const list = byCounters.get(key);
+      if (list) list.push(index);
+      else byCounters.set(key, [index]);
+    });
+    await Promise.all(
+      [...byCounters.values()].map(async (indexes) => {
+        const results = await store.storeCampaignBatches(
+          indexes.map((index) => ({ batchId: prepared[index]!.batch.batchId, records: prepared[index]!.records })),
+          prepared[indexes[0]!]!.counters
+        );
+        results.forEach((result, position) => {
+          stored[indexes[position]!] = result;
+        });
+      })
+    );
+    // Added also when stored before: BullMQ ignores a job id it still holds, and a batch that
+    // already ran finds its messages finished (gone) and sends nothing. After the store, so a
+    // worker never takes a job whose messages are not there yet.
+    await queue.addBulk(
+      prepared.map(({ batch, records }) => ({
+        name: QUEUE_NAME,
+        data: { ids: records.map((record) => record.id) },
+        opts: jobOptions(`batch-${batch.batchId.replace(/:/g, '-')}`, {}, 0),
+      }))
+    );
+    // Campaign mail gets its delivery log row when it finishes (the campaign's counters show it
+    // queued): one row write per message, and none at the fan-out's pace.
+    prepared.forEach(({ batch, target, records }, index) => {
+      if (stored[index]) options.onCampaignQueued?.({ campaignId: batch.campaignId, groupSlug: target.groupSlug, count: records.length, at: now });
+    });
+    return stored.map((queued) => ({ queued }));
+  };
+
   return {
     validate,
 
@@ -890,51 +971,11 @@ export const createSendingEngine = (options: EngineOptions) => {
      * sent twice. Returns whether this call stored it.
      */
     async queueCampaignBatch(batch: CampaignBatch): Promise<{ queued: boolean }> {
-      const messages = batch.messages.map((entry, index) =>
-        entry.recipient ? null : validate(entry.message, ['messages', String(index), 'message'])
-      );
-      const target = await resolveTarget({ group: batch.group, server: batch.server });
-      const now = clock();
-      const records: MessageRecord[] = batch.messages.map((entry, index) => {
-        const message = messages[index] ?? ({ subject: '' } as OutgoingMessage);
-        return {
-          id: entry.id,
-          message,
-          recipient: entry.recipient ?? null,
-          meta: {
-            ...target,
-            source: 'campaign',
-            idempotencyKey: null,
-            queuedAt: now,
-            from: message.from?.address ?? null,
-            recipients: entry.recipient ? [entry.recipient.email] : recipientsOf(message),
-            subject: message.subject,
-            campaignId: batch.campaignId,
-            subscriberId: entry.subscriberId,
-          },
-          status: 'queued',
-          attempts: [],
-          serverId: null,
-          serverName: null,
-          lastReply: null,
-          smtpMessageId: null,
-          sentAt: null,
-          finishedAt: null,
-        };
-      });
-      const stored = await store.storeCampaignBatch(batch.batchId, records, {
-        depthKey,
-        depthField: target.groupId ?? 'pinned',
-        campaignCountsKey: campaignCountsKey(batch.campaignId),
-      });
-      // Queued also when stored before: BullMQ ignores a job id it still holds, and a batch that
-      // already ran finds its messages finished (gone) and sends nothing.
-      await queue.add(QUEUE_NAME, { ids: records.map((record) => record.id) }, jobOptions(`batch-${batch.batchId.replace(/:/g, '-')}`, {}, 0));
-      // Campaign mail gets its delivery log row when it finishes (the campaign's counters show it
-      // queued): one row write per message, and none at the fan-out's pace.
-      if (stored) options.onCampaignQueued?.({ campaignId: batch.campaignId, groupSlug: target.groupSlug, count: records.length, at: now });
-      return { queued: stored };
+      const [result] = await queueCampaignBatches([batch]);
+      return result!;
     },
+
+    queueCampaignBatches,
 
     /** A campaign's messages: queued, and how many finished each way. */
     async campaignCounts(campaignId: string): Promise<CampaignCounts> {

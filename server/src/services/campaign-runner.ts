@@ -7,6 +7,7 @@ import { campaignMessage } from '../engine/campaign-message';
 import {
   emptyFanOutStats,
   runFanOut,
+  type BatchMessage,
   type FanOutCursor,
   type FanOutResult,
   type FanOutStats,
@@ -246,6 +247,12 @@ const campaignRunner = ({ strapi }: { strapi: Core.Strapi }) => {
       const suppressions = getService(strapi, 'suppressions');
       const engine = engineService().get();
       const { maxInFlight, pageSize, batchSize } = config().campaigns;
+      const toCampaignBatch = ({ batchId, messages }: { batchId: string; messages: BatchMessage<CampaignRecipient>[] }) => ({
+        batchId,
+        campaignId,
+        group: campaign.group?.slug ?? undefined,
+        messages: messages.map(({ id, subscriberId, message }) => ({ id, subscriberId, recipient: message })),
+      });
 
       syncTimer = setInterval(() => {
         copyCounters(campaignId).catch((error) => log('warn', `campaign ${campaignId}: counters not copied: ${(error as Error).message}`));
@@ -258,13 +265,9 @@ const campaignRunner = ({ strapi }: { strapi: Core.Strapi }) => {
           filterSuppressed: (emails) => suppressions.filterSuppressed(emails),
           // The worker renders each message when it sends it (renderMessage): queued is the recipient.
           render: (recipient) => ({ email: recipient.email, name: recipient.name, attributes: recipient.attributes }),
-          queueBatch: ({ batchId, messages }) =>
-            engine.queueCampaignBatch({
-              batchId,
-              campaignId,
-              group: campaign.group?.slug ?? undefined,
-              messages: messages.map(({ id, subscriberId, message }) => ({ id, subscriberId, recipient: message })),
-            }),
+          queueBatch: (batch) => engine.queueCampaignBatch(toCampaignBatch(batch)),
+          // A page in one call: one script stores its batches, one pipeline adds their jobs.
+          queueBatches: (batches) => engine.queueCampaignBatches(batches.map(toCampaignBatch)),
           loadCursor: () => loadCursor(campaignId),
           saveCursor: (cursor) => saveCursor(campaignId, cursor),
           inFlight: async () => (await engine.campaignCounts(campaignId)).inFlight,

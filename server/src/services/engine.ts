@@ -9,8 +9,8 @@ import { getService } from '../utils/get-service';
 import { bullPrefixOf, connectRedis, pluginKeyPrefixOf, redisTopologyOf, type RedisClient } from './redis-connection';
 
 /**
- * Makes send(), sendBulk() and queueCampaignBatch() resolve only once `replicas` replicas hold what
- * they wrote (Redis WAIT), so a failover cannot lose a message whose send() resolved. WAIT covers
+ * Makes send(), sendBulk(), queueCampaignBatch() and queueCampaignBatches() resolve only once
+ * `replicas` replicas hold what they wrote (Redis WAIT), so a failover cannot lose a message whose send() resolved. WAIT covers
  * the writes of the connection it is sent on, so it goes to both: the message went in on the
  * commands connection, its job on BullMQ's.
  *
@@ -51,6 +51,7 @@ const withReplicaAcks = (
     send: after(engine.send),
     sendBulk: after(engine.sendBulk),
     queueCampaignBatch: after(engine.queueCampaignBatch),
+    queueCampaignBatches: after(engine.queueCampaignBatches),
   });
 };
 
