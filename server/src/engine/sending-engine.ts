@@ -668,7 +668,17 @@ export const createSendingEngine = (options: EngineOptions) => {
   /** Puts the job back until `until` (engine clock) without using an attempt. */
   const delayJob = async (job: Job<JobData>, token: string | undefined, until: number): Promise<never> => {
     // BullMQ schedules on the real clock; the engine's may be shifted (tests), so pass the delay along.
-    await job.moveToDelayed(Date.now() + Math.max(0, until - clock()), token);
+    const delay = Math.max(0, until - clock());
+    try {
+      await job.moveToDelayed(Date.now() + delay, token);
+    } catch (error) {
+      // After a Redis failover to a replica that had not caught up, a job's own key can be gone while
+      // its messages are unfinished (BullMQ: "Missing key for job"). Queued again, same id and data,
+      // rather than lost: a message that runs twice never sends twice.
+      if (!/Missing key for job/i.test((error as Error).message)) throw error;
+      await queue.add(job.name, job.data, { ...job.opts, jobId: job.id, delay });
+      reportError(error, `job ${job.id} had lost its key in Redis; queued again`);
+    }
     throw new DelayedError();
   };
 
@@ -741,6 +751,14 @@ export const createSendingEngine = (options: EngineOptions) => {
       if ('ids' in job.data && record.ownJob) continue;
       await finish(record, 'failed', clock());
     }
+  };
+
+  /** A single message left unfinished without a job (see the worker's error handler): queued again, once. */
+  const requeueOrphan = async (id: string) => {
+    if (await queue.getJob(id)) return;
+    const record = await store.get(id);
+    if (!record || FINAL_STATUSES.has(record.status)) return;
+    await queue.add(QUEUE_NAME, { id }, jobOptions(id, {}, 0));
   };
 
   const jobOptions = (id: string, sendOptions: SendOptions, delay: number) => ({
@@ -1088,7 +1106,13 @@ export const createSendingEngine = (options: EngineOptions) => {
       worker.on('failed', (job, error) => {
         onFailed(job, error).catch((failure) => reportError(failure, 'failed handler'));
       });
-      worker.on('error', (error) => reportError(error, 'worker'));
+      worker.on('error', (error) => {
+        reportError(error, 'worker');
+        // A job whose key vanished (a failover to a lagging replica) while BullMQ finished or
+        // retried it: its message, if unfinished, is queued again rather than left without a job.
+        const lost = /Missing key for job ([^\s.]+)/i.exec(error.message)?.[1];
+        if (lost) requeueOrphan(lost).catch((failure) => reportError(failure, `re-queueing ${lost}`));
+      });
     },
 
     /** Graceful: in-flight sends finish, then connections close. */
