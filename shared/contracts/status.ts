@@ -20,7 +20,8 @@ export interface ServerStatus {
     weightFactor?: number;
   };
   quota: {
-    second: { cap: number | null; nextSlotAt: number };
+    /** nextSlotAt: when the next paced send may start; null when one may start now (or there is no pace). */
+    second: { cap: number | null; nextSlotAt: number | null };
     hour: { used: number; cap: number | null; resetsAt: number };
     day: { used: number; cap: number | null; resetsAt: number };
     connections: { used: number; cap: number };

@@ -43,7 +43,8 @@ const status = ({ strapi }: { strapi: Core.Strapi }) => {
         ...(health.weightFactor !== undefined ? { weightFactor: health.weightFactor } : {}),
       },
       quota: {
-        second: { cap: limits.perSecond, nextSlotAt: usage.nextSlotAt },
+        // null when a slot is free now: a read time would differ from node to node and read to read.
+        second: { cap: limits.perSecond, nextSlotAt: usage.nextSlotAt > now ? usage.nextSlotAt : null },
         hour: { used: usage.hour, cap: limits.perHour, resetsAt: usage.hourResetsAt },
         day: { used: usage.day, cap: dayCap, resetsAt: usage.dayResetsAt },
         connections: { used: usage.connections, cap: limits.maxConnections },

@@ -139,7 +139,7 @@ function LiveStatusDetails({ status }: { status: ServerStatus }) {
   const nextSlot =
     quota.second.cap === null
       ? null
-      : quota.second.nextSlotAt <= Date.now()
+      : quota.second.nextSlotAt === null || quota.second.nextSlotAt <= Date.now()
         ? text('live.perSecond.free', 'Next slot: now')
         : text('live.perSecond.next', 'Next slot at {time}', { time: labels.until(quota.second.nextSlotAt, true) });
 
