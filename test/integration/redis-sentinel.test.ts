@@ -94,7 +94,17 @@ describe('Redis Sentinel', () => {
 
     const subjects = () => sinks.flatMap((sink) => sink.messages.map((message) => message.subject ?? ''));
     const deliveredIds = () => new Set(sinks.flatMap((sink) => sink.messages.map((message) => message.headers['x-multi-smtp-id'])));
-    await waitFor('every accepted message at the sinks', () => [...accepted.values()].every((id) => deliveredIds().has(id)), 90_000, 200);
+    await waitFor('every accepted message at the sinks', () => [...accepted.values()].every((id) => deliveredIds().has(id)), 90_000, 200).catch(
+      async (error: Error) => {
+        // Say which messages are missing and where they stand (engine state, BullMQ job), not only that some are.
+        const engine = app.strapi.plugin('multi-smtp').service('engine').get();
+        const missing = [...accepted.values()].filter((id) => !deliveredIds().has(id)).slice(0, 10);
+        const states = await Promise.all(
+          missing.map(async (id) => `${id}: ${(await mailer.status(id))?.status ?? 'no record'}, job ${await engine.queue.getJobState(id)}`)
+        );
+        throw new Error(`${error.message}; ${missing.length} missing: ${states.join('; ')}`);
+      }
+    );
     await sleep(2000); // a late duplicate would arrive now
     const delivered = subjects();
     const distinct = new Set(delivered);
