@@ -83,7 +83,9 @@ describe('delivery log', () => {
   const rowCount = (messageId: string) => app.strapi.db.query(MESSAGE_UID).count({ where: { messageId } });
 
   beforeAll(async () => {
-    app = await startStrapi();
+    // The fixture's dates lie months back: kept from the retention run soon after boot, which would
+    // otherwise prune them mid-file (whenever it happens to run after the fixture is written).
+    app = await startStrapi({ pluginConfig: { retention: { messageLogDays: 3650 } } });
     api = asAdmin(app);
     log = app.strapi.plugin('multi-smtp').service('messageLog') as MessageLogService;
     for (const entry of fixture) log.record(entry);
