@@ -112,5 +112,35 @@ export const connectRedis = (config: RedisConfig, extra: RedisOptions = {}): Red
   if (topology === 'cluster') return new Cluster(config.nodes!, clusterOptionsOf(config, { ...extra, ...perRequest }));
   const { url, options } = redisOptionsOf(config);
   const merged = { ...options, ...extra, ...perRequest };
-  return url ? new Redis(url, merged) : new Redis(merged);
+  return reconnectingAfterEnd(url ? new Redis(url, merged) : new Redis(merged));
+};
+
+/**
+ * ioredis ends a connection for good (status 'end', every later command "Connection is closed.")
+ * when a reconnect is cut short: a Sentinel failover detected while it was connecting disconnects
+ * the connector mid-connect, and the connect attempt then rejects instead of being retried. Seen in
+ * the Sentinel test: the engine's command connection died 3 s after a master was killed, and every
+ * send() failed from then on. A connection of the plugin that ends without being closed on purpose
+ * (quit / disconnect) connects again by itself.
+ */
+const reconnectingAfterEnd = (client: Redis): Redis => {
+  let closing = false;
+  const quit = client.quit.bind(client);
+  const disconnect = client.disconnect.bind(client);
+  client.quit = ((...args: Parameters<Redis['quit']>) => {
+    closing = true;
+    return quit(...args);
+  }) as Redis['quit'];
+  client.disconnect = (reconnect = false) => {
+    if (!reconnect) closing = true;
+    disconnect(reconnect);
+  };
+  client.on('end', () => {
+    if (closing) return;
+    const timer = setTimeout(() => {
+      if (!closing && client.status === 'end') client.connect().catch(() => undefined);
+    }, 200);
+    timer.unref?.();
+  });
+  return client;
 };
