@@ -356,7 +356,9 @@ describe('faults: an SMTP server of a group dies mid-campaign', () => {
     // Only a message the dying server took in the instant it closed (before its 250 went out) may be sent again.
     expect(duplicates).toBeLessThanOrEqual(3);
     expect(moved.length).toBeGreaterThan(0);
-    for (const delay of failoverDelays) expect(delay).toBeLessThan(1000);
+    // Moved at once, not after the retry backoff (30 s): within the 5 s even on a loaded machine
+    // (a quiet one measures well under a second; the printed figure says which).
+    for (const delay of failoverDelays) expect(delay).toBeLessThan(MOVE_BOUND_MS);
     expect(movedTimes[0]).toBeLessThan(MOVE_BOUND_MS);
     expect(maxGap).toBeLessThan(MOVE_BOUND_MS);
     expect(of(dying).length).toBeLessThanOrEqual(atDeath.dying + 3);
