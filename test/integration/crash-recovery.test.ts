@@ -49,6 +49,29 @@ describe('crash recovery of plain send() mail', () => {
     await database?.drop();
   });
 
+  it('a send() retried with its idempotency key after its job was lost queues the message again, once', async () => {
+    // The first call stored the message, but its job never made it (a Redis error or failover after
+    // the store write): the caller retries with the same key, as it should.
+    const queue = web!.strapi.plugin('multi-smtp').service('engine').get().queue as {
+      getJob(id: string): Promise<unknown>;
+      remove(id: string): Promise<number>;
+    };
+    const mailer = web!.strapi.plugin('multi-smtp').service('mailer') as Mailer & {
+      send(message: object, options?: object): Promise<{ id: string; status: string; duplicate?: boolean }>;
+    };
+    const first = await mailer.send({ to: 'retry@example.com', subject: 'Once', text: 'x' }, { idempotencyKey: 'order-lost-job' });
+    expect(await queue.getJob(first.id)).not.toBeNull();
+    expect(await queue.remove(first.id)).toBe(1);
+    expect(await queue.getJob(first.id)).toBeFalsy();
+
+    const retried = await mailer.send({ to: 'retry@example.com', subject: 'Once', text: 'x' }, { idempotencyKey: 'order-lost-job' });
+    expect(retried).toMatchObject({ id: first.id, duplicate: true });
+    expect(await queue.getJob(first.id)).toBeTruthy();
+    // A third call finds the job there and adds none.
+    await mailer.send({ to: 'retry@example.com', subject: 'Once', text: 'x' }, { idempotencyKey: 'order-lost-job' });
+    expect(await queue.getJob(first.id)).toBeTruthy();
+  });
+
   it('loses nothing and repeats at most the sends in flight at the kill', async () => {
     const api = asAdmin(web!);
     await groupWithSink(api, sink, 'transactional', { maxConnections: CONCURRENCY });

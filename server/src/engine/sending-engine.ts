@@ -952,7 +952,13 @@ export const createSendingEngine = (options: EngineOptions) => {
       const delay = delayOf(sendOptions.sendAt);
       const id = randomUUID();
       const { duplicate } = await accept([message], sendOptions, [id]);
-      if (duplicate) return duplicate;
+      if (duplicate) {
+        // The first call may have stored the message and then failed to queue it (a Redis error, a
+        // failover) and been retried, as it should be: queued now unless it is finished. BullMQ
+        // ignores a job id it already holds, so a message that has its job gets no second one.
+        if (!FINAL_STATUSES.has(duplicate.status)) await queue.add(QUEUE_NAME, { id: duplicate.id }, jobOptions(duplicate.id, sendOptions, delay));
+        return duplicate;
+      }
       await queue.add(QUEUE_NAME, { id }, jobOptions(id, sendOptions, delay));
       return { id, status: 'queued' };
     },
