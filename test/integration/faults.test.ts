@@ -161,7 +161,9 @@ describe('faults: Redis killed (SIGKILL) mid-campaign and started again on its A
     expect(resumedMs).toBeLessThan(15_000);
     expect(openAfterRestart).toBe(CONCURRENCY);
     // 300 messages at about 30 a second; 77 s when the slots were lost.
-    expect(completedMs).toBeLessThan(40_000);
+    // The lost-slots bug is asserted directly above (every connection open again); this bound only
+    // says the campaign finishes, with room for a loaded CI machine (40.1 s measured under load).
+    expect(completedMs).toBeLessThan(60_000);
     expect(done).toMatchObject({ sentCount: RECIPIENTS, failedCount: 0, queuedCount: RECIPIENTS });
     // One row per message, each in its final state.
     expect(rows).toHaveLength(RECIPIENTS);
