@@ -86,17 +86,22 @@ export interface WorkerCommand {
  * sources), on this database and Redis prefix. With `waitForReady` (default) resolves once it
  * printed its ready line; else at once (to watch it fail).
  */
+/** One of the package's commands, run from the test app's folder on this database and Redis prefix (TypeScript sources through register-ts). */
+const spawnCommand = (command: string, options: StrapiProcessOptions) => {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...options.database.env,
+    MULTI_SMTP_PLUGIN_PATH: SOURCE_PLUGIN_PATH,
+    MULTI_SMTP_TEST_CONFIG: JSON.stringify(pluginConfigOf(options)),
+    STRAPI_TELEMETRY_DISABLED: 'true',
+  };
+  delete env.MULTI_SMTP_ROLE; // the command sets it itself
+  return spawn(process.execPath, ['-r', REGISTER_TS, command], { cwd: APP_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
+};
+
 export const startWorkerCommand = (options: StrapiProcessOptions & { waitForReady?: boolean; timeoutMs?: number }) =>
   new Promise<WorkerCommand>((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      ...options.database.env,
-      MULTI_SMTP_PLUGIN_PATH: SOURCE_PLUGIN_PATH,
-      MULTI_SMTP_TEST_CONFIG: JSON.stringify(pluginConfigOf(options)),
-      STRAPI_TELEMETRY_DISABLED: 'true',
-    };
-    delete env.MULTI_SMTP_ROLE; // the command sets it itself
-    const child = spawn(process.execPath, ['-r', REGISTER_TS, WORKER_COMMAND], { cwd: APP_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnCommand(WORKER_COMMAND, options);
     let output = '';
     const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
     const handle: WorkerCommand = {
@@ -146,15 +151,7 @@ export const ROTATE_KEY_COMMAND = path.resolve(__dirname, '..', '..', 'scripts',
 /** Runs multi-smtp-rotate-key from the test app's folder, as an operator would; resolves with its exit code and output. */
 export const runRotateKeyCommand = (options: StrapiProcessOptions) =>
   new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      ...options.database.env,
-      MULTI_SMTP_PLUGIN_PATH: SOURCE_PLUGIN_PATH,
-      MULTI_SMTP_TEST_CONFIG: JSON.stringify(pluginConfigOf(options)),
-      STRAPI_TELEMETRY_DISABLED: 'true',
-    };
-    delete env.MULTI_SMTP_ROLE; // the command sets it itself
-    const child = spawn(process.execPath, ['-r', REGISTER_TS, ROTATE_KEY_COMMAND], { cwd: APP_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnCommand(ROTATE_KEY_COMMAND, options);
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
