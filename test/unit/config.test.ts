@@ -1,4 +1,5 @@
 import config from '../../server/src/config';
+import { applyProcessRole, runsCampaignFanOut } from '../../server/src/config/role';
 import { parsePluginConfig } from '../../server/src/config/schema';
 import { bullPrefixOf, pluginKeyPrefixOf, redisOptionsOf, redisTopologyOf } from '../../server/src/services/redis-connection';
 
@@ -35,6 +36,36 @@ describe('plugin config validator', () => {
 
   it('refuses to start without an encryption key and says how to make one', () => {
     expect(() => config.validator({})).toThrow(/encryptionKey: .*randomBytes\(32\)/);
+  });
+
+  describe('campaigns.fanOut', () => {
+    const withFanOut = (fanOut: unknown, worker: Record<string, unknown> = {}) => parsePluginConfig({ encryptionKey, worker, campaigns: { fanOut } });
+
+    it('is unset by default: the fan-out runs where the queue worker runs', () => {
+      const parsed = parsePluginConfig({ encryptionKey });
+      expect(parsed.campaigns.fanOut).toBeUndefined();
+      expect(runsCampaignFanOut(parsed)).toBe(true);
+      expect(runsCampaignFanOut(parsePluginConfig({ encryptionKey, worker: { enabled: false } }))).toBe(false);
+    });
+
+    it('true runs it on a node whose queue worker is off; false never, not even in the worker command', () => {
+      expect(runsCampaignFanOut(withFanOut(true, { enabled: false }))).toBe(true);
+      expect(runsCampaignFanOut(withFanOut(false, { enabled: true }))).toBe(false);
+      expect(runsCampaignFanOut(applyProcessRole(withFanOut(false, { enabled: false }), 'worker'))).toBe(false);
+      expect(runsCampaignFanOut(applyProcessRole(parsePluginConfig({ encryptionKey, worker: { enabled: false } }), 'worker'))).toBe(true);
+    });
+
+    it('a one-off command never fans out, whatever the config says', () => {
+      const task = applyProcessRole(withFanOut(true, { enabled: true }), 'task');
+      expect(task.worker.enabled).toBe(false);
+      expect(runsCampaignFanOut(task)).toBe(false);
+    });
+
+    it('takes only a boolean', () => {
+      expect(() => config.validator({ encryptionKey, campaigns: { fanOut: 'yes' } })).toThrow(/campaigns\.fanOut/);
+      expect(() => config.validator({ encryptionKey, campaigns: { fanOut: 1 } })).toThrow(/campaigns\.fanOut/);
+      expect(() => config.validator({ encryptionKey, campaigns: { fanOut: true } })).not.toThrow();
+    });
   });
 
   describe('redis topologies', () => {

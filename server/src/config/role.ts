@@ -8,9 +8,12 @@ import type { PluginConfig } from './schema';
  * applies it once).
  *
  * - unset or empty: the config decides (`worker.enabled`);
- * - `worker`: queue workers, campaign fan-out and the scheduler run here whatever `worker.enabled` says;
+ * - `worker`: queue workers, campaign fan-out and the scheduler run here whatever `worker.enabled` says
+ *   (the fan-out unless `campaigns.fanOut` is false);
  * - `task`: a one-off command (multi-smtp-rotate-key) that loads the app to do its job and exits: no
- *   workers, whatever `worker.enabled` says.
+ *   workers and no fan-out, whatever `worker.enabled` and `campaigns.fanOut` say.
+ *
+ * `campaigns.fanOut: true` runs the fan-out and scheduler on a node whose queue worker is off.
  */
 export const ROLE_ENV = 'MULTI_SMTP_ROLE';
 
@@ -24,6 +27,19 @@ export const processRole = (env: NodeJS.ProcessEnv = process.env): ProcessRole =
   throw new Error(`multi-smtp: ${ROLE_ENV} must be "worker", "task" or unset, not "${value}"`);
 };
 
-/** The config as this process runs it: a worker process runs its workers even when the shared config turns them off. */
-export const applyProcessRole = (config: PluginConfig, role: ProcessRole): PluginConfig =>
-  role === 'config' ? config : { ...config, worker: { ...config.worker, enabled: role === 'worker' } };
+/**
+ * The config as this process runs it: a worker process runs its workers even when the shared config
+ * turns them off; a task runs neither workers nor the campaign fan-out. An explicit
+ * `campaigns.fanOut` is kept in a worker process (`false` keeps the fan-out on other nodes).
+ */
+export const applyProcessRole = (config: PluginConfig, role: ProcessRole): PluginConfig => {
+  if (role === 'config') return config;
+  const worker = { ...config.worker, enabled: role === 'worker' };
+  return role === 'task' ? { ...config, worker, campaigns: { ...config.campaigns, fanOut: false } } : { ...config, worker };
+};
+
+/**
+ * Whether this process runs the campaign runner (the fan-out and the scheduler): `campaigns.fanOut`
+ * when given, else wherever queue workers run. Apply the process role first.
+ */
+export const runsCampaignFanOut = (config: Pick<PluginConfig, 'worker' | 'campaigns'>): boolean => config.campaigns.fanOut ?? config.worker.enabled;

@@ -144,6 +144,16 @@ const campaignsSchema = z
      * batches of about this many to spread over every worker slot.
      */
     batchSize: z.int().min(1).max(1000).default(50),
+    /**
+     * Where campaigns are fanned out (audience read, recipients queued) and scheduled campaigns
+     * started. Unset: in every process that runs queue workers (`worker.enabled`, or the
+     * multi-smtp-worker command). `true`: in this process even when its queue worker is off, e.g. a
+     * node with `worker: { enabled: false }` that fans out while standalone workers send (the
+     * fan-out then has that node's event loop to itself). `false`: never here, not even in the
+     * worker command. Whichever processes may, one at a time fans out each campaign (a Redis lock).
+     * One-off commands (multi-smtp-rotate-key) never do.
+     */
+    fanOut: z.boolean().optional(),
     /** Largest subscriber CSV the import takes (413 beyond): about 1,000,000 rows at the default. */
     maxImportBytes: z.int().min(1024).max(10 * 1024 * 1024 * 1024).default(100 * 1024 * 1024),
   })

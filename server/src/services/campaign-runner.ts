@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Core } from '@strapi/strapi';
 import { errors } from '@strapi/utils';
 
+import { runsCampaignFanOut } from '../config/role';
 import { campaignMessage } from '../engine/campaign-message';
 import {
   emptyFanOutStats,
@@ -21,7 +22,8 @@ import { getService } from '../utils/get-service';
 import { CAMPAIGN_UID } from '../utils/uids';
 
 /**
- * Sends campaigns, in every Strapi process whose worker is enabled. Once a second:
+ * Sends campaigns, in every Strapi process whose worker is enabled (or where `campaigns.fanOut` is
+ * true: a node without queue workers fans out while standalone workers send). Once a second:
  *
  * 1. Scheduler: campaigns 'scheduled' whose time has come move to 'sending' (a conditional update:
  *    of several processes, one wins).
@@ -396,7 +398,8 @@ const campaignRunner = ({ strapi }: { strapi: Core.Strapi }) => {
     },
 
     start() {
-      if (timer || !config().worker.enabled) return;
+      // Where queue workers run, unless campaigns.fanOut says otherwise (config/role.ts).
+      if (timer || !runsCampaignFanOut(config())) return;
       stopping = false;
       timer = setInterval(runTick, TICK_MS);
       runTick();
