@@ -20,6 +20,10 @@
  * began sending or queueing), summed over the rounds. Human-readable lines go to stdout as the run
  * goes; the last line of stdout is one JSON object with every result.
  *
+ * Each phase also reports, per server, the most SMTP connections open at once (counted by the sinks,
+ * since the start of each run; the pause between runs lets idle connections close) and how many
+ * were opened, so the phases are seen to compare like for like.
+ *
  * Beside msg/s, each phase reports CPU per message of this process, of Redis (server-wide: other
  * clients of the same Redis count too) and of the sinks, the Redis commands run (INFO commandstats)
  * and the round trips this process made to Redis (round-trips.ts; counting them costs the plugin
@@ -127,6 +131,11 @@ interface PhaseRun {
   /** From the start of the run until every message was handed to the plugin (queued) or to nodemailer. */
   handOverMs: number;
   perServer: number[];
+  /** Per server (sink): the most SMTP connections open at once during the run, and how many were opened. */
+  peakConnections: number[];
+  connectionsOpened: number[];
+  /** Per server: connections still open when the run began (left from the run before; 0 when the pause let them close). */
+  openAtStart: number[];
   stalled: boolean;
   /** Plugin phases: how long the delivery log took to flush after the last message arrived. */
   logFlushMs: number | null;
@@ -144,6 +153,10 @@ interface PhaseResult {
   roundMsgsPerSec: number[];
   handOverMs: number;
   perServer: number[];
+  /** Per server: the most SMTP connections open at once in any round (so raw and plugin are compared like for like). */
+  peakConnections: number[];
+  /** Per server: connections opened over all rounds. */
+  connectionsOpened: number[];
   stalled: boolean;
   logFlushMs: number | null;
   perMessage: UsagePerMessage;
@@ -163,6 +176,8 @@ const combine = (runs: PhaseRun[]): PhaseResult => {
     roundMsgsPerSec: runs.map((run) => round(perSecond(run.delivered, run.wallMs), 1)),
     handOverMs: sum((run) => run.handOverMs),
     perServer: WEIGHTS.map((_, index) => sum((run) => run.perServer[index] ?? 0)),
+    peakConnections: WEIGHTS.map((_, index) => Math.max(0, ...runs.map((run) => run.peakConnections[index] ?? 0))),
+    connectionsOpened: WEIGHTS.map((_, index) => sum((run) => run.connectionsOpened[index] ?? 0)),
     stalled: runs.some((run) => run.stalled),
     logFlushMs: flushes.length > 0 ? Math.max(...flushes) : null,
     perMessage: perMessage(
@@ -219,6 +234,9 @@ const printPhase = (name: string, result: PhaseResult, raw?: PhaseResult) => {
     result.logFlushMs === null ? '' : `; delivery log flushed within ${result.logFlushMs} ms of the last message`;
   say(
     `  handed over in ${result.handOverMs} ms; duplicates ${result.duplicates}${flush}${result.stalled ? '; STALLED' : ''}`
+  );
+  say(
+    `  peak SMTP connections per server: ${result.peakConnections.join(' / ')} (opened over the rounds: ${result.connectionsOpened.join(' / ')})`
   );
   const usage = result.perMessage;
   say(
@@ -398,6 +416,7 @@ const main = async () => {
     const runPhase = async (phase: ThroughputPhase, roundIndex: number, count: number): Promise<PhaseRun> => {
       const messages = benchMessages(count, `${phase} round ${roundIndex + 1}`);
       await liveSinks.reset();
+      const openAtStart = (await liveSinks.counts()).sinks.map((sink) => sink.openConnections);
       const stopProfile = PROFILE_DIR ? await startProfile(PROFILE_DIR, `${phase}-round${roundIndex + 1}`) : null;
       const stopUsage = await startUsage(redis, liveSinks);
       const startedAt = Date.now();
@@ -414,8 +433,10 @@ const main = async () => {
       const usage = await stopUsage();
       const profileFile = stopProfile ? await stopProfile() : null;
       const wallMs = (snapshot.lastAt ?? Date.now()) - startedAt;
+      const peakConnections = snapshot.sinks.map((sink) => sink.peakConnections);
+      const stillOpen = openAtStart.some((open) => open > 0) ? `, ${openAtStart.join('/')} open at start` : '';
       say(
-        `  round ${roundIndex + 1} ${phase.padEnd(6)} ${pad(snapshot.total, 5)} messages in ${pad(wallMs, 6)} ms = ${pad(round(perSecond(snapshot.total, wallMs), 1), 7)} msg/s${profileFile ? `  (profile ${profileFile})` : ''}`
+        `  round ${roundIndex + 1} ${phase.padEnd(6)} ${pad(snapshot.total, 5)} messages in ${pad(wallMs, 6)} ms = ${pad(round(perSecond(snapshot.total, wallMs), 1), 7)} msg/s; peak connections ${peakConnections.join('/')}${stillOpen}${profileFile ? `  (profile ${profileFile})` : ''}`
       );
       return {
         messages: messages.length,
@@ -424,6 +445,9 @@ const main = async () => {
         wallMs,
         handOverMs,
         perServer: snapshot.sinks.map((sink) => sink.messages),
+        peakConnections,
+        connectionsOpened: snapshot.sinks.map((sink) => sink.connections),
+        openAtStart,
         stalled,
         logFlushMs,
         usage,
@@ -565,6 +589,12 @@ const main = async () => {
       singleRatio,
       maxWeightDeviationPct,
       maxQuotaOvershoot: overshoot?.maxQuotaOvershoot ?? null,
+      // Per phase, the most SMTP connections open at once to each server (4/3/2/1-weighted), in any round.
+      peakConnections: {
+        raw: raw?.peakConnections ?? null,
+        bulk: bulk?.peakConnections ?? null,
+        single: single?.peakConnections ?? null,
+      },
     });
 
     say('');

@@ -17,7 +17,9 @@
  *   -> { type: 'reset', requestId }
  *   <- { type: 'close' }                                   close the sinks and exit
  *
- * SinkCounts = { port, messages, firstAt, lastAt, connections, peakConnections } (times: epoch ms).
+ * SinkCounts = { port, messages, firstAt, lastAt, connections, openConnections, peakConnections } (times:
+ * epoch ms; connections: accepted since the reset; openConnections: open now; peakConnections: the
+ * most open at once since the reset, starting from those still open at the reset).
  */
 const net = require('node:net');
 
@@ -31,7 +33,7 @@ const EHLO_REPLY = ['250-bench-sink', '250-PIPELINING', '250-8BITMIME', '250 SIZ
 let seenIds = new Set();
 let duplicates = 0;
 
-const newCounts = (port) => ({ port, messages: 0, firstAt: null, lastAt: null, connections: 0, peakConnections: 0 });
+const newCounts = (port, open = 0) => ({ port, messages: 0, firstAt: null, lastAt: null, connections: 0, openConnections: open, peakConnections: open });
 
 const startSink = () =>
   new Promise((resolve, reject) => {
@@ -56,6 +58,7 @@ const startSink = () =>
       sockets.add(socket);
       open += 1;
       counts.connections += 1;
+      counts.openConnections = open;
       counts.peakConnections = Math.max(counts.peakConnections, open);
       socket.setNoDelay(true);
       socket.setEncoding('latin1');
@@ -118,6 +121,7 @@ const startSink = () =>
       socket.on('error', () => undefined);
       socket.on('close', () => {
         open -= 1;
+        counts.openConnections = open;
         sockets.delete(socket);
       });
       socket.write('220 bench-sink ESMTP\r\n');
@@ -130,8 +134,7 @@ const startSink = () =>
         port,
         counts: () => ({ ...counts }),
         reset: () => {
-          counts = newCounts(port);
-          counts.peakConnections = open;
+          counts = newCounts(port, open);
         },
         close: () =>
           new Promise((done) => {

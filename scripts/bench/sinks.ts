@@ -8,8 +8,11 @@ export interface SinkCounts {
   /** Epoch ms of the first and the last message accepted; null before the first. */
   firstAt: number | null;
   lastAt: number | null;
-  /** TCP connections accepted since the reset, and the most open at once. */
+  /** TCP connections accepted since the reset. */
   connections: number;
+  /** TCP connections open now. */
+  openConnections: number;
+  /** The most TCP connections open at once since the reset (those open at the reset included). */
   peakConnections: number;
 }
 
