@@ -35,7 +35,7 @@ describe('protection window in Redis', () => {
     const store = createRedisWindowStore(redis, { keyPrefix: prefix, maxSamples: 3 });
     for (let index = 0; index < 25; index += 1) {
       const outcome = index < 5 ? 'hardBounce' : index % 5 === 0 ? 'softBounce' : 'accepted';
-      await store.observe('s1', { outcome, reply: outcome === 'accepted' ? null : `550 5.7.1 <r${index}@x.test> ${REFUSAL}`, at: index }, 10);
+      await store.observe('s1', [{ outcome, reply: outcome === 'accepted' ? null : `550 5.7.1 <r${index}@x.test> ${REFUSAL}`, at: index }], 10);
     }
     // The last 10 (15..24): a soft bounce at 15 and 20, the rest accepted; the early hard bounces are gone.
     const state = await store.read('s1');
@@ -52,13 +52,30 @@ describe('protection window in Redis', () => {
 
   it('turns the newest acceptance into a later report, else adds a send', async () => {
     const store = createRedisWindowStore(redis, { keyPrefix: prefix });
-    expect((await store.observe('s2', { outcome: 'complaint', afterAccept: true }, 100)).sends).toBe(1);
-    for (let index = 0; index < 3; index += 1) await store.observe('s2', { outcome: 'accepted' }, 100);
-    const after = await store.observe('s2', { outcome: 'hardBounce', afterAccept: true }, 100);
+    expect((await store.observe('s2', [{ outcome: 'complaint', afterAccept: true }], 100)).sends).toBe(1);
+    for (let index = 0; index < 3; index += 1) await store.observe('s2', [{ outcome: 'accepted' }], 100);
+    const after = await store.observe('s2', [{ outcome: 'hardBounce', afterAccept: true }], 100);
     expect(after).toMatchObject({ sends: 4, counts: { accepted: 2, hardBounce: 1, complaint: 1 } });
     // The converted slot leaves the window with its own kind: fill the window past it.
-    for (let index = 0; index < 100; index += 1) await store.observe('s2', { outcome: 'accepted' }, 100);
+    for (let index = 0; index < 100; index += 1) await store.observe('s2', [{ outcome: 'accepted' }], 100);
     expect((await store.read('s2')).counts).toEqual({ accepted: 100, hardBounce: 0, softBounce: 0, complaint: 0, failed: 0 });
+  });
+
+  it('takes a batch in one call with the same result as one observation at a time', async () => {
+    const store = createRedisWindowStore(redis, { keyPrefix: prefix });
+    const observations = [
+      ...Array.from({ length: 12 }, () => ({ outcome: 'accepted' as const })),
+      { outcome: 'hardBounce' as const, afterAccept: true, reply: '550 5.1.1 gone', at: 1000 },
+      { outcome: 'failed' as const, reply: '554 refused', at: 2000 },
+      ...Array.from({ length: 3 }, () => ({ outcome: 'accepted' as const })),
+      { outcome: 'complaint' as const, afterAccept: true },
+    ];
+    for (const observation of observations) await store.observe('one-by-one', [observation], 10);
+    const batched = await store.observe('batched', observations, 10);
+    expect(batched).toEqual(await store.read('one-by-one'));
+    // The last 10 slots: 12 acceptances pushed 2 out; two were turned into the bounce and the complaint.
+    expect(batched.counts).toEqual({ accepted: 7, hardBounce: 1, softBounce: 0, complaint: 1, failed: 1 });
+    expect(await store.samples('batched')).toEqual(await store.samples('one-by-one'));
   });
 
   it('works on an auto-pipelined connection from its first call (the engine\'s connection)', async () => {
@@ -67,7 +84,7 @@ describe('protection window in Redis', () => {
       // A pipeline of this tick is already open when the store is made and used.
       const other = auto.get(`${prefix}:other`);
       const store = createRedisWindowStore(auto, { keyPrefix: prefix });
-      const [, state] = await Promise.all([other, store.observe('s4', { outcome: 'accepted' }, 10), auto.get(`${prefix}:other`)]);
+      const [, state] = await Promise.all([other, store.observe('s4', [{ outcome: 'accepted' }], 10), auto.get(`${prefix}:other`)]);
       expect(state.sends).toBe(1);
       await Promise.all([store.reset('s4', []), auto.get(`${prefix}:other`)]);
       expect((await store.read('s4')).sends).toBe(0);
@@ -78,7 +95,7 @@ describe('protection window in Redis', () => {
 
   it('claims a rule once, and a reset un-trips only the rules it names', async () => {
     const store = createRedisWindowStore(redis, { keyPrefix: prefix });
-    await store.observe('s3', { outcome: 'failed', reply: '554 no' }, 10);
+    await store.observe('s3', [{ outcome: 'failed', reply: '554 no' }], 10);
     const claims = await Promise.all(Array.from({ length: 20 }, () => store.claim('s3', 'bounceRate')));
     expect(claims.filter(Boolean)).toHaveLength(1);
     expect(await store.claim('s3', 'complaintRate')).toBe(true);
@@ -87,8 +104,8 @@ describe('protection window in Redis', () => {
     expect(await store.samples('s3')).toEqual([]);
     expect(await store.claim('s3', 'bounceRate')).toBe(true);
     // A new window size starts afresh, trips kept.
-    await store.observe('s3', { outcome: 'accepted' }, 10);
-    expect(await store.observe('s3', { outcome: 'accepted' }, 20)).toMatchObject({ window: 20, sends: 1, tripped: ['bounceRate', 'complaintRate'] });
+    await store.observe('s3', [{ outcome: 'accepted' }], 10);
+    expect(await store.observe('s3', [{ outcome: 'accepted' }], 20)).toMatchObject({ window: 20, sends: 1, tripped: ['bounceRate', 'complaintRate'] });
   });
 });
 

@@ -32,20 +32,23 @@ const fakeStore = (): WindowStore & { slots: Map<string, ProtectionOutcome[]> } 
     for (const slot of ring) counts[slot] += 1;
     return { window, sends: ring.length, counts, tripped: [...tripsOf(serverId)] };
   };
+  const observeOne = (ring: ProtectionOutcome[], serverId: string, observation: Observation, window: number) => {
+    const newest = observation.afterAccept ? ring.lastIndexOf('accepted') : -1;
+    if (newest >= 0) ring[newest] = observation.outcome;
+    else {
+      ring.push(observation.outcome);
+      if (ring.length > window) ring.shift();
+    }
+    if (observation.outcome !== 'accepted' && observation.reply) {
+      samples.set(serverId, [{ outcome: observation.outcome, reply: observation.reply, at: observation.at ?? 0 }, ...(samples.get(serverId) ?? [])].slice(0, 5));
+    }
+  };
   return {
     slots,
-    async observe(serverId, observation: Observation, window) {
+    async observe(serverId, observations: Observation[], window) {
       const ring = slots.get(serverId) ?? [];
       slots.set(serverId, ring);
-      const newest = observation.afterAccept ? ring.lastIndexOf('accepted') : -1;
-      if (newest >= 0) ring[newest] = observation.outcome;
-      else {
-        ring.push(observation.outcome);
-        if (ring.length > window) ring.shift();
-      }
-      if (observation.outcome !== 'accepted' && observation.reply) {
-        samples.set(serverId, [{ outcome: observation.outcome, reply: observation.reply, at: observation.at ?? 0 }, ...(samples.get(serverId) ?? [])].slice(0, 5));
-      }
+      for (const observation of observations) observeOne(ring, serverId, observation, window);
       return stateOf(serverId, window);
     },
     async claim(serverId, rule) {

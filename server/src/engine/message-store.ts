@@ -145,20 +145,88 @@ return stored
 `;
 const STORE_BATCHES_SHA = createHash('sha1').update(STORE_BATCHES_LUA).digest('hex');
 
+/**
+ * Writes a message's state after an attempt, as a Lua function (used by FINISH_LUA below and by the
+ * engine's one script per attempt, attempt-script.ts). A final status is counted exactly once, even
+ * when a job runs twice: a message whose state is final already, or a campaign message whose key is
+ * gone (removed when it finished), is neither written nor counted again. A message that is gone is
+ * never brought back by a late write.
+ *
+ * msg, depth, campaign: keys (campaign is ignored unless hasCampaign is '1'); final: the final
+ * status, or '' for a state that is not final; fields: a flat list of field, value pairs.
+ * Returns 1 if it wrote, 0 if the message was gone or finished already.
+ */
+export const WRITE_STATE_FUNCTION_LUA = `
+local function writeState(msg, depth, campaign, hasCampaign, final, depthField, retentionSec, fields)
+  if final == '' then
+    if redis.call('EXISTS', msg) == 0 then return 0 end
+    if #fields > 0 then redis.call('HSET', msg, unpack(fields)) end
+    return 1
+  end
+  if hasCampaign == '1' then
+    if redis.call('DEL', msg) == 0 then return 0 end
+    redis.call('HINCRBY', campaign, final, 1)
+  else
+    local status = redis.call('HGET', msg, 'status')
+    if not status or status == 'sent' or status == 'failed' or status == 'bounced' or status == 'skipped' then return 0 end
+    if #fields > 0 then redis.call('HSET', msg, unpack(fields)) end
+    redis.call('HDEL', msg, 'body')
+    redis.call('EXPIRE', msg, retentionSec)
+  end
+  redis.call('HINCRBY', depth, depthField, -1)
+  return 1
+end
+`;
+
+/** KEYS: message, depth, campaign counters (or depth again). ARGV: hasCampaign, final, depth field, retention, then field/value pairs. */
+const FINISH_LUA = `${WRITE_STATE_FUNCTION_LUA}
+local fields = {}
+for index = 5, #ARGV do fields[#fields + 1] = ARGV[index] end
+return writeState(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], fields)
+`;
+const FINISH_SHA = createHash('sha1').update(FINISH_LUA).digest('hex');
+
+/** The fields of a state change as stored (attempts as JSON, null as ''). */
+export type StateChange = Partial<Pick<MessageRecord, 'status' | 'attempts' | 'serverId' | 'serverName' | 'lastReply' | 'smtpMessageId' | 'sentAt' | 'finishedAt' | 'ownJob'>>;
+export const storedFieldsOf = (change: StateChange): string[] => {
+  const fields: string[] = [];
+  for (const [name, value] of Object.entries(change)) {
+    if (value === undefined) continue;
+    fields.push(name, name === 'attempts' ? JSON.stringify(value) : value === null ? '' : typeof value === 'boolean' ? (value ? '1' : '') : String(value));
+  }
+  return fields;
+};
+
+/** The keys and arguments of writeState for one change (see WRITE_STATE_FUNCTION_LUA). */
+export const writeStateCall = (messageKey: string, change: StateChange, finished: FinishedCounters | undefined, retentionSec: number) => {
+  const final = change.status !== undefined && FINAL_STATUSES.has(change.status) ? change.status : '';
+  const depthKey = finished?.depthKey ?? messageKey;
+  const campaignKey = finished?.campaignCountsKey ?? null;
+  return {
+    keys: [messageKey, depthKey, campaignKey ?? depthKey],
+    args: [campaignKey ? '1' : '0', final, finished?.depthField ?? '', String(retentionSec)],
+    fields: storedFieldsOf(change),
+  };
+};
+
+/**
+ * EVALSHA, loaded with EVAL when Redis does not know it yet (a restart, a failover). Not
+ * defineCommand: see protection.ts (the connection may be auto-pipelined).
+ */
+export const evalScript = async <T>(redis: Redis | Cluster, sha: string, lua: string, keys: string[], args: string[]): Promise<T> => {
+  try {
+    return (await redis.evalsha(sha, keys.length, ...keys, ...args)) as T;
+  } catch (error) {
+    if (!/NOSCRIPT/.test((error as Error).message)) throw error;
+    return (await redis.eval(lua, keys.length, ...keys, ...args)) as T;
+  }
+};
+
 export const createMessageStore = (redis: Redis | Cluster, options: { keyPrefix: string; retentionSec: number; idempotencySec: number }) => {
   const messageKey = (id: string) => `${options.keyPrefix}:msg:${id}`;
   const idempotencyKeyOf = (key: string) => `${options.keyPrefix}:idem:${key}`;
   const batchMarkerKey = (batchId: string) => `${options.keyPrefix}:batch:${batchId}`;
-  // EVALSHA, loaded with EVAL when Redis does not know it yet (a restart, a failover). Not
-  // defineCommand: see protection.ts (the connection may be auto-pipelined).
-  const storeBatches = async <T>(keys: string[], args: string[]): Promise<T> => {
-    try {
-      return (await redis.evalsha(STORE_BATCHES_SHA, keys.length, ...keys, ...args)) as T;
-    } catch (error) {
-      if (!/NOSCRIPT/.test((error as Error).message)) throw error;
-      return (await redis.eval(STORE_BATCHES_LUA, keys.length, ...keys, ...args)) as T;
-    }
-  };
+  const storeBatches = <T>(keys: string[], args: string[]) => evalScript<T>(redis, STORE_BATCHES_SHA, STORE_BATCHES_LUA, keys, args);
 
   /** A stored message; `withBody: false` also reads a finished one, whose body is gone. */
   const parse = (id: string, fields: Record<string, string>, withBody = true): MessageRecord | null => {
@@ -252,37 +320,20 @@ export const createMessageStore = (redis: Redis | Cluster, options: { keyPrefix:
     },
 
     /**
-     * Writes what changed after an attempt. A final status (with `finished`) takes the message off
-     * its group's depth counter and counts it for its campaign in the same MULTI, so it is counted
-     * exactly once. A finished message keeps only its state, for `retentionSec` (the body is not
+     * Writes what changed after an attempt, in one script (WRITE_STATE_FUNCTION_LUA). A final status
+     * (with `finished`) takes the message off its group's depth counter and counts it for its
+     * campaign at the same time, exactly once even when a job runs twice. A finished message keeps only its state, for `retentionSec` (the body is not
      * needed again); a finished campaign message is removed at once (the delivery log holds its
      * history, and Redis memory must not grow with the size of an audience). A message that is gone
      * is never sent again (see the worker).
      */
-    async update(
-      id: string,
-      change: Partial<Pick<MessageRecord, 'status' | 'attempts' | 'serverId' | 'serverName' | 'lastReply' | 'smtpMessageId' | 'sentAt' | 'finishedAt' | 'ownJob'>>,
-      finished?: FinishedCounters
-    ): Promise<void> {
-      const fields: Record<string, string> = {};
-      for (const [name, value] of Object.entries(change)) {
-        if (value === undefined) continue;
-        fields[name] = name === 'attempts' ? JSON.stringify(value) : value === null ? '' : typeof value === 'boolean' ? (value ? '1' : '') : String(value);
-      }
-      const final = change.status !== undefined && FINAL_STATUSES.has(change.status);
-      if (!final) {
-        await redis.hset(messageKey(id), fields);
-        return;
-      }
-      const transaction = redis.multi();
-      if (finished?.campaignCountsKey) {
-        transaction.del(messageKey(id)).hincrby(finished.campaignCountsKey, change.status!, 1);
-      } else {
-        transaction.hset(messageKey(id), fields).hdel(messageKey(id), 'body').expire(messageKey(id), options.retentionSec);
-      }
-      if (finished) transaction.hincrby(finished.depthKey, finished.depthField, -1);
-      await transaction.exec();
+    async update(id: string, change: StateChange, finished?: FinishedCounters): Promise<void> {
+      const call = writeStateCall(messageKey(id), change, finished, options.retentionSec);
+      await evalScript(redis, FINISH_SHA, FINISH_LUA, call.keys, [...call.args, ...call.fields]);
     },
+
+    messageKey,
+    retentionSec: options.retentionSec,
 
     /** Marks several messages deferred in one round trip. */
     async markDeferred(ids: string[]): Promise<void> {

@@ -114,8 +114,8 @@ export interface Verdict {
 }
 
 export interface WindowStore {
-  /** Adds one observation (one atomic script) and returns the window after it. */
-  observe(serverId: string, observation: Observation, window: number): Promise<WindowState>;
+  /** Adds observations of one server, in order (one atomic script), and returns the window after them. */
+  observe(serverId: string, observations: Observation[], window: number): Promise<WindowState>;
   /** Claims a crossed rule: true for exactly one caller until reset() un-trips it. */
   claim(serverId: string, rule: ProtectionRuleId): Promise<boolean>;
   /** Gives a claim back (the action could not be taken: the next observation tries again). */
@@ -134,16 +134,15 @@ const TRIP_FIELD = (rule: ProtectionRuleId) => `trip:${rule}`;
 const MAX_REPLY = 500;
 
 /**
- * One observation. KEYS: ring, state, samples. ARGV: window size, slot byte, after-accept (1/0),
- * sample ('' none), max samples, ttl ms.
- * Returns the state hash as a flat list (HGETALL).
+ * Observations of one server, in order. KEYS: ring, state, samples. ARGV: window size, max samples,
+ * ttl ms, then three per observation: slot byte, after-accept (1/0), sample ('' none).
+ * Returns the state hash after the last one as a flat list (HGETALL).
  */
 const OBSERVE_LUA = `
 local ring, state, samples = KEYS[1], KEYS[2], KEYS[3]
 local n = tonumber(ARGV[1])
-local kind = ARGV[2]
-local afterAccept = ARGV[3] == '1'
-local ttl = tonumber(ARGV[6])
+local maxSamples = tonumber(ARGV[2])
+local ttl = tonumber(ARGV[3])
 
 if tonumber(redis.call('HGET', state, 'n')) ~= n then
   -- New, or the window size changed: start afresh (active trips stay).
@@ -152,6 +151,7 @@ if tonumber(redis.call('HGET', state, 'n')) ~= n then
 end
 local head = tonumber(redis.call('HGET', state, 'head'))
 local filled = tonumber(redis.call('HGET', state, 'filled'))
+local accepted = tonumber(redis.call('HGET', state, 'a'))
 
 -- The newest 'a' slot, scanning back from the head in chunks; -1 when none.
 local function newestAccepted()
@@ -171,33 +171,43 @@ local function newestAccepted()
   return -1
 end
 
-local converted = false
-if afterAccept and tonumber(redis.call('HGET', state, 'a')) > 0 then
-  local slot = newestAccepted()
-  if slot >= 0 then
-    redis.call('SETRANGE', ring, slot, kind)
-    redis.call('HINCRBY', state, 'a', -1)
+for index = 4, #ARGV, 3 do
+  local kind = ARGV[index]
+  local afterAccept = ARGV[index + 1] == '1'
+  local sample = ARGV[index + 2]
+  local converted = false
+  if afterAccept and accepted > 0 then
+    local slot = newestAccepted()
+    if slot >= 0 then
+      redis.call('SETRANGE', ring, slot, kind)
+      redis.call('HINCRBY', state, 'a', -1)
+      redis.call('HINCRBY', state, kind, 1)
+      accepted = accepted - 1
+      converted = true
+    end
+  end
+  if not converted then
+    if filled >= n then
+      local old = redis.call('GETRANGE', ring, head, head)
+      if old ~= '' then
+        redis.call('HINCRBY', state, old, -1)
+        if old == 'a' then accepted = accepted - 1 end
+      end
+    else
+      filled = filled + 1
+    end
+    redis.call('SETRANGE', ring, head, kind)
     redis.call('HINCRBY', state, kind, 1)
-    converted = true
+    if kind == 'a' then accepted = accepted + 1 end
+    head = (head + 1) % n
+  end
+  if sample ~= '' then
+    redis.call('LPUSH', samples, sample)
+    redis.call('LTRIM', samples, 0, maxSamples - 1)
+    redis.call('PEXPIRE', samples, ttl)
   end
 end
-if not converted then
-  if filled >= n then
-    local old = redis.call('GETRANGE', ring, head, head)
-    if old ~= '' then redis.call('HINCRBY', state, old, -1) end
-  else
-    filled = filled + 1
-  end
-  redis.call('SETRANGE', ring, head, kind)
-  redis.call('HINCRBY', state, kind, 1)
-  redis.call('HSET', state, 'head', (head + 1) % n, 'filled', filled)
-end
-
-if ARGV[4] ~= '' then
-  redis.call('LPUSH', samples, ARGV[4])
-  redis.call('LTRIM', samples, 0, tonumber(ARGV[5]) - 1)
-  redis.call('PEXPIRE', samples, ttl)
-end
+redis.call('HSET', state, 'head', head, 'filled', filled)
 redis.call('PEXPIRE', ring, ttl)
 redis.call('PEXPIRE', state, ttl)
 return redis.call('HGETALL', state)
@@ -284,19 +294,20 @@ export const createRedisWindowStore = (redis: Redis | Cluster, options: WindowSt
   };
 
   return {
-    async observe(serverId, observation, window) {
+    async observe(serverId, observations, window) {
       if (!Number.isInteger(window) || window < 1) throw new RangeError(`multi-smtp protection: window must be a whole number >= 1 (got ${window})`);
       const keys = keysOf(serverId);
-      const reply = observation.reply?.trim();
-      const sample =
-        observation.outcome !== 'accepted' && reply
-          ? JSON.stringify({ o: observation.outcome, r: reply.slice(0, MAX_REPLY), t: observation.at ?? Date.now() })
-          : '';
-      const afterAccept = observation.afterAccept === true && ASYNC_OUTCOMES.has(observation.outcome) ? 1 : 0;
-      const list = await observeScript<string[]>(
-        [keys.ring, keys.state, keys.samples],
-        [window, SLOT_OF[observation.outcome], afterAccept, sample, maxSamples, ttlMs]
-      );
+      const args: Arg[] = [window, maxSamples, ttlMs];
+      for (const observation of observations) {
+        const reply = observation.reply?.trim();
+        const sample =
+          observation.outcome !== 'accepted' && reply
+            ? JSON.stringify({ o: observation.outcome, r: reply.slice(0, MAX_REPLY), t: observation.at ?? Date.now() })
+            : '';
+        const afterAccept = observation.afterAccept === true && ASYNC_OUTCOMES.has(observation.outcome) ? 1 : 0;
+        args.push(SLOT_OF[observation.outcome], afterAccept, sample);
+      }
+      const list = await observeScript<string[]>([keys.ring, keys.state, keys.samples], args);
       return windowStateOf(fieldsFromList(list));
     },
 
@@ -430,29 +441,81 @@ export interface ProtectionMonitorOptions {
   clock?: () => number;
 }
 
-/** Observations in, trips out: see the top of this file. */
-export const createProtectionMonitor = (options: ProtectionMonitorOptions) => {
+/** Observations of a server gathered for this long go to Redis in one script call. */
+const DEFAULT_BATCH_MS = 10;
+/** A batch this large goes at once. */
+const MAX_BATCH = 200;
+
+interface PendingBatch {
+  observations: Observation[];
+  waiters: { resolve: (verdicts: Verdict[]) => void; reject: (error: unknown) => void }[];
+  timer: NodeJS.Timeout | null;
+}
+
+/**
+ * Observations in, trips out: see the top of this file. Observations of a server are appended in
+ * small batches (those of `batchMs`, one script call each) rather than one call per message: under
+ * load the engine observes every message, and a rule is judged on hundreds of them anyway.
+ */
+export const createProtectionMonitor = (options: ProtectionMonitorOptions & { batchMs?: number }) => {
   const clock = options.clock ?? Date.now;
-  return {
-    /** Records one observation; resolves with the verdicts this call acted on (usually none). */
-    async observe(serverId: string, observation: Observation): Promise<Verdict[]> {
-      const settings = options.settings();
-      if (!settings) return [];
-      const at = observation.at ?? clock();
-      const state = await options.store.observe(serverId, { ...observation, at }, settings.window);
-      const acted: Verdict[] = [];
-      for (const verdict of evaluateWindow(state, settings)) {
-        if (!(await options.store.claim(serverId, verdict.rule))) continue;
-        try {
-          const samples = await options.store.samples(serverId);
-          await options.trip(serverId, { ...verdict, evidence: { ...verdict.evidence, samples, at } });
-          acted.push(verdict);
-        } catch (error) {
-          await options.store.unclaim(serverId, verdict.rule).catch(() => undefined);
-          throw error;
-        }
+  const batchMs = options.batchMs ?? DEFAULT_BATCH_MS;
+  const pending = new Map<string, PendingBatch>();
+
+  /** Adds a batch to the window, then acts on the rules it crossed (each claimed by one caller). */
+  const judge = async (serverId: string, observations: Observation[], settings: ProtectionSettings): Promise<Verdict[]> => {
+    const state = await options.store.observe(serverId, observations, settings.window);
+    const at = observations.at(-1)?.at ?? clock();
+    const acted: Verdict[] = [];
+    for (const verdict of evaluateWindow(state, settings)) {
+      if (!(await options.store.claim(serverId, verdict.rule))) continue;
+      try {
+        const samples = await options.store.samples(serverId);
+        await options.trip(serverId, { ...verdict, evidence: { ...verdict.evidence, samples, at } });
+        acted.push(verdict);
+      } catch (error) {
+        await options.store.unclaim(serverId, verdict.rule).catch(() => undefined);
+        throw error;
       }
-      return acted;
+    }
+    return acted;
+  };
+
+  const flush = (serverId: string) => {
+    const batch = pending.get(serverId);
+    if (!batch) return;
+    pending.delete(serverId);
+    if (batch.timer) clearTimeout(batch.timer);
+    const settings = options.settings();
+    const done = settings ? judge(serverId, batch.observations, settings) : Promise.resolve([]);
+    done.then(
+      (verdicts) => batch.waiters.forEach((waiter) => waiter.resolve(verdicts)),
+      (error: unknown) => batch.waiters.forEach((waiter) => waiter.reject(error))
+    );
+  };
+
+  return {
+    /**
+     * Records one observation; resolves, once its batch was judged, with the verdicts that batch
+     * acted on (usually none).
+     */
+    observe(serverId: string, observation: Observation): Promise<Verdict[]> {
+      if (!options.settings()) return Promise.resolve([]);
+      let batch = pending.get(serverId);
+      if (!batch) {
+        batch = { observations: [], waiters: [], timer: null };
+        pending.set(serverId, batch);
+        batch.timer = setTimeout(() => flush(serverId), batchMs);
+      }
+      batch.observations.push({ ...observation, at: observation.at ?? clock() });
+      const result = new Promise<Verdict[]>((resolve, reject) => batch.waiters.push({ resolve, reject }));
+      if (batch.observations.length >= MAX_BATCH) flush(serverId);
+      return result;
+    },
+
+    /** Judges what is gathered now (shutdown). */
+    flushAll() {
+      for (const serverId of [...pending.keys()]) flush(serverId);
     },
   };
 };

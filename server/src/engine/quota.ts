@@ -102,6 +102,11 @@ export interface QuotaStore {
    * refund: its slot is counted as used, which can only under-use the quota, never exceed it.
    */
   release(reservation: Reservation, outcome: { accepted: boolean; keepLease?: boolean }): Promise<void>;
+  /**
+   * The keys release() touches for a reservation, in RELEASE_FUNCTION_LUA's order (leases, hour,
+   * day, open), for a script that releases as one of its steps (the engine's attempt script).
+   */
+  releaseKeysOf(reservation: Reservation): [string, string, string, string];
   /** Gives back a connection slot when its connection closes (after sends released with keepLease). */
   releaseLease(serverId: string, leaseToken: string): Promise<void>;
   /**
@@ -262,32 +267,41 @@ return {1, leaseToken}
 `;
 
 /**
+ * The release step as a Lua function, shared by RELEASE_LUA and the engine's attempt script.
+ */
+export const RELEASE_FUNCTION_LUA = `
+-- leases, hour, day, open: the keys (hour and day: the windows the reservation was made in)
+-- token: the lease token; accepted: '1' if the server accepted the message, '0' if not
+-- reservationId: what was reserved; keepLease: '1' to keep the lease (the connection stays open)
+-- (Reservations older than the lease length are pruned by reserve(): releasing one refunds nothing.)
+local function releaseReservation(leases, hour, day, open, token, accepted, reservationId, keepLease)
+  -- ZREM answers 1 only for the first release of a reservation: the guard that makes release idempotent.
+  local released = redis.call('ZREM', open, reservationId)
+  if keepLease ~= '1' then redis.call('ZREM', leases, token) end
+  if released == 1 and accepted == '0' then
+    -- Not accepted: the slot was not used. Decrement, but never below zero and never recreate a
+    -- counter that already expired (that window is over; nothing to give back).
+    for _, key in ipairs({hour, day}) do
+      local count = tonumber(redis.call('GET', key) or '0')
+      if count > 0 then redis.call('DECR', key) end
+    end
+  end
+  return released
+end
+`;
+
+/**
  * Finish a reservation: if the message was not accepted, give its hour and day slots back; free its
  * connection slot unless the caller keeps the connection open for its next send. Runs once per
- * reservation: only the call that removes it from the open set refunds.
+ * reservation: only the call that removes it from the open set refunds. (The sending engine runs the
+ * same function inside its one script per attempt: see attempt-script.ts.)
  *
- * Returns 1 if this call released the reservation, 0 if it was already released or it expired.
+ * KEYS: leases, hour counter, day counter, open reservations. ARGV: lease token, accepted ('1'/'0'),
+ * reservation id, keep the lease ('1'/'0'). Returns 1 if this call released the reservation, 0 if it
+ * was already released or it expired.
  */
-export const RELEASE_LUA = `
--- KEYS[1] leases  KEYS[2] hour counter  KEYS[3] day counter (the windows the reservation was made in)
--- KEYS[4] open reservations
--- ARGV[1] lease token   ARGV[2] '1' if the server accepted the message, '0' if not
--- ARGV[3] reservation id   ARGV[4] '1' to keep the lease (the connection stays open)
--- (Reservations older than the lease length are pruned by reserve(): releasing one refunds nothing.)
--- ZREM answers 1 only for the first release of a reservation: the guard that makes release idempotent.
-local released = redis.call('ZREM', KEYS[4], ARGV[3])
-if ARGV[4] ~= '1' then redis.call('ZREM', KEYS[1], ARGV[1]) end
-
-if released == 1 and ARGV[2] == '0' then
-  -- Not accepted: the slot was not used. Decrement, but never below zero and never recreate a
-  -- counter that already expired (that window is over; nothing to give back).
-  for _, key in ipairs({KEYS[2], KEYS[3]}) do
-    local count = tonumber(redis.call('GET', key) or '0')
-    if count > 0 then redis.call('DECR', key) end
-  end
-end
-
-return released
+export const RELEASE_LUA = `${RELEASE_FUNCTION_LUA}
+return releaseReservation(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 `;
 
 /**
@@ -387,6 +401,11 @@ export const createQuotaStore = (redis: Redis | Cluster, options: QuotaStoreOpti
     };
   };
 
+  const releaseKeysOf = (reservation: Reservation): [string, string, string, string] => {
+    const keys = keysOf(reservation.serverId);
+    return [keys.leases, keys.hour(reservation.hourWindow), keys.day(reservation.dayWindow), keys.open];
+  };
+
   return {
     async reserve(serverId, limits, now = Date.now(), heldLeaseToken = '') {
       const perSecond = optionalLimit('perSecond', limits.perSecond);
@@ -435,18 +454,16 @@ export const createQuotaStore = (redis: Redis | Cluster, options: QuotaStoreOpti
     },
 
     async release(reservation, outcome) {
-      const keys = keysOf(reservation.serverId);
       await commands.multiSmtpQuotaRelease(
-        keys.leases,
-        keys.hour(reservation.hourWindow),
-        keys.day(reservation.dayWindow),
-        keys.open,
+        ...releaseKeysOf(reservation),
         reservation.token,
         outcome.accepted ? '1' : '0',
         reservation.id,
         outcome.keepLease ? '1' : '0'
       );
     },
+
+    releaseKeysOf,
 
     async releaseLease(serverId, leaseToken) {
       await redis.zrem(keysOf(serverId).leases, leaseToken);

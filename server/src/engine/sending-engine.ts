@@ -10,7 +10,8 @@ import { classifyAttempt, classifyRejectedRecipients, type Classification } from
 import type { Directory, DirectoryCache, ServerConfig } from './directory';
 import { createHealthStore, type ServerHealth } from './health';
 import { outgoingMessageSchema, recipientsOf, type OutgoingMessage, type OutgoingMessageInput } from './message';
-import { createMessageStore, FINAL_STATUSES, toLogEntry, type CampaignRecipient, type MessageMeta, type MessageRecord } from './message-store';
+import { writeAttempt } from './attempt-script';
+import { createMessageStore, FINAL_STATUSES, toLogEntry, type CampaignRecipient, type MessageMeta, type MessageRecord, type StateChange } from './message-store';
 import { createQuotaStore, type QuotaLimits, type Reservation } from './quota';
 import { Router, type GroupSnapshot, type ServerSnapshot } from './router';
 import type { SmtpTimeouts } from './smtp-probe';
@@ -128,6 +129,7 @@ export interface EngineOptions {
   /** How long an unlocked job waits before another worker takes it over after a crash. */
   lockDurationMs?: number;
   retention?: { messageSec?: number; idempotencySec?: number };
+  /** Each state change of a message; the entry is shared with onEvent and never changed after. */
   log?: (entry: MessageLogEntry) => void;
   /** Asked before each campaign message is routed (see GateDecision). */
   gate?: (meta: MessageMeta) => Promise<GateDecision>;
@@ -180,6 +182,9 @@ const SUSPENDED_RECHECK_MS = 60_000;
 /** Spreads wake-ups so the jobs of a group at quota do not all come back in the same millisecond. */
 const withJitter = (until: number, now: number) => until + Math.floor(Math.random() * Math.min(2000, Math.max(50, (until - now) * 0.1)));
 
+/** Per-minute statistics of a server are kept two hours (lastHourStats reads the last 60 minutes). */
+const STATS_TTL_SEC = 2 * 3600;
+
 const formatAddress = (entry: { name: string; address: string }) => (entry.name ? { name: entry.name, address: entry.address } : entry.address);
 
 export const createSendingEngine = (options: EngineOptions) => {
@@ -229,8 +234,16 @@ export const createSendingEngine = (options: EngineOptions) => {
     reported.add(key);
     reportError(new Error(message), key);
   };
-  const log = (record: MessageRecord) => options.log?.(toLogEntry(record));
-  const emit = (event: EngineEvent, record: MessageRecord) => options.onEvent?.(event, toLogEntry(record));
+  /**
+   * A state change, told to the delivery log and to the event listeners (statistics, protection,
+   * Strapi's event hub) as one entry object, made once: it is never changed after (a record's
+   * arrays are replaced, not mutated), so every listener may keep it.
+   */
+  const report = (event: EngineEvent, record: MessageRecord) => {
+    const entry = toLogEntry(record);
+    options.log?.(entry);
+    options.onEvent?.(event, entry);
+  };
 
   const depthKey = `${keyPrefix}:depth`;
   const waitKey = (groupId: string) => `${keyPrefix}:wait:${groupId}`;
@@ -320,7 +333,7 @@ export const createSendingEngine = (options: EngineOptions) => {
     redis
       .pipeline()
       .hincrby(statsKey(serverId, minute), field, 1)
-      .expire(statsKey(serverId, minute), 2 * 3600)
+      .expire(statsKey(serverId, minute), STATS_TTL_SEC)
       .exec()
       .catch((error) => reportError(error, 'stats'));
   };
@@ -341,8 +354,7 @@ export const createSendingEngine = (options: EngineOptions) => {
     if (status !== 'sent') {
       await store.update(record.id, { status, finishedAt: record.finishedAt, lastReply: record.lastReply }, countersOf(record));
     }
-    log(record);
-    emit(status, record);
+    report(status, record);
   };
 
   /** One attempt on one server with a reserved slot. The accept is written before anything else. */
@@ -371,46 +383,49 @@ export const createSendingEngine = (options: EngineOptions) => {
     record.serverId = server.id;
     record.serverName = server.name;
     record.lastReply = classification.reply;
-    // The state is written and the quota slot released together (one round trip when the Redis
-    // connection pipelines automatically); the accept is in the store before this attempt returns,
-    // so a crash from then on can never send this message again.
-    let written: Promise<void>;
-    if (classification.outcome === 'accepted') {
+    // The state is written, the quota slot released and the statistics counted in one script call
+    // (attempt-script.ts): the accept is in the store before this attempt returns, so a crash from
+    // then on can never send this message again.
+    const accepted = classification.outcome === 'accepted';
+    let change: StateChange;
+    if (accepted) {
       record.status = 'sent';
       record.sentAt = now;
       record.finishedAt = now;
       record.smtpMessageId = info?.messageId ?? null;
-      written = store.update(
-        record.id,
-        {
-          status: 'sent',
-          sentAt: now,
-          finishedAt: now,
-          attempts: record.attempts,
-          serverId: server.id,
-          serverName: server.name,
-          lastReply: record.lastReply,
-          smtpMessageId: record.smtpMessageId,
-        },
-        countersOf(record)
-      );
+      change = {
+        status: 'sent',
+        sentAt: now,
+        finishedAt: now,
+        attempts: record.attempts,
+        serverId: server.id,
+        serverName: server.name,
+        lastReply: record.lastReply,
+        smtpMessageId: record.smtpMessageId,
+      };
     } else {
-      written = store.update(record.id, { attempts: record.attempts, serverId: server.id, serverName: server.name, lastReply: record.lastReply });
+      change = { attempts: record.attempts, serverId: server.id, serverName: server.name, lastReply: record.lastReply };
     }
-    const released = quota
-      .release(reservation, { accepted: classification.outcome === 'accepted', keepLease: true })
-      .catch((releaseError) => reportError(releaseError, 'quota release'));
-    // The connection is handed back whatever becomes of the state write. When it fails (Redis away,
-    // the job then fails and is retried), a connection left out of the pool would have its lease
+    const written = writeAttempt(redis, store.retentionSec, {
+      messageKey: store.messageKey(record.id),
+      change,
+      finished: accepted ? countersOf(record) : undefined,
+      reservation,
+      releaseKeys: quota.releaseKeysOf(reservation),
+      accepted,
+      keepLease: true,
+      stat: accepted ? { key: statsKey(server.id, Math.floor(now / 60_000)), field: 'sent', ttlSec: STATS_TTL_SEC } : undefined,
+    });
+    // The connection is handed back whatever becomes of the write. When it fails (Redis away, the
+    // job then fails and is retried), a connection left out of the pool would have its lease
     // renewed for the life of the process: its connection slot lost for good (a Redis restart in
     // test/integration/faults.test.ts left one slot of four). Closed instead: its lease and
-    // reservation, no longer renewed, lapse within leaseMs if releasing them fails too.
+    // reservation, no longer renewed, lapse within leaseMs.
     let writeFailed = true;
     try {
       await written;
       writeFailed = false;
     } finally {
-      await released;
       connection.reservationId = null;
       // A connection that had server trouble is not trusted again: close it and free its slot.
       if (writeFailed || classification.outcome === 'server-transient' || classification.outcome === 'server-condemned') await connections.discard(connection);
@@ -541,7 +556,7 @@ export const createSendingEngine = (options: EngineOptions) => {
         }
         switch (outcome) {
           case 'accepted': {
-            countStats(serverId, 'sent', done);
+            // Counted in the statistics by the attempt's script.
             const rejected = info ? classifyRejectedRecipients(info).map((entry) => entry.recipient) : [];
             return { kind: 'final', status: 'sent', rejectedRecipients: rejected };
           }
@@ -589,8 +604,7 @@ export const createSendingEngine = (options: EngineOptions) => {
     record.ownJob ||= ownJob;
     await store.update(record.id, ownJob ? { status: 'deferred', ownJob: true } : { status: 'deferred' });
     if (wasDeferred) return;
-    log(record);
-    emit('deferred', record);
+    report('deferred', record);
   };
 
   /** How handling one message ended, for the job that carries it to act on. */
@@ -732,8 +746,7 @@ export const createSendingEngine = (options: EngineOptions) => {
         await store.markDeferred(waiting.map((entry) => entry.id));
         for (const entry of waiting) {
           entry.status = 'deferred';
-          log(entry);
-          emit('deferred', entry);
+          report('deferred', entry);
         }
       } else {
         record.status = record.attempts.length > 0 ? 'deferred' : 'queued';
@@ -856,8 +869,7 @@ export const createSendingEngine = (options: EngineOptions) => {
     }
     await redis.hincrby(depthKey, target.groupId ?? 'pinned', records.length);
     for (const record of records) {
-      log(record);
-      emit('queued', record);
+      report('queued', record);
     }
     return { records, duplicate: null };
   };

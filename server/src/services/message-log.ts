@@ -38,12 +38,15 @@ const snapshot = (entry: MessageLogEntry): MessageLogEntry => ({
 });
 
 /**
- * A 'queued' state is held back this long before it is buffered for writing: most messages are
- * sent within it, and then only their final state is written (one row write instead of two).
+ * A 'queued' state is held back this long before it is buffered for writing: nearly every message
+ * is sent (or deferred) within it, and then only its final state is written: one row write per
+ * message instead of two. One that waits longer (scheduled, at quota) gets its queued row then.
  */
-const QUEUED_HOLD_MS = 1000;
-/** Past this many held states the oldest go to the buffer at once (memory stays bounded). */
-const MAX_HELD = 20_000;
+const QUEUED_HOLD_MS = 60_000;
+/** How often held states are looked at. */
+const HOLD_CHECK_MS = 1000;
+/** Past this many held states the oldest go to the buffer at once (memory stays bounded, ~25 MB). */
+const MAX_HELD = 50_000;
 
 /**
  * The delivery log. Sends report each state change through `record()`, which only buffers; a
@@ -90,19 +93,23 @@ const messageLog = ({ strapi }: { strapi: Core.Strapi }) => {
   };
 
   return {
-    /** Buffers the latest full state of a message. Returns at once; never throws for a database problem. */
+    /**
+     * Buffers the latest full state of a message. Returns at once; never throws for a database
+     * problem. The entry is kept as it is, not copied: the caller must not change it afterwards (the
+     * engine makes a new entry for every state change).
+     */
     record(entry: MessageLogEntry): void {
       if (entry.status === 'queued') {
-        held.set(entry.id, { entry: snapshot(entry), at: Date.now() });
+        held.set(entry.id, { entry, at: Date.now() });
         if (held.size > MAX_HELD) releaseHeld(false);
         if (!holdTimer) {
-          holdTimer = setInterval(() => releaseHeld(false), QUEUED_HOLD_MS / 4);
+          holdTimer = setInterval(() => releaseHeld(false), HOLD_CHECK_MS);
           holdTimer.unref();
         }
         return;
       }
       held.delete(entry.id);
-      buffer.add(snapshot(entry));
+      buffer.add(entry);
     },
 
     /** Writes everything recorded so far (tests, shutdown). Rejects if the write failed; the entries are kept. */

@@ -260,6 +260,7 @@ const protection = ({ strapi }: { strapi: Core.Strapi }) => {
 
     /** Resolves when every observation so far, and what it triggered, is done. */
     async idle(): Promise<void> {
+      bound?.monitor.flushAll();
       while (pending.size > 0) await Promise.allSettled([...pending]);
     },
   };
