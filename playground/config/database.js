@@ -8,5 +8,13 @@ module.exports = () => ({
       filename: process.env.DATABASE_FILENAME || path.join(process.cwd(), '.tmp', 'data.db'),
     },
     useNullAsDefault: true,
+    // Write-ahead logging: see README, Production > Database.
+    pool: {
+      afterCreate: (db, done) => {
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = NORMAL');
+        done(null, db);
+      },
+    },
   },
 });

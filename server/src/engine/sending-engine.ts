@@ -158,8 +158,13 @@ type RunResult =
 /** A job is one message, or a batch of messages sent one after the other by the same worker slot. */
 type JobData = { id: string } | { ids: string[] };
 
-/** Messages per job in sendBulk: enough to spread BullMQ's cost per job, few enough to spread a batch over the workers. */
+/**
+ * Messages per job in sendBulk: enough to spread BullMQ's cost per job (a job's messages are sent
+ * side by side through the worker's send slots, so a large one does not serialize them).
+ */
 const MAX_BULK_BATCH = 50;
+/** Messages stored and queued per round trip in sendBulk. */
+const BULK_CHUNK = 1000;
 
 const QUEUE_NAME = 'send';
 /** How often a job may lose its worker (crash, kill) and be run again: in practice without limit. */
@@ -184,6 +189,25 @@ const withJitter = (until: number, now: number) => until + Math.floor(Math.rando
 
 /** Per-minute statistics of a server are kept two hours (lastHourStats reads the last 60 minutes). */
 const STATS_TTL_SEC = 2 * 3600;
+
+/** A counting semaphore: at most `size` of the functions given to run() at once, first come first served. */
+const createSlots = (size: number) => {
+  let free = size;
+  const waiting: (() => void)[] = [];
+  return {
+    async run<T>(work: () => Promise<T>): Promise<T> {
+      if (free > 0) free -= 1;
+      else await new Promise<void>((resolve) => waiting.push(resolve));
+      try {
+        return await work();
+      } finally {
+        const next = waiting.shift();
+        if (next) next();
+        else free += 1;
+      }
+    },
+  };
+};
 
 const formatAddress = (entry: { name: string; address: string }) => (entry.name ? { name: entry.name, address: entry.address } : entry.address);
 
@@ -221,6 +245,10 @@ export const createSendingEngine = (options: EngineOptions) => {
   // unreachable") must be reported and ridden out, never crash the process.
   queue.on('error', (error) => reportError(error, 'queue'));
   let worker: Worker<JobData> | null = null;
+  /** Set by stop(): batches start no further message (see processBatch). */
+  let stopping = false;
+  /** Sends at once in this process's worker: the messages of every job it holds take turns on them. */
+  const sendSlots = createSlots(Math.max(1, options.worker.concurrency));
 
   /** Servers known to be out of quota until a time (this process's view; the quota store is the truth). */
   const exhaustedUntil = new Map<string, number>();
@@ -706,7 +734,7 @@ export const createSendingEngine = (options: EngineOptions) => {
     const record = await store.get(id);
     // Gone (finished campaign mail, expired) or already finished (e.g. accepted before a crash): never send again.
     if (!record || FINAL_STATUSES.has(record.status)) return;
-    const handled = await handle(record);
+    const handled = await sendSlots.run(() => handle(record));
     if (handled.kind === 'done') return;
     if (handled.kind === 'retry') {
       await setDeferred(record);
@@ -717,42 +745,60 @@ export const createSendingEngine = (options: EngineOptions) => {
   };
 
   /**
-   * A batch: its messages one after the other, each routed on its own. A message with transient
-   * trouble on every server goes on alone (its own job, with backoff) so the batch is not held up;
-   * when the group is at quota or the campaign paused, the rest of the batch waits as one job.
-   * Messages handed to their own job are 'deferred' in the store and skipped when the batch runs
-   * again; finished ones are final or gone.
+   * A batch: its messages sent side by side through the worker's send slots (shared by every job
+   * this worker holds, so one large job uses every slot and a job's last messages never trail one
+   * at a time), each routed on its own. A message with transient trouble on every server goes on
+   * alone (its own job, with backoff) so the batch is not held up. When the group is at quota or the
+   * campaign paused, no further message of the batch starts: those left wait as one job (the
+   * delayed job runs again; what finished meanwhile is final or gone, and skipped).
    */
   const processBatch = async (job: Job<JobData>, ids: string[], token?: string) => {
-    const records = await store.getMany(ids);
-    for (const [index, record] of records.entries()) {
-      if (!record || FINAL_STATUSES.has(record.status) || record.ownJob) continue;
+    const records = (await store.getMany(ids)).filter(
+      (record): record is MessageRecord => !!record && !FINAL_STATUSES.has(record.status) && !record.ownJob
+    );
+    /** Set by the first message told to wait (quota) or hold (campaign paused): the rest do not start. */
+    const stop: { current: { kind: 'wait' | 'hold'; until: number } | null } = { current: null };
+    const stopAt = (kind: 'wait' | 'hold', until: number) => {
+      if (!stop.current || until < stop.current.until) stop.current = { kind: stop.current?.kind ?? kind, until };
+    };
+    /** Not sent, and waiting with the batch for the group's quota. */
+    const waiting: MessageRecord[] = [];
+    const handleOne = async (record: MessageRecord) => {
+      // A worker shutting down finishes what it started and hands the rest of the batch back at once.
+      if (stopping && !stop.current) stopAt('hold', clock());
+      if (stop.current) {
+        if (stop.current.kind === 'wait') waiting.push(record);
+        return;
+      }
       const handled = await handle(record);
-      if (handled.kind === 'done') continue;
+      if (handled.kind === 'done') return;
       if (handled.kind === 'retry') {
         if (retryAttempts <= 1) {
           await finish(record, 'failed', clock());
-          continue;
+          return;
         }
         // Queued before it is marked: a crash in between leaves it to the batch's rerun as well; the
         // first to send it finishes it, and the other then finds it final.
         await queue.add(QUEUE_NAME, { id: record.id }, { ...jobOptions(record.id, {}, backoffMs), attempts: retryAttempts - 1 });
         await setDeferred(record, true);
-        continue;
+        return;
       }
-      if (handled.kind === 'wait') {
-        // The group is at quota: what is left of the batch waits for it, and says so.
-        const waiting = records.slice(index).filter((entry): entry is MessageRecord => !!entry && !FINAL_STATUSES.has(entry.status) && !entry.ownJob && entry.status !== 'deferred');
-        await store.markDeferred(waiting.map((entry) => entry.id));
-        for (const entry of waiting) {
-          entry.status = 'deferred';
-          report('deferred', entry);
-        }
-      } else {
-        record.status = record.attempts.length > 0 ? 'deferred' : 'queued';
-      }
-      await delayJob(job, token, handled.until);
+      if (handled.kind === 'wait') waiting.push(record);
+      else record.status = record.attempts.length > 0 ? 'deferred' : 'queued';
+      // The earliest moment any of them may go: the rerun looks again then.
+      stopAt(handled.kind, handled.until);
+    };
+    await Promise.all(records.map((record) => sendSlots.run(() => handleOne(record))));
+    const stopped = stop.current;
+    if (!stopped) return;
+    // The group is at quota: what is left of the batch waits for it, and says so.
+    const newlyDeferred = waiting.filter((entry) => entry.status !== 'deferred');
+    await store.markDeferred(newlyDeferred.map((entry) => entry.id));
+    for (const entry of newlyDeferred) {
+      entry.status = 'deferred';
+      report('deferred', entry);
     }
+    await delayJob(job, token, stopped.until);
   };
 
   /** The worker's job: one message, or a batch of them. */
@@ -955,14 +1001,85 @@ export const createSendingEngine = (options: EngineOptions) => {
     return stored.map((queued) => ({ queued }));
   };
 
+  /** The jobs of newly stored messages: one per MAX_BULK_BATCH of them (a lone message's job has its id). */
+  const jobsOf = (ids: string[], sendOptions: SendOptions, delay: number) => {
+    const jobs: { name: string; data: JobData; opts: ReturnType<typeof jobOptions> }[] = [];
+    for (let first = 0; first < ids.length; first += MAX_BULK_BATCH) {
+      const batchIds = ids.slice(first, first + MAX_BULK_BATCH);
+      jobs.push(
+        batchIds.length === 1
+          ? { name: QUEUE_NAME, data: { id: batchIds[0]! }, opts: jobOptions(batchIds[0]!, sendOptions, delay) }
+          : { name: QUEUE_NAME, data: { ids: batchIds }, opts: jobOptions(`batch-${randomUUID()}`, sendOptions, delay) }
+      );
+    }
+    return jobs;
+  };
+
+  /** send() calls of this tick, stored and queued together by flushSends. */
+  type PendingSend = {
+    message: OutgoingMessage;
+    sendOptions: SendOptions;
+    delay: number;
+    id: string;
+    resolve: (queued: QueuedMessage) => void;
+    reject: (error: unknown) => void;
+  };
+  let pendingSends: PendingSend[] = [];
+
+  /**
+   * Stores and queues the send() calls of one tick: those with the same options in one accept (one
+   * round trip for their records) and one job per MAX_BULK_BATCH of them (a web app whose requests
+   * each send one email then costs the queue one job per handful of messages, not one per message;
+   * the job's messages still go out side by side, see processBatch). Each call resolves or rejects
+   * with its own group's outcome.
+   */
+  const flushSends = () => {
+    const calls = pendingSends;
+    pendingSends = [];
+    const byOptions = new Map<string, PendingSend[]>();
+    for (const call of calls) {
+      const { group, server, priority, source } = call.sendOptions;
+      const key = JSON.stringify([group, server, priority, source, call.delay]);
+      const list = byOptions.get(key);
+      if (list) list.push(call);
+      else byOptions.set(key, [call]);
+    }
+    for (const group of byOptions.values()) {
+      const { sendOptions, delay } = group[0]!;
+      const ids = group.map((call) => call.id);
+      const queued = (async () => {
+        await accept(
+          group.map((call) => call.message),
+          sendOptions,
+          ids
+        );
+        await queue.addBulk(jobsOf(ids, sendOptions, delay));
+      })();
+      queued.then(
+        () => group.forEach((call) => call.resolve({ id: call.id, status: 'queued' })),
+        (error: unknown) => group.forEach((call) => call.reject(error))
+      );
+    }
+  };
+
   return {
     validate,
 
-    /** Queues one message; routing happens when a worker takes it. */
+    /**
+     * Queues one message; routing happens when a worker takes it. Calls made in the same tick with
+     * the same options share one store write and one job (see flushSends); one with an idempotency
+     * key is queued on its own.
+     */
     async send(input: OutgoingMessageInput | unknown, sendOptions: SendOptions = {}): Promise<QueuedMessage> {
       const message = validate(input);
       const delay = delayOf(sendOptions.sendAt);
       const id = randomUUID();
+      if (!sendOptions.idempotencyKey) {
+        return new Promise<QueuedMessage>((resolve, reject) => {
+          if (pendingSends.length === 0) process.nextTick(flushSends);
+          pendingSends.push({ message, sendOptions, delay, id, resolve, reject });
+        });
+      }
       const { duplicate } = await accept([message], sendOptions, [id]);
       if (duplicate) {
         // The first call may have stored the message and then failed to queue it (a Redis error, a
@@ -985,23 +1102,14 @@ export const createSendingEngine = (options: EngineOptions) => {
       const messages = inputs.map((input, index) => validate(input, [String(index)]));
       const delay = delayOf(sendOptions.sendAt);
       const results: QueuedMessage[] = [];
-      const chunk = 1000;
-      for (let start = 0; start < messages.length; start += chunk) {
-        const slice = messages.slice(start, start + chunk);
+      // A first small chunk, so the workers start sending while the rest is being stored and queued.
+      const firstChunk = Math.min(BULK_CHUNK, Math.max(MAX_BULK_BATCH, options.worker.concurrency));
+      for (let start = 0; start < messages.length; ) {
+        const slice = messages.slice(start, start + (start === 0 ? firstChunk : BULK_CHUNK));
+        start += slice.length;
         const ids = slice.map(() => randomUUID());
         await accept(slice, { ...sendOptions, idempotencyKey: undefined }, ids);
-        // Small enough that a chunk still spreads over every worker slot.
-        const batchSize = Math.max(1, Math.min(MAX_BULK_BATCH, Math.ceil(ids.length / (options.worker.concurrency * 2))));
-        const jobs = [];
-        for (let first = 0; first < ids.length; first += batchSize) {
-          const batchIds = ids.slice(first, first + batchSize);
-          jobs.push(
-            batchIds.length === 1
-              ? { name: QUEUE_NAME, data: { id: batchIds[0]! }, opts: jobOptions(batchIds[0]!, sendOptions, delay) }
-              : { name: QUEUE_NAME, data: { ids: batchIds }, opts: jobOptions(`batch-${randomUUID()}`, sendOptions, delay) }
-          );
-        }
-        await queue.addBulk(jobs);
+        await queue.addBulk(jobsOf(ids, sendOptions, delay));
         results.push(...ids.map((id) => ({ id, status: 'queued' as const })));
       }
       return results;
@@ -1113,6 +1221,7 @@ export const createSendingEngine = (options: EngineOptions) => {
     /** Starts this process's worker when the config enables it (`force`: even when it does not). */
     start({ force = false }: { force?: boolean } = {}) {
       if ((!options.worker.enabled && !force) || worker) return;
+      stopping = false;
       worker = new Worker<JobData>(QUEUE_NAME, processJob, {
         connection: options.bullConnection,
         prefix: bullPrefix,
@@ -1141,6 +1250,7 @@ export const createSendingEngine = (options: EngineOptions) => {
 
     /** Graceful: in-flight sends finish, then connections close. */
     async stop() {
+      stopping = true;
       if (worker) {
         await worker.close();
         worker = null;
