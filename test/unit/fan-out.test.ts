@@ -128,6 +128,8 @@ describe('campaign fan-out', () => {
     expect(first.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(messageIdOf('c1', '1')).not.toBe(messageIdOf('c2', '1'));
     expect(deterministicUuid('a', 'b')).toBe(deterministicUuid('a', 'b'));
+    // Pinned: a page replayed after an upgrade must carry the ids it was first queued with.
+    expect(messageIdOf('c1', '1')).toBe('53f8fb8b-ae8e-570f-8e8b-4b77a23ad4fc');
     expect(batchIdOf('c1', 7, 2)).toBe('c1:7:2');
   });
 

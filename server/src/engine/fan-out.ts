@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import crypto, { createHash } from 'node:crypto';
 
 import { domainOf, normaliseAddress } from './address';
 
@@ -146,11 +146,18 @@ const SIMPLE_ADDRESS = /^[^\s@<>(),;:"[\]\\]+@[^\s@<>(),;:"[\]\\]+\.[^\s@<>(),;:
 export const isSendableAddress = (email: string): boolean => email.length <= 254 && SIMPLE_ADDRESS.test(email);
 
 /**
+ * SHA-256 of a string: crypto.hash (Node 20.12+, one call, about three times faster than a Hash
+ * object; the fan-out derives one id per recipient), else createHash. The same digest either way.
+ */
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'buffer') => Buffer }).hash;
+export const sha256 = (data: string): Buffer => (oneShotHash ? oneShotHash('sha256', data, 'buffer') : createHash('sha256').update(data).digest());
+
+/**
  * A UUID (version 5 layout, SHA-256 instead of SHA-1) that is always the same for the same
  * campaign and recipient key: a page fanned out again after a crash carries the same message ids.
  */
 export const deterministicUuid = (namespace: string, name: string): string => {
-  const bytes = createHash('sha256').update(namespace).update('\u0000').update(name).digest().subarray(0, 16);
+  const bytes = sha256(`${namespace}\u0000${name}`).subarray(0, 16);
   bytes[6] = (bytes[6]! & 0x0f) | 0x50;
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;
   const hex = bytes.toString('hex');
