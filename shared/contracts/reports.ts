@@ -43,6 +43,8 @@ export interface StatEvent {
   campaignId?: string | null;
   /** SMTP latency of the attempt, in ms ('accepted' events). */
   latencyMs?: number;
+  /** How many such events this stands for (a campaign batch queued: its size); 1 when not given. */
+  count?: number;
 }
 
 /**

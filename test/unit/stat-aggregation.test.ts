@@ -118,6 +118,16 @@ describe('statistics accumulator', () => {
     expect(server!.latencySumMs).toBe(10);
     expect(server!.latency[latencyBucketOf(5)]).toBe(2);
   });
+
+  it('counts an event that stands for many (a campaign batch queued) as that many, and a bad count as one', () => {
+    const accumulator = createStatAccumulator();
+    accumulator.add({ type: 'queued', at: T0, groupSlug: 'news', campaignId: 'c1', count: 500 }, 0);
+    accumulator.add({ type: 'queued', at: T0, groupSlug: 'news', campaignId: 'c1', count: 2.5 }, 0);
+    accumulator.add({ type: 'queued', at: T0, groupSlug: 'news', campaignId: 'c1', count: -3 }, 0);
+    const deltas = accumulator.take();
+    expect(deltas.map((delta) => delta.counts.queued)).toEqual(deltas.map(() => 502));
+    expect(deltas.map((delta) => delta.scope).sort()).toEqual(['all', 'campaign', 'group']);
+  });
 });
 
 const entry = (patch: Partial<MessageLogEntry>): MessageLogEntry => ({

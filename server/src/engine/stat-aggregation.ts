@@ -90,9 +90,10 @@ export const createStatAccumulator = (): StatAccumulator => {
       const hour = hourOf(at);
       const latency = event.type === 'accepted' && typeof event.latencyMs === 'number' && event.latencyMs >= 0 ? event.latencyMs : null;
       const bucket = latency === null ? -1 : latencyBucketOf(latency);
+      const times = eventCountOf(event);
       for (const [scope, scopeId] of scopesOf(event)) {
         const delta = deltaOf(hour, scope, scopeId);
-        delta.counts[event.type] += 1;
+        delta.counts[event.type] += times;
         if (latency !== null) {
           delta.latencySumMs += Math.round(latency);
           delta.latency[bucket]! += 1;
@@ -117,6 +118,10 @@ export const createStatAccumulator = (): StatAccumulator => {
     },
   };
 };
+
+/** How many events one StatEvent stands for: `count` when it is a whole number above 0, else 1. */
+export const eventCountOf = (event: StatEvent): number =>
+  typeof event.count === 'number' && Number.isInteger(event.count) && event.count > 0 ? event.count : 1;
 
 /**
  * An engine event as statistics: queued, accepted (with the accepted attempt's latency), deferred,

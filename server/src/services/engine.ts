@@ -160,8 +160,7 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
         // Campaign mail is queued as recipients and rendered when sent (services/campaign-runner.ts).
         renderCampaignMessage: (input) => getService(strapi, 'campaignRunner').renderMessage(input),
         onCampaignQueued: ({ campaignId, groupSlug, count, at }) => {
-          const stats = getService(strapi, 'stats');
-          for (let index = 0; index < count; index += 1) stats.record({ type: 'queued', at, campaignId, groupSlug, serverId: null });
+          getService(strapi, 'stats').record({ type: 'queued', at, campaignId, groupSlug, serverId: null, count });
         },
         onEvent: (event, entry) => {
           strapi.eventHub.emit(`multi-smtp.message.${event}`, { message: entry });

@@ -5,6 +5,7 @@ import { Counter, Gauge, Registry, type Metric } from 'prom-client';
 
 import type { StatEvent, StatType } from '../../../shared/contracts/reports';
 import { LATENCY_BOUNDS_MS, LATENCY_BUCKETS, latencyBucketOf } from '../engine/latency-histogram';
+import { eventCountOf } from '../engine/stat-aggregation';
 import { createServerRepository } from '../repositories/servers';
 import { getService } from '../utils/get-service';
 
@@ -82,15 +83,16 @@ const metrics = ({ strapi }: { strapi: Core.Strapi }) => {
   return {
     /** Buffers one event's increments (nothing is sent until flush). */
     count(event: StatEvent): void {
+      const times = eventCountOf(event);
       if (event.serverId) {
         const server = clean(event.serverId);
-        add('servers', `${server}${SEP}${event.type}`, 1);
+        add('servers', `${server}${SEP}${event.type}`, times);
         if (event.type === 'accepted' && typeof event.latencyMs === 'number' && event.latencyMs >= 0) {
           add('latency', `${server}${SEP}${latencyBucketOf(event.latencyMs)}`, 1);
           add('latency', `${server}${SEP}sum`, Math.round(event.latencyMs));
         }
       }
-      if (event.groupSlug) add('groups', `${clean(event.groupSlug)}${SEP}${event.type}`, 1);
+      if (event.groupSlug) add('groups', `${clean(event.groupSlug)}${SEP}${event.type}`, times);
     },
 
     /** Adds the buffered increments in Redis. Never rejects: a failure keeps them for the next flush and is logged. */
