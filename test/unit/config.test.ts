@@ -1,6 +1,7 @@
 import config from '../../server/src/config';
 import { applyProcessRole, runsCampaignFanOut } from '../../server/src/config/role';
 import { parsePluginConfig } from '../../server/src/config/schema';
+import { defaultSmtpThreads } from '../../server/src/engine/smtp-threads';
 import { bullPrefixOf, pluginKeyPrefixOf, redisOptionsOf, redisTopologyOf } from '../../server/src/services/redis-connection';
 
 const encryptionKey = Buffer.alloc(32, 3).toString('base64');
@@ -36,6 +37,21 @@ describe('plugin config validator', () => {
 
   it('refuses to start without an encryption key and says how to make one', () => {
     expect(() => config.validator({})).toThrow(/encryptionKey: .*randomBytes\(32\)/);
+  });
+
+  describe('smtp.threads', () => {
+    it('defaults to 1 on two cores or fewer, else one per core but one, at most 4', () => {
+      expect(parsePluginConfig({ encryptionKey }).smtp.threads).toBe(defaultSmtpThreads());
+      expect([1, 2, 3, 4, 5, 8, 64].map((cores) => defaultSmtpThreads(cores))).toEqual([1, 1, 2, 3, 4, 4, 4]);
+    });
+
+    it('takes 0 (send on the main thread) or a whole number of threads, and throws naming the field otherwise', () => {
+      expect(parsePluginConfig({ encryptionKey, smtp: { threads: 0 } }).smtp.threads).toBe(0);
+      expect(parsePluginConfig({ encryptionKey, smtp: { threads: 3 } }).smtp.threads).toBe(3);
+      expect(() => config.validator({ encryptionKey, smtp: { threads: -1 } })).toThrow(/smtp\.threads/);
+      expect(() => config.validator({ encryptionKey, smtp: { threads: 1.5 } })).toThrow(/smtp\.threads/);
+      expect(() => config.validator({ encryptionKey, smtp: { threads: '2' } })).toThrow(/smtp\.threads/);
+    });
   });
 
   describe('campaigns.fanOut', () => {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import { ENCRYPTION_KEY_HELP, parseEncryptionKey } from '../engine/secret-box';
+import { defaultSmtpThreads } from '../engine/smtp-threads';
 import { isEcPublicKey } from '../engine/webhook-keys';
 
 const redisNode = z.strictObject({
@@ -115,6 +116,12 @@ const smtpSchema = z
     socketTimeoutMs: z.int().min(100).max(600000).default(60000),
     /** The name this host gives in EHLO; defaults to the machine's host name. */
     ehloName: z.string().min(1).optional(),
+    /**
+     * Worker threads that build and send the messages (nodemailer), so the main thread only routes
+     * and keeps state. 0 sends on the main thread. Default: 1 on a machine with two cores or fewer,
+     * else one per core but one, at most 4.
+     */
+    threads: z.int().min(0).max(64).default(() => defaultSmtpThreads()),
   })
   .prefault({});
 

@@ -5,22 +5,17 @@
  * parse runs past the limit its thread is terminated (a new one starts when needed) and the message
  * is reported as unparsed, never a crash.
  *
- * Where the worker's code comes from:
- *   - the built package: dist/bounce-parser/index.js, the parser's own small bundle (package.json
- *     exports "./bounce-parser", built from bounce-worker.ts by `strapi-plugin build`), beside this
- *     bundle's dist/server/index.js;
- *   - the TypeScript sources (Jest, tools): bounce-worker.ts, compiled on load with @swc/core (a dev
- *     dependency) by a small loader the worker runs first;
- *   - neither (an unusual bundling, an ESM build without __dirname): the parse runs inline, still
- *     linear and capped, and a warning says so once.
+ * Where the worker's code comes from (thread-source.ts): dist/bounce-parser/index.js in the built
+ * package (package.json exports "./bounce-parser", built from bounce-worker.ts), bounce-worker.ts
+ * through @swc/core from the sources; with neither the parse runs inline, still linear and capped,
+ * and a warning says so once.
  * A worker that cannot start twice in a row does the same.
  */
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 
 import { parseBounceSync, type ParsedBounce } from './bounce-parser';
+import { threadSource, type ThreadSource } from './thread-source';
 
 /** What one parse gave: the parsed message, or why there is none. */
 export type PoolParse = { ok: true; parsed: ParsedBounce } | { ok: false; error: string };
@@ -52,44 +47,9 @@ interface Slot {
   timer: NodeJS.Timeout | null;
 }
 
-interface WorkerSource {
-  /** A script file, or code to eval. */
-  script: string;
-  eval: boolean;
-}
-
 /** How to start a parsing worker from where this module was loaded, or null (parse inline). */
-export function workerSource(): WorkerSource | null {
-  const dir = typeof __dirname === 'string' ? __dirname : null;
-  const file = typeof __filename === 'string' ? __filename : '';
-  if (!dir) return null;
-  // The built package: this code is bundled into dist/server/index.js, the parser into dist/bounce-parser/.
-  const built = path.resolve(dir, '..', 'bounce-parser', 'index.js');
-  if (!file.endsWith('.ts') && fs.existsSync(built)) return { script: built, eval: false };
-  // The TypeScript sources.
-  const source = path.join(dir, 'bounce-worker.ts');
-  if (file.endsWith('.ts') && fs.existsSync(source)) {
-    let swc: string;
-    try {
-      swc = require.resolve('@swc/core');
-    } catch {
-      return null;
-    }
-    const code = `
-      const fs = require('node:fs');
-      const swc = require(${JSON.stringify(swc)});
-      require.extensions['.ts'] = (module, filename) => {
-        const { code } = swc.transformSync(fs.readFileSync(filename, 'utf8'), {
-          filename,
-          jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
-          module: { type: 'commonjs' },
-        });
-        module._compile(code, filename);
-      };
-      require(${JSON.stringify(source)});`;
-    return { script: code, eval: true };
-  }
-  return null;
+export function workerSource(): ThreadSource | null {
+  return threadSource('bounce-parser', 'bounce-worker');
 }
 
 export class BounceParsePool {
@@ -99,7 +59,7 @@ export class BounceParsePool {
   readonly stats = { threadsStarted: 0, timeouts: 0, failures: 0, inline: 0 };
   private readonly slots: Slot[] = [];
   private readonly queue: Task[] = [];
-  private readonly source: WorkerSource | null;
+  private readonly source: ThreadSource | null;
   private readonly slowMarker: string | undefined;
   private nextId = 1;
   private startupFailures = 0;

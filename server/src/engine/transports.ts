@@ -1,10 +1,7 @@
-import net from 'node:net';
-
-import nodemailer, { type Transporter } from 'nodemailer';
-import type SMTPPool from 'nodemailer/lib/smtp-pool';
-
 import type { ServerConfig } from './directory';
 import { toTransportOptions, type SmtpTimeouts } from './smtp-probe';
+import { createPooledTransport } from './smtp-thread';
+import { defaultSmtpThreads, SmtpThreadPool, type SmtpSender } from './smtp-threads';
 
 /**
  * Open SMTP connections of this process, each holding one connection lease of its server in the
@@ -15,6 +12,10 @@ import { toTransportOptions, type SmtpTimeouts } from './smtp-probe';
  * Leases are short and renewed every `renewEveryMs` while this process lives (the way BullMQ renews
  * its job locks): a process killed without closing its connections holds their slots only until
  * its leases lapse, not for the length of the longest possible send.
+ *
+ * The leases live here, on the main thread; the SMTP itself (nodemailer's transports) runs in SMTP
+ * threads (smtp-threads.ts) unless `threads` is 0. A connection whose thread died is closed like
+ * any other (its lease returned): at once when idle, by the engine after its failed send when busy.
  */
 export interface SmtpConnection {
   serverId: string;
@@ -23,9 +24,14 @@ export interface SmtpConnection {
   leaseToken: string;
   /** The quota reservation of the send under way on it, renewed with the lease; null while idle. */
   reservationId: string | null;
-  /** A one-connection nodemailer pool: one TCP connection reused from send to send. */
-  transport: Transporter<SMTPPool.SentMessageInfo>;
+  /**
+   * A one-connection nodemailer pool: one TCP connection reused from send to send. On an SMTP
+   * thread (smtp-threads.ts), or a nodemailer Transporter on this thread when threads are off.
+   */
+  transport: SmtpSender;
   idleTimer: NodeJS.Timeout | null;
+  /** Its SMTP thread died: never handed out again. */
+  dead: boolean;
 }
 
 export const createConnectionPool = (options: {
@@ -37,7 +43,14 @@ export const createConnectionPool = (options: {
   /** How often the leases of open connections are renewed (well under the lease length). */
   renewEveryMs: number;
   onError?: (error: unknown) => void;
+  /**
+   * SMTP threads to run the transports on (plugin config smtp.threads); 0 sends on this thread.
+   * Default: 1 on a machine with two cores or fewer, else one per core but one, at most 4.
+   */
+  threads?: number;
 }) => {
+  const threads = options.threads ?? defaultSmtpThreads();
+  const smtpThreads = threads > 0 ? new SmtpThreadPool({ size: threads }) : null;
   const idle = new Map<string, SmtpConnection[]>();
   const all = new Set<SmtpConnection>();
   let renewTimer: NodeJS.Timeout | null = null;
@@ -84,7 +97,7 @@ export const createConnectionPool = (options: {
         const connection = list.pop()!;
         if (connection.idleTimer) clearTimeout(connection.idleTimer);
         connection.idleTimer = null;
-        if (connection.version === server.version) return connection;
+        if (connection.version === server.version && !connection.dead) return connection;
         void close(connection);
       }
       return undefined;
@@ -92,23 +105,14 @@ export const createConnectionPool = (options: {
 
     /** A new connection under a freshly reserved lease. */
     open(server: ServerConfig, leaseToken: string): SmtpConnection {
-      const transport = nodemailer.createTransport({
-        ...toTransportOptions(server.endpoint, options.timeouts),
-        pool: true,
-        maxConnections: 1,
-        maxMessages: Infinity,
-        // Nagle's algorithm holds each small SMTP command for a delayed ACK (~40 ms a message, even
-        // on loopback). nodemailer connects the socket we hand it; implicit TLS keeps its own socket.
-        getSocket:
-          server.endpoint.security === 'tls'
-            ? undefined
-            : (_options: unknown, callback: (error: Error | null, socketOptions?: { socket: net.Socket }) => void) => {
-                const socket = new net.Socket();
-                socket.setNoDelay(true);
-                callback(null, { socket });
-              },
-      } as SMTPPool.Options);
-      const connection: SmtpConnection = { serverId: server.id, version: server.version, leaseToken, reservationId: null, transport, idleTimer: null };
+      const transportOptions = toTransportOptions(server.endpoint, options.timeouts);
+      const onThreadDeath = () => {
+        connection.dead = true;
+        // Idle: closed now. Busy: its send fails (server-transient) and the engine discards it.
+        if (connection.idleTimer) void close(connection);
+      };
+      const transport = smtpThreads?.open(transportOptions, onThreadDeath) ?? createPooledTransport(transportOptions);
+      const connection: SmtpConnection = { serverId: server.id, version: server.version, leaseToken, reservationId: null, transport, idleTimer: null, dead: false };
       all.add(connection);
       startRenewing();
       return connection;
@@ -117,6 +121,10 @@ export const createConnectionPool = (options: {
     /** Back to idle after a send; closed (lease returned) if no send takes it within idleMs. */
     putBack(connection: SmtpConnection) {
       if (!all.has(connection)) return;
+      if (connection.dead) {
+        void close(connection);
+        return;
+      }
       connection.idleTimer = setTimeout(() => void close(connection), options.idleMs);
       connection.idleTimer.unref?.();
       const list = idle.get(connection.serverId) ?? [];
@@ -134,9 +142,14 @@ export const createConnectionPool = (options: {
       for (const connection of [...all]) if (!serverIds.has(connection.serverId) && connection.idleTimer) void close(connection);
     },
 
+    /** Closes every connection (leases returned) and stops the SMTP threads. */
     async closeAll() {
       await Promise.all([...all].map((connection) => close(connection)));
+      await smtpThreads?.close();
     },
+
+    /** The SMTP threads (null when sending on this thread): for tests and metrics. */
+    smtpThreads,
   };
 };
 
