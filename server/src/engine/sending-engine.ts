@@ -147,6 +147,8 @@ export interface EngineOptions {
   clock?: () => number;
   /** How long an open connection waits for the next send before it closes. */
   connectionIdleMs?: number;
+  /** SMTP worker threads (config smtp.threads); 0 sends on the main thread. Default: see transports.ts. */
+  smtpThreads?: number;
 }
 
 /** What a delivery run ended with. */
@@ -232,6 +234,7 @@ export const createSendingEngine = (options: EngineOptions) => {
   const router = new Router();
   const connections = createConnectionPool({
     timeouts: options.timeouts,
+    threads: options.smtpThreads,
     idleMs: options.connectionIdleMs ?? 2000,
     releaseLease: (serverId, token) => quota.releaseLease(serverId, token),
     renewLeases: (serverId, tokens, reservationIds) => quota.renewLeases(serverId, tokens, reservationIds, clock()),
@@ -788,7 +791,23 @@ export const createSendingEngine = (options: EngineOptions) => {
       // The earliest moment any of them may go: the rerun looks again then.
       stopAt(handled.kind, handled.until);
     };
-    await Promise.all(records.map((record) => sendSlots.run(() => handleOne(record))));
+    // Every message settles before the job ends: a job that failed while some of its messages were
+    // still being sent would be retried alongside them, and they would go out twice. After a
+    // failure (Redis away) no further message starts; the first error fails the job (retried).
+    let failure: { error: unknown } | null = null;
+    await Promise.all(
+      records.map((record) =>
+        sendSlots.run(async () => {
+          if (failure) return;
+          try {
+            await handleOne(record);
+          } catch (error) {
+            failure ??= { error };
+          }
+        })
+      )
+    );
+    if (failure) throw (failure as { error: unknown }).error;
     const stopped = stop.current;
     if (!stopped) return;
     // The group is at quota: what is left of the batch waits for it, and says so.

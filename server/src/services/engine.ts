@@ -148,6 +148,7 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
           socketTimeoutMs: config.smtp.socketTimeoutMs,
           ehloName: config.smtp.ehloName,
         },
+        smtpThreads: config.smtp.threads,
         worker: config.worker,
         clock: () => Date.now() + clockOffsetMs,
         retry: config.retry,
