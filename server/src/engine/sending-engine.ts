@@ -196,16 +196,27 @@ const STATS_TTL_SEC = 2 * 3600;
 const createSlots = (size: number) => {
   let free = size;
   const waiting: (() => void)[] = [];
+  /** Waits for a slot; the returned function gives it back (once, however often it is called). */
+  const acquire = async (): Promise<() => void> => {
+    if (free > 0) free -= 1;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      const next = waiting.shift();
+      if (next) next();
+      else free += 1;
+    };
+  };
   return {
+    acquire,
     async run<T>(work: () => Promise<T>): Promise<T> {
-      if (free > 0) free -= 1;
-      else await new Promise<void>((resolve) => waiting.push(resolve));
+      const release = await acquire();
       try {
         return await work();
       } finally {
-        const next = waiting.shift();
-        if (next) next();
-        else free += 1;
+        release();
       }
     },
   };
@@ -250,8 +261,14 @@ export const createSendingEngine = (options: EngineOptions) => {
   let worker: Worker<JobData> | null = null;
   /** Set by stop(): batches start no further message (see processBatch). */
   let stopping = false;
-  /** Sends at once in this process's worker: the messages of every job it holds take turns on them. */
-  const sendSlots = createSlots(Math.max(1, options.worker.concurrency));
+  /**
+   * SMTP sends at once in this process (worker.concurrency): a slot is held from taking a connection
+   * to the server's answer. The bookkeeping around a send (reading the message, routing, writing its
+   * state) is outside it, so it overlaps other messages' sends instead of adding to each one's turn.
+   */
+  const smtpSlots = createSlots(Math.max(1, options.worker.concurrency));
+  /** Messages being handled at once in this process's worker (twice the SMTP slots, so a slot never waits for the next message): the messages of every job it holds take turns on them. */
+  const sendSlots = createSlots(2 * Math.max(1, options.worker.concurrency));
 
   /** Servers known to be out of quota until a time (this process's view; the quota store is the truth). */
   const exhaustedUntil = new Map<string, number>();
@@ -389,7 +406,13 @@ export const createSendingEngine = (options: EngineOptions) => {
   };
 
   /** One attempt on one server with a reserved slot. The accept is written before anything else. */
-  const attempt = async (record: MessageRecord, server: ServerConfig, reservation: Reservation, connection: SmtpConnection) => {
+  const attempt = async (
+    record: MessageRecord,
+    server: ServerConfig,
+    reservation: Reservation,
+    connection: SmtpConnection,
+    releaseSmtpSlot: () => void
+  ) => {
     const started = clock();
     let info: Awaited<ReturnType<SmtpConnection['transport']['sendMail']>> | undefined;
     let error: unknown;
@@ -398,6 +421,10 @@ export const createSendingEngine = (options: EngineOptions) => {
       info = await connection.transport.sendMail(mailOf(record, server));
     } catch (caught) {
       error = caught;
+    } finally {
+      // The server has answered: the next message may use the slot (and, below, the connection)
+      // while this one's state is written.
+      releaseSmtpSlot();
     }
     const now = clock();
     // A pool's send info lacks only `pending`, which the classifier does not read.
@@ -447,21 +474,14 @@ export const createSendingEngine = (options: EngineOptions) => {
       keepLease: true,
       stat: accepted ? { key: statsKey(server.id, Math.floor(now / 60_000)), field: 'sent', ttlSec: STATS_TTL_SEC } : undefined,
     });
-    // The connection is handed back whatever becomes of the write. When it fails (Redis away, the
-    // job then fails and is retried), a connection left out of the pool would have its lease
-    // renewed for the life of the process: its connection slot lost for good (a Redis restart in
-    // test/integration/faults.test.ts left one slot of four). Closed instead: its lease and
-    // reservation, no longer renewed, lapse within leaseMs.
-    let writeFailed = true;
-    try {
-      await written;
-      writeFailed = false;
-    } finally {
-      connection.reservationId = null;
-      // A connection that had server trouble is not trusted again: close it and free its slot.
-      if (writeFailed || classification.outcome === 'server-transient' || classification.outcome === 'server-condemned') await connections.discard(connection);
-      else connections.putBack(connection);
-    }
+    // The connection is handed back at once, before the write is done: the next message may use it
+    // meanwhile. (If the write fails, Redis away, the job fails and is retried; the connection is
+    // idle in the pool, closed after idleMs unless used, and its lease returned or left to lapse.)
+    // A connection that had server trouble is not trusted again: closed, its slot freed.
+    connection.reservationId = null;
+    if (classification.outcome === 'server-transient' || classification.outcome === 'server-condemned') void connections.discard(connection);
+    else connections.putBack(connection);
+    await written;
     return { classification, info, now };
   };
 
@@ -549,15 +569,18 @@ export const createSendingEngine = (options: EngineOptions) => {
             continue;
           }
         }
+        const releaseSmtpSlot = await smtpSlots.acquire();
         // An open idle connection to the server is reused under its own lease; otherwise a new slot is taken.
         const held = connections.take(server);
         // A reserve that fails (Redis away) puts the idle connection back, or it would never be idle
         // again and its lease would be renewed for ever (see attempt()).
         const reservation = await quota.reserve(serverId, limitsOf(server, serverHealth, now), now, held?.leaseToken).catch((error: unknown) => {
           if (held) connections.putBack(held);
+          releaseSmtpSlot();
           throw error;
         });
         if (!reservation.ok) {
+          releaseSmtpSlot();
           if (held) connections.putBack(held);
           exhaustedUntil.set(serverId, reservation.retryAt);
           earliestFree = Math.min(earliestFree, reservation.retryAt);
@@ -566,13 +589,13 @@ export const createSendingEngine = (options: EngineOptions) => {
         }
         let connection = held;
         if (!connection || connection.leaseToken !== reservation.reservation.token) {
-          if (connection) await connections.discard(connection); // its lease had lapsed
+          if (connection) void connections.discard(connection); // its lease had lapsed
           connection = connections.open(server, reservation.reservation.token);
         }
         exhaustedUntil.delete(serverId);
         attempted = true;
         tried.add(serverId);
-        const { classification, info, now: done } = await attempt(record, server, reservation.reservation, connection);
+        const { classification, info, now: done } = await attempt(record, server, reservation.reservation, connection, releaseSmtpSlot);
         const { outcome } = classification;
         if (outcome === 'server-transient' || outcome === 'server-condemned') {
           lastServerTrouble = classification;
