@@ -151,6 +151,41 @@ export const createMessageRepository = (strapi: Core.Strapi) => {
     return { tableName, columnOf };
   };
 
+  /**
+   * The upsert as SQL written out (one statement per row count, made once): a plain multi-row
+   * INSERT whose conflict on message_id updates every column but the insert-only ones. knex's query
+   * builder spent more time building a 200-row upsert than the database took to run it.
+   */
+  const statementCache = new Map<string, (rowCount: number) => string>();
+  const upsertStatements = (tableName: string, columnNames: string[], conflictColumn: string) => {
+    const key = `${tableName}\u0000${columnNames.join(',')}`;
+    const cached = statementCache.get(key);
+    if (cached) return cached;
+    const isMysql = /mysql/i.test(String(strapi.db.dialect.client ?? strapi.db.config.connection.client));
+    // Column and table names come from Strapi's metadata (snake_case), never from input.
+    const quote = (name: string) => (isMysql ? `\`${name}\`` : `"${name}"`);
+    const schemaName = strapi.db.getSchemaName();
+    const table = schemaName ? `${quote(schemaName)}.${quote(tableName)}` : quote(tableName);
+    const insertOnly = new Set(INSERT_ONLY.map((attribute) => layout().columnOf(attribute)));
+    const updated = columnNames.filter((column) => !insertOnly.has(column));
+    const onConflict = isMysql
+      ? ` on duplicate key update ${updated.map((column) => `${quote(column)} = values(${quote(column)})`).join(', ')}`
+      : ` on conflict (${quote(conflictColumn)}) do update set ${updated.map((column) => `${quote(column)} = excluded.${quote(column)}`).join(', ')}`;
+    const head = `insert into ${table} (${columnNames.map(quote).join(', ')}) values `;
+    const tuple = `(${columnNames.map(() => '?').join(', ')})`;
+    const byCount = new Map<number, string>();
+    const statementFor = (rowCount: number) => {
+      let sql = byCount.get(rowCount);
+      if (!sql) {
+        sql = head + Array.from({ length: rowCount }, () => tuple).join(', ') + onConflict;
+        byCount.set(rowCount, sql);
+      }
+      return sql;
+    };
+    statementCache.set(key, statementFor);
+    return statementFor;
+  };
+
   return {
     /**
      * Writes the latest state of each message in one transaction: new ones are inserted, known
@@ -164,22 +199,15 @@ export const createMessageRepository = (strapi: Core.Strapi) => {
       const columns = attributes.map((attribute) => [attribute, columnOf(attribute)] as const);
       const rows = entries.map((entry) => {
         const values = toColumns(entry, now);
-        const row: Record<string, unknown> = {};
-        for (const [attribute, column] of columns) row[column] = values[attribute];
-        return row;
+        return columns.map(([attribute]) => values[attribute]);
       });
-      const updated = columns.filter(([attribute]) => !INSERT_ONLY.includes(attribute)).map(([, column]) => column);
-      const schemaName = strapi.db.getSchemaName();
-
+      const statementFor = upsertStatements(tableName, columns.map(([, column]) => column), columnOf('messageId'));
       // The raw knex connection, not strapi.db.transaction: the flush runs from a timer, and must
       // not join whatever Strapi transaction was open when the timer was started.
       await strapi.db.connection.transaction(async (trx) => {
         for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
-          const table = schemaName ? trx(tableName).withSchema(schemaName) : trx(tableName);
-          await table
-            .insert(rows.slice(start, start + ROWS_PER_STATEMENT))
-            .onConflict(columnOf('messageId'))
-            .merge(updated);
+          const slice = rows.slice(start, start + ROWS_PER_STATEMENT);
+          await trx.raw(statementFor(slice.length), slice.flat());
         }
       });
     },
