@@ -141,6 +141,12 @@ export interface EngineOptions {
   /** Renders campaign messages queued as recipients (see CampaignBatchMessage). */
   renderCampaignMessage?: RenderCampaignMessage;
   onEvent?: (event: EngineEvent, payload: MessageLogEntry) => void;
+  /**
+   * DKIM signing for a message From this address (nodemailer's per-message `dkim` option: domain,
+   * selector, private key), or null to send it unsigned. Asked for every attempt, on the server it
+   * goes through, so a sending domain registered or removed applies at the next send.
+   */
+  dkimFor?: (fromAddress: string) => DkimSigning | null;
   /** The envelope sender (MAIL FROM) of a message, e.g. its VERP bounce address; null: the From address. */
   envelopeFrom?: (messageId: string, recipients: readonly string[]) => string | null;
   onError?: (error: unknown, context: string) => void;
@@ -149,6 +155,15 @@ export interface EngineOptions {
   connectionIdleMs?: number;
   /** SMTP worker threads (config smtp.threads); 0 sends on the main thread. Default: see transports.ts. */
   smtpThreads?: number;
+}
+
+/** nodemailer's DKIM options for one message. */
+export interface DkimSigning {
+  domainName: string;
+  keySelector: string;
+  privateKey: string;
+  /** Header fields to sign besides nodemailer's defaults, e.g. List-Unsubscribe. */
+  headerFieldNames?: string;
 }
 
 /** What a delivery run ended with. */
@@ -358,6 +373,7 @@ export const createSendingEngine = (options: EngineOptions) => {
       (server.fromAddress ? { name: server.fromName ?? '', address: server.fromAddress } : undefined);
     const domain = (from?.address ?? server.fromAddress ?? 'multi-smtp.invalid').split('@')[1] ?? 'multi-smtp.invalid';
     const envelopeFrom = options.envelopeFrom?.(record.id, record.meta.recipients) ?? null;
+    const dkim = from && options.dkimFor ? options.dkimFor(from.address) : null;
     return {
       from: from ? formatAddress(from) : undefined,
       to: message.to?.map(formatAddress),
@@ -373,6 +389,7 @@ export const createSendingEngine = (options: EngineOptions) => {
       headers: { ...message.headers, 'X-Multi-SMTP-ID': record.id },
       // nodemailer takes both halves of an envelope it is given: the recipients are the message's own.
       ...(envelopeFrom ? { envelope: { from: envelopeFrom, to: record.meta.recipients } } : {}),
+      ...(dkim ? { dkim } : {}),
     };
   };
 
