@@ -59,6 +59,12 @@ export interface CampaignRecipient {
 
 export const FINAL_STATUSES: ReadonlySet<MessageStatus> = new Set(['sent', 'failed', 'bounced', 'skipped']);
 
+/** The last accepted attempt, if any. */
+export const lastAccepted = (attempts: readonly AttemptRecord[]): AttemptRecord | undefined => {
+  for (let index = attempts.length - 1; index >= 0; index -= 1) if (attempts[index]!.outcome === 'accepted') return attempts[index];
+  return undefined;
+};
+
 export const toLogEntry = (record: MessageRecord): MessageLogEntry => ({
   id: record.id,
   status: record.status,

@@ -40,6 +40,7 @@ import {
   type ProtectionRuleId,
 } from '../../../shared/contracts/alerts';
 import type { MessageLogEntry } from '../../../shared/contracts/messages';
+import { lastAccepted } from './message-store';
 import type { EngineEvent } from './sending-engine';
 
 export interface ProtectionRule {
@@ -414,7 +415,7 @@ export const outcomeOfEngineEvent = (
   const last = entry.attempts.at(-1);
   switch (event) {
     case 'sent': {
-      const accepted = [...entry.attempts].reverse().find((attempt) => attempt.outcome === 'accepted') ?? last;
+      const accepted = lastAccepted(entry.attempts) ?? last;
       const serverId = accepted?.serverId ?? entry.serverId;
       return serverId ? { serverId, outcome: 'accepted', reply: null } : null;
     }
@@ -445,10 +446,13 @@ export interface ProtectionMonitorOptions {
 const DEFAULT_BATCH_MS = 10;
 /** A batch this large goes at once. */
 const MAX_BATCH = 200;
+const NO_VERDICTS: Promise<Verdict[]> = Promise.resolve([]);
 
 interface PendingBatch {
   observations: Observation[];
-  waiters: { resolve: (verdicts: Verdict[]) => void; reject: (error: unknown) => void }[];
+  /** Settles once the batch was judged; shared by every observation of the batch. */
+  done: Promise<Verdict[]>;
+  settle: (outcome: { verdicts: Verdict[] } | { error: unknown }) => void;
   timer: NodeJS.Timeout | null;
 }
 
@@ -487,30 +491,39 @@ export const createProtectionMonitor = (options: ProtectionMonitorOptions & { ba
     pending.delete(serverId);
     if (batch.timer) clearTimeout(batch.timer);
     const settings = options.settings();
-    const done = settings ? judge(serverId, batch.observations, settings) : Promise.resolve([]);
-    done.then(
-      (verdicts) => batch.waiters.forEach((waiter) => waiter.resolve(verdicts)),
-      (error: unknown) => batch.waiters.forEach((waiter) => waiter.reject(error))
+    const judged = settings ? judge(serverId, batch.observations, settings) : Promise.resolve([]);
+    judged.then(
+      (verdicts) => batch.settle({ verdicts }),
+      (error: unknown) => batch.settle({ error })
     );
+  };
+
+  const newBatch = (serverId: string): PendingBatch => {
+    let settle: PendingBatch['settle'] = () => undefined;
+    const done = new Promise<Verdict[]>((resolve, reject) => {
+      settle = (outcome) => ('error' in outcome ? reject(outcome.error) : resolve(outcome.verdicts));
+    });
+    const batch: PendingBatch = { observations: [], done, settle, timer: null };
+    batch.timer = setTimeout(() => flush(serverId), batchMs);
+    return batch;
   };
 
   return {
     /**
      * Records one observation; resolves, once its batch was judged, with the verdicts that batch
-     * acted on (usually none).
+     * acted on (usually none). Every observation of a batch gets the same promise.
      */
     observe(serverId: string, observation: Observation): Promise<Verdict[]> {
-      if (!options.settings()) return Promise.resolve([]);
+      if (!options.settings()) return NO_VERDICTS;
       let batch = pending.get(serverId);
       if (!batch) {
-        batch = { observations: [], waiters: [], timer: null };
+        batch = newBatch(serverId);
         pending.set(serverId, batch);
-        batch.timer = setTimeout(() => flush(serverId), batchMs);
       }
       batch.observations.push({ ...observation, at: observation.at ?? clock() });
-      const result = new Promise<Verdict[]>((resolve, reject) => batch.waiters.push({ resolve, reject }));
+      const { done } = batch;
       if (batch.observations.length >= MAX_BATCH) flush(serverId);
-      return result;
+      return done;
     },
 
     /** Judges what is gathered now (shutdown). */

@@ -15,6 +15,7 @@ import {
   type StatScope,
 } from '../../../shared/contracts/reports';
 import { addHistogram, emptyHistogram, latencyBucketOf, latencyQuantile } from './latency-histogram';
+import { lastAccepted } from './message-store';
 import { createWindowCalendar } from './quota-windows';
 import type { EngineEvent } from './sending-engine';
 
@@ -135,7 +136,7 @@ export const statEventsOfEngineEvent = (event: EngineEvent, entry: MessageLogEnt
     case 'queued':
       return [{ ...base, type: 'queued', at: entry.queuedAt, serverId: null }];
     case 'sent': {
-      const accepted = [...entry.attempts].reverse().find((attempt) => attempt.outcome === 'accepted') ?? last;
+      const accepted = lastAccepted(entry.attempts) ?? last;
       return [
         {
           ...base,

@@ -6,6 +6,9 @@ import { createSendingEngine, type SendingEngine } from '../engine/sending-engin
 import { createGroupRepository } from '../repositories/groups';
 import { createServerRepository } from '../repositories/servers';
 import { getService } from '../utils/get-service';
+import type { BouncesService } from './bounces';
+import type { ProtectionService } from './protection';
+import type { StatsService } from './stats';
 import { bullPrefixOf, connectRedis, pluginKeyPrefixOf, redisTopologyOf, type RedisClient } from './redis-connection';
 
 /**
@@ -65,6 +68,8 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
   /** See the `clockOffsetMs` config: shifts the engine's clock (tests stand near a quota window's end). */
   let clockOffsetMs = 0;
   let connections: RedisClient[] = [];
+  /** The services told of every engine event (see onEvent). */
+  let listeners: { bounces: BouncesService; stats: StatsService; protection: ProtectionService } | null = null;
 
   const directorySource: DirectorySource = {
     async load() {
@@ -165,16 +170,18 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
         },
         onEvent: (event, entry) => {
           strapi.eventHub.emit(`multi-smtp.message.${event}`, { message: entry });
+          // Looked up once: this runs for every state change of every message.
+          listeners ??= { bounces: getService(strapi, 'bounces'), stats: getService(strapi, 'stats'), protection: getService(strapi, 'protection') };
           // A synchronous hard bounce: the recipients are suppressed at once (services/bounces.ts).
           if (event === 'bounced') {
-            getService(strapi, 'bounces')
+            listeners.bounces
               .applyEngineBounce(entry)
               .catch((error: Error) => strapi.log.error(`[multi-smtp] applying a bounce of ${entry.id} failed: ${error.message}`));
           }
           // Hourly statistics and Prometheus counters per server, group and campaign (services/stats.ts).
-          getService(strapi, 'stats').recordEngineEvent(event, entry);
+          listeners.stats.recordEngineEvent(event, entry);
           // Automatic protection: each server's window of outcomes, thresholds, pause or cut weight (services/protection.ts).
-          getService(strapi, 'protection').observeEngineEvent(event, entry);
+          listeners.protection.observeEngineEvent(event, entry);
         },
         onError: (error, context) => {
           strapi.log.error(`[multi-smtp] ${context}: ${error instanceof Error ? error.message : String(error)}`);

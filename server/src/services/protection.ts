@@ -88,6 +88,7 @@ const protection = ({ strapi }: { strapi: Core.Strapi }) => {
   const config = () => getService(strapi, 'runtime').config();
   /** Observations and trips still running (tests and shutdown wait for them). */
   const pending = new Set<Promise<unknown>>();
+  const handledBatches = new WeakMap<Promise<unknown>, Promise<void>>();
 
   let bound: { redis: unknown; store: WindowStore; monitor: ProtectionMonitor } | null = null;
   /** One store and monitor per Redis connection (a restarted engine has a new one). */
@@ -194,14 +195,20 @@ const protection = ({ strapi }: { strapi: Core.Strapi }) => {
       // The engine is not running (boot, shutdown): nothing to observe with.
       run = Promise.reject(error);
     }
-    return track(
-      run.then(
-        () => undefined,
-        (error: Error) => {
-          strapi.log.error(`[multi-smtp] protection: observing ${input.outcome} on ${input.serverId} failed: ${error.message}`);
-        }
-      )
-    );
+    // Observations of one batch share its promise: handled (and tracked) once per batch.
+    let handled = handledBatches.get(run);
+    if (!handled) {
+      handled = track(
+        run.then(
+          () => undefined,
+          (error: Error) => {
+            strapi.log.error(`[multi-smtp] protection: observing outcomes on ${input.serverId} failed: ${error.message}`);
+          }
+        )
+      );
+      handledBatches.set(run, handled);
+    }
+    return handled;
   };
 
   return {
