@@ -74,8 +74,10 @@ const main = async () => {
     await stop('signal received while loading');
     return;
   }
-  const { worker } = plugin.service('runtime').config();
-  say(`ready in ${appDir}: queue workers (concurrency ${worker.concurrency}), campaign fan-out and scheduler running; no HTTP. SIGTERM or SIGINT stops it.`);
+  const { worker, campaigns } = plugin.service('runtime').config();
+  // campaigns.fanOut false leaves the fan-out and the scheduler to other nodes (config/role.ts).
+  const fanOut = campaigns.fanOut === false ? 'campaign fan-out off (campaigns.fanOut: false)' : 'campaign fan-out and scheduler running';
+  say(`ready in ${appDir}: queue workers (concurrency ${worker.concurrency}), ${fanOut}; no HTTP. SIGTERM or SIGINT stops it.`);
 };
 
 main().catch((error) => die(error && error.stack ? error.stack : String(error)));

@@ -23,11 +23,14 @@ const bootstrap = async ({ strapi }: { strapi: Core.Strapi }) => {
     afterUpdate: () => getService(strapi, 'directorySync').changed(),
     afterDelete: () => getService(strapi, 'directorySync').changed(),
   });
-  // Scheduled campaigns start on time and sending ones go on (where this process runs workers: the
-  // config's worker.enabled, or the multi-smtp-worker command; web nodes only set campaigns' status).
+  // Scheduled campaigns start on time and sending ones go on where this process fans out: the
+  // config's campaigns.fanOut, by default wherever queue workers run (config/role.ts
+  // runsCampaignFanOut); other nodes only set campaigns' status.
   getService(strapi, 'campaignRunner').start();
   // Old delivery log rows and statistics go after their retention (hourly, and soon after boot).
   getService(strapi, 'retention').start();
+  // Bounce mailboxes over IMAP are polled where queue workers run, one process per mailbox at a time.
+  getService(strapi, 'bounceMailboxes').start();
 };
 
 export default bootstrap;
