@@ -3,6 +3,7 @@ import campaignSchema from './campaign/schema.json';
 import groupSchema from './group/schema.json';
 import mailingListSchema from './mailing-list/schema.json';
 import messageSchema from './message/schema.json';
+import sendingDomainSchema from './sending-domain/schema.json';
 import serverSchema from './server/schema.json';
 import statBucketSchema from './stat-bucket/schema.json';
 import subscriberSchema from './subscriber/schema.json';
@@ -21,4 +22,5 @@ export default {
   'stat-bucket': { schema: statBucketSchema },
   alert: { schema: alertSchema },
   'tracking-event': { schema: trackingEventSchema },
+  'sending-domain': { schema: sendingDomainSchema },
 };

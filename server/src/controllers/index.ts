@@ -8,6 +8,7 @@ import messages from './messages';
 import messagesApi from './messages-api';
 import metrics from './metrics';
 import reports from './reports';
+import sendingDomains from './sending-domains';
 import serverTests from './server-tests';
 import servers from './servers';
 import status from './status';
@@ -17,4 +18,4 @@ import tracking from './tracking';
 import unsubscribe from './unsubscribe';
 import webhooks from './webhooks';
 
-export default { servers, groups, serverTests, messagesApi, status, messages, campaigns, unsubscribe, mailingLists, subscribers, suppressions, audiences, inbound, webhooks, reports, metrics, alerts, tracking };
+export default { servers, groups, serverTests, messagesApi, status, messages, campaigns, unsubscribe, mailingLists, subscribers, suppressions, audiences, inbound, webhooks, reports, metrics, alerts, tracking, sendingDomains };

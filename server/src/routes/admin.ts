@@ -4,6 +4,7 @@ import { audienceRoutes } from './admin-audience';
 import { campaignsRoutes } from './admin-campaigns';
 import { reportsRoutes } from './admin-reports';
 import { requires } from './policies';
+import { sendingDomainsRoutes } from './admin-sending-domains';
 
 /** Admin API, served under /multi-smtp/... to admin users only. */
 export default {
@@ -45,5 +46,6 @@ export default {
     ...audienceRoutes,
     ...reportsRoutes,
     ...alertsRoutes,
+    ...sendingDomainsRoutes,
   ],
 };

@@ -161,6 +161,7 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
         log: (entry) => getService(strapi, 'messageLog').record(entry),
         // VERP: each message's own signed bounce address as MAIL FROM, when bounces.verpDomain is set (services/bounces.ts).
         envelopeFrom: (messageId, recipients) => getService(strapi, 'bounces').envelopeFrom(messageId, recipients),
+        dkimFor: getService(strapi, 'sendingDomains').signer(),
         // Campaign mail: skipped when suppressed or cancelled, held while paused (services/campaign-gate.ts).
         gate: (meta) => getService(strapi, 'campaignGate').check(meta),
         // Campaign mail is queued as recipients and rendered when sent (services/campaign-runner.ts).

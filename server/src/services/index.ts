@@ -19,6 +19,7 @@ import rateLimit from './rate-limit';
 import reports from './reports';
 import retention from './retention';
 import runtime from './runtime';
+import sendingDomains from './sending-domains';
 import serverTests from './server-tests';
 import servers from './servers';
 import stats from './stats';
@@ -29,4 +30,4 @@ import tracking from './tracking';
 import unsubscribe from './unsubscribe';
 import webhooks from './webhooks';
 
-export default { runtime, servers, groups, serverTests, engine, directorySync, mailer, status, messageLog, campaignState, audiences, campaignGate, campaignRunner, campaigns, unsubscribe, rateLimit, mailingLists, subscribers, suppressions, csvImport, bounces, inbound, webhooks, stats, metrics, reports, retention, protection, alerts, tracking };
+export default { runtime, servers, groups, serverTests, engine, directorySync, mailer, status, messageLog, campaignState, audiences, campaignGate, campaignRunner, campaigns, unsubscribe, rateLimit, mailingLists, subscribers, suppressions, csvImport, bounces, inbound, webhooks, stats, metrics, reports, retention, protection, alerts, tracking, sendingDomains };
