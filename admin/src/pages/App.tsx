@@ -17,6 +17,7 @@ import { CampaignReportPage } from './reports/CampaignReportPage';
 import { ReportsOverviewPage } from './reports/ReportsOverviewPage';
 import { ServerReportPage } from './reports/ServerReportPage';
 import { DeliveryLogPage } from './log/DeliveryLogPage';
+import { SendingDomainsPage } from './sending-domains/SendingDomainsPage';
 import { ServerEditPage } from './servers/ServerEditPage';
 import { ServersListPage } from './servers/ServersListPage';
 import { SubscribersPage } from './subscribers/SubscribersPage';
@@ -69,6 +70,7 @@ const App = () => (
           <Route path="groups" element={servers(<GroupsListPage />)} />
           <Route path="groups/new" element={servers(<GroupEditPage />)} />
           <Route path="groups/:id" element={servers(<GroupEditPage />)} />
+          <Route path="sending-domains" element={servers(<SendingDomainsPage />)} />
           <Route
             path="log"
             element={

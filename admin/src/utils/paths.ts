@@ -13,6 +13,7 @@ export const paths = {
   groups: `${BASE}/groups`,
   newGroup: `${BASE}/groups/new`,
   group: (documentId: string) => `${BASE}/groups/${documentId}`,
+  sendingDomains: `${BASE}/sending-domains`,
   log: `${BASE}/log`,
   campaigns: `${BASE}/campaigns`,
   newCampaign: `${BASE}/campaigns/new`,
