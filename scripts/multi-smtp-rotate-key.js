@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * multi-smtp-rotate-key: re-encrypts every secret the plugin stores (SMTP passwords) under the
+ * multi-smtp-rotate-key: re-encrypts every secret the plugin stores (SMTP passwords, DKIM private keys) under the
  * current encryption key, after the key was changed. Run it once from the Strapi app's folder:
  *
  *   1. Make a new key:  node -e "console.log(require('crypto').randomBytes(32).toString('base64'))"
@@ -33,14 +33,20 @@ const main = async () => {
   const strapi = await createApp('task');
   const plugin = await loadApp(strapi);
   let result;
+  let passwords;
+  let dkimKeys;
   try {
-    result = await plugin.service('servers').reencryptPasswords();
+    passwords = await plugin.service('servers').reencryptPasswords();
+    dkimKeys = await plugin.service('sendingDomains').reencryptPrivateKeys();
+    result = { checked: passwords.checked + dkimKeys.checked, reencrypted: passwords.reencrypted + dkimKeys.reencrypted };
   } catch (error) {
     await strapi.destroy().catch(() => undefined);
     die(`re-encrypting failed: ${error && error.message ? error.message : error}`);
   }
   await strapi.destroy();
-  say(`key ${plugin.service('runtime').secrets().keyId}: ${result.reencrypted} of ${result.checked} stored passwords re-encrypted`);
+  say(
+    `key ${plugin.service('runtime').secrets().keyId}: ${passwords.reencrypted} of ${passwords.checked} stored passwords and ${dkimKeys.reencrypted} of ${dkimKeys.checked} DKIM private keys re-encrypted`
+  );
   process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exit(0);
 };
