@@ -9,6 +9,7 @@ import { getService } from './utils/get-service';
 const destroy = async ({ strapi }: { strapi: Core.Strapi }) => {
   // Campaign fan-outs first: each ends after its current page (cursor saved) while Redis is still open.
   await getService(strapi, 'campaignRunner').stop();
+  await getService(strapi, 'bounceMailboxes').stop(); // a poll under way ends after its message, while Redis holds its lock
   await getService(strapi, 'retention').stop(); // a pruning run ends after its batch, while Redis holds its lock
   await getService(strapi, 'tracking').stop(); // opens and clicks under way: their events and statistics, while Redis is open
   await getService(strapi, 'directorySync').stop(); // its own Redis connection, before the engine's close

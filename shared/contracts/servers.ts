@@ -46,25 +46,90 @@ export const warmupPlanSchema = z
 
 export type WarmupPlan = z.infer<typeof warmupPlanSchema>;
 
+/** The mailbox polled when a bounce mailbox names none. */
+export const IMAP_DEFAULT_MAILBOX = 'INBOX';
+/** Where processed bounces and complaints go by default (created when missing). */
+export const IMAP_DEFAULT_PROCESSED_FOLDER = 'Processed';
+/** The IMAP keyword that marks a message the plugin has read (and, in flag mode, processed). */
+export const IMAP_DEFAULT_KEYWORD = 'MultiSmtpProcessed';
+
+/** An IMAP mailbox (folder) name: one line, no wildcards. */
+const imapFolder = () =>
+  requiredLine(200).refine((value) => !/[*%]|\p{Cc}/u.test(value), { error: 'must be a folder name without *, % or control characters' });
+
+/**
+ * What happens to a bounce or complaint once it is processed: moved to a folder, or flagged \Seen
+ * plus a keyword. Exactly one of the two. Other messages (not bounces) only get the keyword and stay.
+ */
+export const imapProcessedSchema = z
+  .strictObject({
+    moveTo: imapFolder().optional(),
+    flag: z
+      .string()
+      .regex(/^[A-Za-z0-9$_.-]{1,64}$/, { error: 'must be an IMAP keyword: 1-64 letters, digits, $, _, . or -' })
+      .optional(),
+  })
+  .refine((value) => (value.moveTo === undefined) !== (value.flag === undefined), { error: 'give exactly one of moveTo or flag' })
+  .transform((value): ImapProcessed => (value.moveTo !== undefined ? { moveTo: value.moveTo } : { flag: value.flag! }));
+
+export type ImapProcessed = { moveTo: string } | { flag: string };
+
+const hostName = () =>
+  requiredLine(255).refine((value) => /^[A-Za-z0-9.\-:[\]_]+$/.test(value), {
+    error: 'must be a host name or an IP address',
+  });
+
+const portNumber = () =>
+  z
+    .int({ error: 'must be a whole number' })
+    .min(1, { error: 'must be between 1 and 65535' })
+    .max(65535, { error: 'must be between 1 and 65535' });
+
+/** A new password; omit to keep the current one, null or '' to remove it. Write-only. */
+const writeOnlyPassword = () =>
+  z
+    .string()
+    .max(1024, { error: 'must be at most 1024 characters' })
+    .refine((value) => !/[\r\n]/.test(value), { error: 'must not contain a line break (CR or LF)' })
+    .nullable();
+
+/**
+ * A server's bounce mailbox (IMAP), polled for bounces and complaints (server/src/services/bounce-mailboxes.ts).
+ * `port` defaults to 993 with tls, else 143. `password` is write-only like the SMTP password.
+ */
+export const imapMailboxSchema = z
+  .strictObject({
+    host: hostName(),
+    port: portNumber().optional(),
+    security: z.enum(SECURITY_MODES, { error: 'must be one of: none, starttls, tls' }).default('tls'),
+    username: requiredLine(255),
+    password: writeOnlyPassword().optional(),
+    mailbox: imapFolder().default(IMAP_DEFAULT_MAILBOX),
+    processed: imapProcessedSchema.default({ moveTo: IMAP_DEFAULT_PROCESSED_FOLDER }),
+  })
+  .transform((value) => ({ ...value, port: value.port ?? (value.security === 'tls' ? 993 : 143) }));
+
+/** A bounce mailbox as responses show it: the password never, only whether one is stored. */
+export interface ImapMailboxView {
+  host: string;
+  port: number;
+  security: SecurityMode;
+  username: string;
+  hasPassword: boolean;
+  mailbox: string;
+  processed: ImapProcessed;
+}
+
 /** Every field an admin may set on a server. `password` is write-only. */
 const serverFields = {
   name: requiredLine(100),
-  host: requiredLine(255).refine((value) => /^[A-Za-z0-9.\-:[\]_]+$/.test(value), {
-    error: 'must be a host name or an IP address',
-  }),
-  port: z
-    .int({ error: 'must be a whole number' })
-    .min(1, { error: 'must be between 1 and 65535' })
-    .max(65535, { error: 'must be between 1 and 65535' }),
+  host: hostName(),
+  port: portNumber(),
   security: z.enum(SECURITY_MODES, { error: 'must be one of: none, starttls, tls' }),
   tlsRejectUnauthorized: z.boolean(),
   username: optionalLine(255),
   /** A new password; omit to keep the current one, null or '' to remove it. */
-  password: z
-    .string()
-    .max(1024, { error: 'must be at most 1024 characters' })
-    .refine((value) => !/[\r\n]/.test(value), { error: 'must not contain a line break (CR or LF)' })
-    .nullable(),
+  password: writeOnlyPassword(),
   fromAddress: optionalEmailAddress(),
   fromName: optionalLine(200),
   maxConnections: z
@@ -96,6 +161,8 @@ const serverFields = {
     .max(5000, { error: 'must be at most 5000 characters' })
     .nullish()
     .transform((value) => value ?? null),
+  /** The server's bounce mailbox, or null for none. On update: omit to keep it, null to remove it. */
+  imap: imapMailboxSchema.nullish().transform((value) => value ?? null),
 };
 
 export const createServerSchema = z.strictObject({
@@ -168,6 +235,8 @@ export interface SmtpServer {
   group: GroupRef | null;
   warmup: WarmupPlan | null;
   notes: string | null;
+  /** The bounce mailbox polled for this server's bounces and complaints, or null. */
+  imap: ImapMailboxView | null;
   createdAt: string;
   updatedAt: string;
 }

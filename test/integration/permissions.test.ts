@@ -76,6 +76,8 @@ describe('RBAC on every admin route', () => {
     expect((await api.get('/multi-smtp/groups')).status).toBe(200);
     expect((await api.post('/multi-smtp/servers', { name: 'x', host: 'h', port: 25 })).status).toBe(403);
     expect((await api.post('/multi-smtp/groups', { name: 'x', slug: 'x' })).status).toBe(403);
+    expect((await api.get('/multi-smtp/bounce-mailboxes')).status).toBe(200);
+    expect((await api.post('/multi-smtp/bounce-mailboxes/poll', {})).status).toBe(403);
     expect((await api.get('/multi-smtp/sending-domains')).status).toBe(200);
     expect((await api.post('/multi-smtp/sending-domains', { domain: 'x.example', selector: 's', generate: true })).status).toBe(403);
   });

@@ -171,4 +171,43 @@ describe('plugin config validator', () => {
       expect(() => config.validator({ encryptionKey, redis: { sentinels } })).toThrow(/multi-smtp: invalid plugin config: redis\.name/);
     });
   });
+
+  describe('bounces.imap', () => {
+    const imap = (value: unknown) => parsePluginConfig({ encryptionKey, bounces: { imap: value } }).bounces.imap;
+    const auth = { user: 'bounces@example.com', pass: 'secret' };
+
+    it('has no global mailbox by default; polls every 60 s with 30 s timeouts', () => {
+      expect(parsePluginConfig({ encryptionKey }).bounces.imap).toEqual({
+        security: 'tls',
+        port: 993,
+        mailbox: 'INBOX',
+        processed: { moveTo: 'Processed' },
+        pollIntervalSec: 60,
+        timeoutMs: 30000,
+      });
+    });
+
+    it('takes a global mailbox: port 993 with tls, else 143; a folder to move to or a keyword to flag with', () => {
+      expect(imap({ host: 'imap.example.com', auth })).toMatchObject({ host: 'imap.example.com', port: 993, auth, mailbox: 'INBOX', processed: { moveTo: 'Processed' } });
+      expect(imap({ host: 'imap.example.com', security: 'starttls', auth }).port).toBe(143);
+      expect(imap({ host: 'imap.example.com', port: 1143, security: 'none', auth, mailbox: 'Bounces', processed: { flag: 'Done' }, pollIntervalSec: 5 })).toMatchObject({
+        port: 1143,
+        mailbox: 'Bounces',
+        processed: { flag: 'Done' },
+        pollIntervalSec: 5,
+      });
+      expect(imap({ processed: { moveTo: 'Archive/Bounces' } }).processed).toEqual({ moveTo: 'Archive/Bounces' });
+    });
+
+    it('refuses what cannot work, naming the field', () => {
+      expect(() => config.validator({ encryptionKey, bounces: { imap: { host: 'imap.example.com' } } })).toThrow(/bounces\.imap\.auth: is required with host/);
+      expect(() => config.validator({ encryptionKey, bounces: { imap: { auth } } })).toThrow(/bounces\.imap\.auth: goes with host/);
+      expect(() => config.validator({ encryptionKey, bounces: { imap: { host: 'h', auth, security: 'ssl' } } })).toThrow(/bounces\.imap\.security/);
+      expect(() => config.validator({ encryptionKey, bounces: { imap: { host: 'h', auth: { user: 'u' } } } })).toThrow(/bounces\.imap\.auth\.pass/);
+      expect(() => config.validator({ encryptionKey, bounces: { imap: { processed: { moveTo: 'A', flag: 'B' } } } })).toThrow(/bounces\.imap\.processed: give exactly one of moveTo or flag/);
+      expect(() => config.validator({ encryptionKey, bounces: { imap: { processed: { flag: '\\Seen' } } } })).toThrow(/bounces\.imap\.processed\.flag: must be an IMAP keyword/);
+      expect(() => config.validator({ encryptionKey, bounces: { imap: { pollIntervalSec: 0 } } })).toThrow(/bounces\.imap\.pollIntervalSec/);
+      expect(() => config.validator({ encryptionKey, bounces: { imap: { host: 'h', auth, tls: true } } })).toThrow(/bounces\.imap/);
+    });
+  });
 });

@@ -19,6 +19,8 @@ describe('bounce and webhook config', () => {
       softBounceWindowDays: 7,
       suppressUnlinked: false,
       dedupeDays: 30,
+      // No global bounce mailbox (no host): test/unit/config.test.ts covers bounces.imap.
+      imap: expect.not.objectContaining({ host: expect.anything() }),
     });
     expect(webhooks).toEqual({ maxAgeSeconds: 600, ses: { topicArns: [], autoConfirm: false }, sendgrid: {} });
   });

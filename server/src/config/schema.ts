@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+import { IMAP_DEFAULT_MAILBOX, IMAP_DEFAULT_PROCESSED_FOLDER, imapProcessedSchema, SECURITY_MODES } from '../../../shared/contracts/servers';
 import { ENCRYPTION_KEY_HELP, parseEncryptionKey } from '../engine/secret-box';
 import { defaultSmtpThreads } from '../engine/smtp-threads';
 import { isEcPublicKey } from '../engine/webhook-keys';
@@ -166,6 +167,38 @@ const campaignsSchema = z
   })
   .prefault({});
 
+/**
+ * Bounce mailboxes over IMAP (services/bounce-mailboxes.ts): a global one here (host and auth), and
+ * any number per SMTP server (set in the admin). pollIntervalSec and timeoutMs apply to all of them.
+ */
+const bounceImapSchema = z
+  .strictObject({
+    /** The global bounce mailbox's IMAP server; none when unset. */
+    host: z.string().min(1).optional(),
+    /** Default 993 with tls, else 143. */
+    port: z.int().min(1).max(65535).optional(),
+    /** tls: implicit TLS (993); starttls: upgrade required; none: plain text (loopback only). */
+    security: z.enum(SECURITY_MODES, { error: 'must be one of: tls, starttls, none' }).default('tls'),
+    auth: z.strictObject({ user: z.string().min(1), pass: z.string().min(1) }).optional(),
+    mailbox: z.string().min(1).default(IMAP_DEFAULT_MAILBOX),
+    /** Bounces and complaints: moved to a folder (created when missing), or flagged \Seen and a keyword. */
+    processed: imapProcessedSchema.default({ moveTo: IMAP_DEFAULT_PROCESSED_FOLDER }),
+    /** Seconds between two polls of every bounce mailbox. */
+    pollIntervalSec: z.int().min(1).max(86400).default(60),
+    /** Connection, greeting and per-command (socket inactivity) timeout. */
+    timeoutMs: z.int().min(1000).max(600000).default(30000),
+  })
+  .superRefine((imap, ctx) => {
+    if (imap.host !== undefined && imap.auth === undefined) ctx.addIssue({ code: 'custom', path: ['auth'], message: 'is required with host: { user, pass }' });
+    if (imap.host === undefined) {
+      for (const field of ['port', 'auth'] as const) {
+        if (imap[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: 'goes with host' });
+      }
+    }
+  })
+  .transform((imap) => ({ ...imap, port: imap.port ?? (imap.security === 'tls' ? 993 : 143) }))
+  .prefault({});
+
 /** Asynchronous bounces and complaints (services/bounces.ts), the inbound endpoint and provider webhooks. */
 const bouncesSchema = z
   .strictObject({
@@ -196,6 +229,7 @@ const bouncesSchema = z
     suppressUnlinked: z.boolean().default(false),
     /** How long a processed bounce is remembered, so the same report posted again counts once. */
     dedupeDays: z.number().min(0.01).max(365).default(30),
+    imap: bounceImapSchema,
   })
   .prefault({});
 

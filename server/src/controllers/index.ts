@@ -1,5 +1,6 @@
 import alerts from './alerts';
 import audiences from './audiences';
+import bounceMailboxes from './bounce-mailboxes';
 import campaigns from './campaigns';
 import groups from './groups';
 import inbound from './inbound';
@@ -18,4 +19,4 @@ import tracking from './tracking';
 import unsubscribe from './unsubscribe';
 import webhooks from './webhooks';
 
-export default { servers, groups, serverTests, messagesApi, status, messages, campaigns, unsubscribe, mailingLists, subscribers, suppressions, audiences, inbound, webhooks, reports, metrics, alerts, tracking, sendingDomains };
+export default { servers, groups, serverTests, messagesApi, status, messages, campaigns, unsubscribe, mailingLists, subscribers, suppressions, audiences, inbound, webhooks, reports, metrics, alerts, tracking, sendingDomains, bounceMailboxes };

@@ -1,5 +1,5 @@
 import type { GroupStrategy } from '../../../shared/contracts/groups';
-import type { SecurityMode, WarmupPlan } from '../../../shared/contracts/servers';
+import type { ImapMailboxView, SecurityMode, WarmupPlan } from '../../../shared/contracts/servers';
 
 /** A group as the database holds it (only the fields a reference needs). */
 export interface GroupRefEntity {
@@ -32,9 +32,14 @@ export interface ServerEntity {
   group: GroupRefEntity | null;
   warmup: WarmupPlan | null;
   notes: string | null;
+  /** The bounce mailbox's settings, without its password (imapPasswordEncrypted). */
+  imap: ImapMailboxEntity | null;
+  imapPasswordEncrypted: string | null;
   createdAt: string;
   updatedAt: string;
 }
+
+export type ImapMailboxEntity = Omit<ImapMailboxView, 'hasPassword'>;
 
 export interface GroupEntity extends GroupRefEntity {
   description: string | null;

@@ -1,6 +1,7 @@
 import { ACTIONS } from '../../../shared/permissions';
 import { alertsRoutes } from './admin-alerts';
 import { audienceRoutes } from './admin-audience';
+import { bounceMailboxesRoutes } from './admin-bounce-mailboxes';
 import { campaignsRoutes } from './admin-campaigns';
 import { reportsRoutes } from './admin-reports';
 import { requires } from './policies';
@@ -46,6 +47,7 @@ export default {
     ...audienceRoutes,
     ...reportsRoutes,
     ...alertsRoutes,
+    ...bounceMailboxesRoutes,
     ...sendingDomainsRoutes,
   ],
 };

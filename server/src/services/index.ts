@@ -1,5 +1,6 @@
 import alerts from './alerts';
 import audiences from './audiences';
+import bounceMailboxes from './bounce-mailboxes';
 import bounces from './bounces';
 import campaignGate from './campaign-gate';
 import campaignRunner from './campaign-runner';
@@ -30,4 +31,4 @@ import tracking from './tracking';
 import unsubscribe from './unsubscribe';
 import webhooks from './webhooks';
 
-export default { runtime, servers, groups, serverTests, engine, directorySync, mailer, status, messageLog, campaignState, audiences, campaignGate, campaignRunner, campaigns, unsubscribe, rateLimit, mailingLists, subscribers, suppressions, csvImport, bounces, inbound, webhooks, stats, metrics, reports, retention, protection, alerts, tracking, sendingDomains };
+export default { runtime, servers, groups, serverTests, engine, directorySync, mailer, status, messageLog, campaignState, audiences, campaignGate, campaignRunner, campaigns, unsubscribe, rateLimit, mailingLists, subscribers, suppressions, csvImport, bounces, inbound, webhooks, stats, metrics, reports, retention, protection, alerts, tracking, sendingDomains, bounceMailboxes };

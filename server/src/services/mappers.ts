@@ -30,6 +30,17 @@ export const toServerDto = (server: ServerEntity): SmtpServer => ({
   group: toGroupRef(server.group),
   warmup: server.warmup ?? null,
   notes: server.notes ?? null,
+  imap: server.imap
+    ? {
+        host: server.imap.host,
+        port: server.imap.port,
+        security: server.imap.security,
+        username: server.imap.username,
+        hasPassword: Boolean(server.imapPasswordEncrypted),
+        mailbox: server.imap.mailbox,
+        processed: 'moveTo' in server.imap.processed ? { moveTo: server.imap.processed.moveTo } : { flag: server.imap.processed.flag },
+      }
+    : null,
   createdAt: server.createdAt,
   updatedAt: server.updatedAt,
 });

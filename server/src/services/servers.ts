@@ -1,9 +1,11 @@
 import type { Core } from '@strapi/strapi';
 import { errors } from '@strapi/utils';
+import type { z } from 'zod';
 
 import type { ListResponse } from '../../../shared/contracts/common';
 import {
   createServerSchema,
+  imapMailboxSchema,
   listServersQuerySchema,
   updateServerSchema,
   type SmtpServer,
@@ -11,10 +13,12 @@ import {
 import type { SmtpEndpoint } from '../engine/smtp-probe';
 import { createGroupRepository } from '../repositories/groups';
 import { createServerRepository } from '../repositories/servers';
-import type { ServerEntity } from '../repositories/types';
+import type { ImapMailboxEntity, ServerEntity } from '../repositories/types';
 import { getService } from '../utils/get-service';
-import { fieldError, parseInput } from '../utils/validation';
+import { fieldError, parseInput, throwFieldErrors } from '../utils/validation';
 import { toServerDto } from './mappers';
+
+type ImapMailboxInput = z.output<typeof imapMailboxSchema>;
 
 /** SMTP servers: validation, business rules and the API shape. Controllers stay thin. */
 const servers = ({ strapi }: { strapi: Core.Strapi }) => {
@@ -62,6 +66,34 @@ const servers = ({ strapi }: { strapi: Core.Strapi }) => {
     return { passwordEncrypted: password ? secrets().encrypt(password) : null };
   };
 
+  /**
+   * The bounce mailbox of an input becomes its columns: the settings (JSON, no secret) and the
+   * encrypted password. Undefined keeps both, null removes both. Its password follows the SMTP
+   * password's rules: omitted keeps the stored one, but only for the same host, port, security and
+   * username (never sent to a new destination); a mailbox needs one.
+   */
+  const imapColumns = (stored: ServerEntity | null, imap: ImapMailboxInput | null | undefined) => {
+    if (imap === undefined) return {};
+    if (imap === null) return { imap: null, imapPasswordEncrypted: null };
+    const { password, ...settings } = imap;
+    const kept = stored?.imap && password === undefined ? stored.imapPasswordEncrypted : null;
+    if (kept && stored?.imap) {
+      const moved = (['host', 'port', 'security', 'username'] as const).filter((field) => settings[field] !== stored.imap![field]);
+      if (moved.length > 0) {
+        throwFieldErrors([
+          {
+            path: ['imap', 'password'],
+            message: `must be entered again when ${moved.join(', ')} change (the stored password is never sent to a new destination)`,
+            name: 'ValidationError',
+          },
+        ]);
+      }
+    }
+    const encrypted = password ? secrets().encrypt(password) : kept;
+    if (!encrypted) throwFieldErrors([{ path: ['imap', 'password'], message: 'is required for a bounce mailbox', name: 'ValidationError' }]);
+    return { imap: settings, imapPasswordEncrypted: encrypted };
+  };
+
   return {
     async list(query: unknown): Promise<ListResponse<SmtpServer>> {
       const { page, pageSize, sort, q, group, enabled } = parseInput(listServersQuerySchema, query);
@@ -83,21 +115,21 @@ const servers = ({ strapi }: { strapi: Core.Strapi }) => {
     },
 
     async create(input: unknown): Promise<SmtpServer> {
-      const { password, ...data } = parseInput(createServerSchema, input);
+      const { password, imap, ...data } = parseInput(createServerSchema, input);
       return strapi.db.transaction(async () => {
         await checkReferences(data);
-        const created = await repository.create({ ...data, ...passwordColumn(password) });
+        const created = await repository.create({ ...data, ...passwordColumn(password), ...imapColumns(null, imap) });
         return toServerDto(created);
       });
     },
 
     async update(documentId: string, input: unknown): Promise<SmtpServer> {
-      const { password, ...data } = parseInput(updateServerSchema, input);
+      const { password, imap, ...data } = parseInput(updateServerSchema, input);
       return strapi.db.transaction(async () => {
         const stored = await requireServer(documentId);
         checkPasswordDestination(stored, data, password);
         await checkReferences(data, documentId);
-        const updated = await repository.update(documentId, { ...data, ...passwordColumn(password) });
+        const updated = await repository.update(documentId, { ...data, ...passwordColumn(password), ...imapColumns(stored, imap) });
         return toServerDto(updated);
       });
     },
@@ -117,13 +149,29 @@ const servers = ({ strapi }: { strapi: Core.Strapi }) => {
       let checked = 0;
       let reencrypted = 0;
       for (const server of await repository.findAll()) {
-        if (!server.passwordEncrypted) continue;
-        checked += 1;
-        if (box.isCurrent(server.passwordEncrypted)) continue;
-        await repository.update(server.documentId, { passwordEncrypted: box.encrypt(box.decrypt(server.passwordEncrypted)) });
-        reencrypted += 1;
+        for (const column of ['passwordEncrypted', 'imapPasswordEncrypted'] as const) {
+          const stored = server[column];
+          if (!stored) continue;
+          checked += 1;
+          if (box.isCurrent(stored)) continue;
+          await repository.update(server.documentId, { [column]: box.encrypt(box.decrypt(stored)) });
+          reencrypted += 1;
+        }
       }
       return { checked, reencrypted };
+    },
+
+    /** Every server's bounce mailbox with its password decrypted; for the poller only, never a response. */
+    async imapMailboxes(): Promise<Array<{ server: { documentId: string; name: string }; mailbox: ImapMailboxEntity & { password: string } }>> {
+      const found = [];
+      for (const server of await repository.findAll()) {
+        if (!server.imap || !server.imapPasswordEncrypted) continue;
+        found.push({
+          server: { documentId: server.documentId, name: server.name },
+          mailbox: { ...server.imap, password: secrets().decrypt(server.imapPasswordEncrypted) },
+        });
+      }
+      return found;
     },
 
     /** Where and how to connect to a server, with its password decrypted; for the engine only, never a response. */
