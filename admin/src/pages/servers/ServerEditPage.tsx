@@ -65,6 +65,14 @@ const ERROR_KEY_OF: Partial<Record<keyof ServerFormValues, string>> = {
   warmupEnabled: 'warmup.enabled',
   warmupStartDate: 'warmup.startDate',
   warmupCustomSteps: 'warmup.customSteps',
+  imapHost: 'imap.host',
+  imapPort: 'imap.port',
+  imapSecurity: 'imap.security',
+  imapUsername: 'imap.username',
+  imapPassword: 'imap.password',
+  imapMailbox: 'imap.mailbox',
+  imapMoveTo: 'imap.processed',
+  imapFlag: 'imap.processed',
 };
 
 /** Removes the error of one field, including errors inside it (`warmup.customSteps.2`). */

@@ -1,5 +1,6 @@
 import { Flex, TextButton, Typography } from '@strapi/design-system';
 import { useIntl } from 'react-intl';
+import type { ComponentProps } from 'react';
 
 import type { SmtpGroup } from '../../../../shared/contracts/groups';
 import { SECURITY_MODES, type SecurityMode, type SmtpServer } from '../../../../shared/contracts/servers';
@@ -17,6 +18,7 @@ import { useLabels } from '../../hooks/useLabels';
 import { getTranslation } from '../../utils/getTranslation';
 import {
   DEFAULT_PORTS,
+  IMAP_DEFAULT_PORTS,
   NO_GROUP,
   warmupStepsPreview,
   type ServerFormValues,
@@ -45,6 +47,7 @@ export function ServerFormFields(props: ServerFormFieldsProps) {
       <SenderSection {...props} />
       <RoutingSection {...props} />
       <WarmupSection {...props} />
+      <BounceMailboxSection {...props} />
       <NotesSection {...props} />
     </Flex>
   );
@@ -447,6 +450,94 @@ function WarmupSection({ values, onChange, errors, readOnly }: ServerFormFieldsP
                   )}
             </Typography>
           </FormCell>
+        </>
+      )}
+    </FormSection>
+  );
+}
+
+/** The server's bounce mailbox: polled over IMAP for bounces and complaints (README: Bounce mailboxes). */
+function BounceMailboxSection({ values, onChange, errors, server, readOnly }: ServerFormFieldsProps) {
+  const text = useText();
+  const labels = useLabels();
+  const securityOptions: SelectOption[] = SECURITY_MODES.map((mode) => ({ value: mode, label: labels.security(mode) }));
+  const processedOptions: SelectOption[] = [
+    { value: 'move', label: text('server.imap.processed.move', 'Move to a folder') },
+    { value: 'flag', label: text('server.imap.processed.flag', 'Mark as read with a keyword') },
+  ];
+  const changeSecurity = (security: SecurityMode) => {
+    if (values.imapPort === String(IMAP_DEFAULT_PORTS[values.imapSecurity])) onChange('imapPort', String(IMAP_DEFAULT_PORTS[security]));
+    onChange('imapSecurity', security);
+  };
+  const passwordPlaceholder = server?.imap?.hasPassword
+    ? text('server.field.password.set', 'set — leave empty to keep')
+    : text('server.field.password.notSet', 'not set');
+
+  /** One text input of the section: its value, its change and its error (under the API's path). */
+  type TextKey = 'imapHost' | 'imapPort' | 'imapUsername' | 'imapPassword' | 'imapMailbox' | 'imapMoveTo' | 'imapFlag';
+  const textCell = (key: TextKey, errorPath: string, label: string, extra: Partial<ComponentProps<typeof TextField>> = {}) => (
+    <FormCell>
+      <TextField
+        name={errorPath}
+        label={label}
+        value={values[key]}
+        onChange={(value) => onChange(key, value)}
+        error={errorForField(errors, errorPath)}
+        disabled={readOnly}
+        {...extra}
+      />
+    </FormCell>
+  );
+
+  return (
+    <FormSection title={text('server.section.imap', 'Bounce mailbox (IMAP)')}>
+      <FormCell wide>
+        <ToggleField
+          name="imap.enabled"
+          label={text('server.field.imap.enabled', 'Fetch bounces and complaints from a mailbox')}
+          hint={text('server.field.imap.enabled.hint', 'Polled regularly; each bounce is linked to the message it is about.')}
+          checked={values.imapEnabled}
+          onChange={(checked) => onChange('imapEnabled', checked)}
+          disabled={readOnly}
+        />
+      </FormCell>
+      {values.imapEnabled && (
+        <>
+          {textCell('imapHost', 'imap.host', text('server.field.imap.host', 'IMAP host'), { placeholder: 'imap.example.com', required: true })}
+          {textCell('imapPort', 'imap.port', text('server.field.imap.port', 'IMAP port'), { inputMode: 'numeric' })}
+          <FormCell>
+            <SelectField
+              name="imap.security"
+              label={text('server.field.imap.security', 'IMAP security')}
+              options={securityOptions}
+              value={values.imapSecurity}
+              onChange={(value) => changeSecurity(value as SecurityMode)}
+              error={errorForField(errors, 'imap.security')}
+              disabled={readOnly}
+            />
+          </FormCell>
+          {textCell('imapUsername', 'imap.username', text('server.field.imap.username', 'IMAP username'), { autoComplete: 'off', required: true })}
+          {textCell('imapPassword', 'imap.password', text('server.field.imap.password', 'IMAP password'), {
+            type: 'password',
+            autoComplete: 'new-password',
+            placeholder: passwordPlaceholder,
+            hint: text('server.field.password.hint', 'Stored encrypted and never shown again.'),
+          })}
+          {textCell('imapMailbox', 'imap.mailbox', text('server.field.imap.mailbox', 'Folder'), { placeholder: 'INBOX' })}
+          <FormCell>
+            <SelectField
+              name="imap.processed"
+              label={text('server.field.imap.processed', 'Processed bounces')}
+              hint={text('server.field.imap.processed.hint', 'Other mail stays where it is, unread.')}
+              options={processedOptions}
+              value={values.imapProcessed}
+              onChange={(value) => onChange('imapProcessed', value as ServerFormValues['imapProcessed'])}
+              disabled={readOnly}
+            />
+          </FormCell>
+          {values.imapProcessed === 'move'
+            ? textCell('imapMoveTo', 'imap.processed', text('server.field.imap.moveTo', 'Move to folder'), { hint: text('server.field.imap.moveTo.hint', 'Created when missing.') })
+            : textCell('imapFlag', 'imap.processed', text('server.field.imap.flag', 'Keyword'))}
         </>
       )}
     </FormSection>

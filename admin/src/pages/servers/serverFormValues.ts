@@ -1,4 +1,7 @@
 import {
+  IMAP_DEFAULT_KEYWORD,
+  IMAP_DEFAULT_MAILBOX,
+  IMAP_DEFAULT_PROCESSED_FOLDER,
   STANDARD_WARMUP_STEPS,
   type CreateServerInput,
   type SecurityMode,
@@ -46,7 +49,25 @@ export interface ServerFormValues {
   /** YYYY-MM-DD. */
   warmupStartDate: string;
   notes: string;
+  /** A bounce mailbox (IMAP) is set up (or being set up) for this server. */
+  imapEnabled: boolean;
+  /** The saved server has one (so turning it off removes it). */
+  imapSaved: boolean;
+  imapHost: string;
+  imapPort: string;
+  imapSecurity: SecurityMode;
+  imapUsername: string;
+  /** A new IMAP password; empty = keep the saved one. */
+  imapPassword: string;
+  imapMailbox: string;
+  /** What happens to processed bounces: moved to imapMoveTo, or flagged with imapFlag. */
+  imapProcessed: 'move' | 'flag';
+  imapMoveTo: string;
+  imapFlag: string;
 }
+
+/** The usual IMAP port of each security mode. */
+export const IMAP_DEFAULT_PORTS: Record<SecurityMode, number> = { none: 143, starttls: 143, tls: 993 };
 
 /** The usual port of each security mode, used to follow a change of mode. */
 export const DEFAULT_PORTS: Record<SecurityMode, number> = { none: 25, starttls: 587, tls: 465 };
@@ -85,6 +106,17 @@ export function toFormValues(server?: SmtpServer, defaultGroupId?: string): Serv
     warmupCustomSteps: (server?.warmup?.customSteps ?? []).join(', '),
     warmupStartDate: server?.warmup?.startDate ?? today(),
     notes: server?.notes ?? '',
+    imapEnabled: Boolean(server?.imap),
+    imapSaved: Boolean(server?.imap),
+    imapHost: server?.imap?.host ?? '',
+    imapPort: String(server?.imap?.port ?? IMAP_DEFAULT_PORTS.tls),
+    imapSecurity: server?.imap?.security ?? 'tls',
+    imapUsername: server?.imap?.username ?? '',
+    imapPassword: '',
+    imapMailbox: server?.imap?.mailbox ?? IMAP_DEFAULT_MAILBOX,
+    imapProcessed: server?.imap && 'flag' in server.imap.processed ? 'flag' : 'move',
+    imapMoveTo: server?.imap && 'moveTo' in server.imap.processed ? server.imap.processed.moveTo : IMAP_DEFAULT_PROCESSED_FOLDER,
+    imapFlag: server?.imap && 'flag' in server.imap.processed ? server.imap.processed.flag : IMAP_DEFAULT_KEYWORD,
   };
 }
 
@@ -142,7 +174,24 @@ export function toServerInput(values: ServerFormValues): CreateServerInput {
     input.password = values.password;
   }
 
+  const imap = toImapInput(values);
+  if (imap !== undefined) input.imap = imap;
+
   return input;
+}
+
+/** The bounce mailbox part: left out when there is none and was none; null removes a saved one; its password only when typed. */
+function toImapInput(values: ServerFormValues): CreateServerInput['imap'] | undefined {
+  if (!values.imapEnabled) return values.imapSaved ? null : undefined;
+  return {
+    host: values.imapHost.trim(),
+    port: values.imapPort.trim() === '' ? undefined : Number(values.imapPort),
+    security: values.imapSecurity,
+    username: values.imapUsername.trim(),
+    ...(values.imapPassword !== '' ? { password: values.imapPassword } : {}),
+    mailbox: values.imapMailbox.trim() || IMAP_DEFAULT_MAILBOX,
+    processed: values.imapProcessed === 'flag' ? { flag: values.imapFlag.trim() } : { moveTo: values.imapMoveTo.trim() },
+  };
 }
 
 /**
