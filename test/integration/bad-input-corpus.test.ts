@@ -29,8 +29,11 @@ const MAX_STALL_MS = 1000;
 
 type SnsMessage = Parameters<typeof snsStringToSign>[0];
 
-/** Redis keys a request may add or change: the public endpoints' rate-limit counters. */
-const ALLOWED_KEYS = [/:ratelimit:/];
+/**
+ * Redis keys that may appear or go around a request: the public endpoints' rate-limit counters, and
+ * the retention job's lock (taken by a timer a few seconds after boot, whatever the requests do).
+ */
+const ALLOWED_KEYS = [/:ratelimit:/, /:retention:lock$/];
 /**
  * Also for an unlinked bounce read from inbound noise: its dedupe mark and soft-bounce count
  * (services/bounces.ts), and, once the statistics buffer flushes (a second later, so it shows only
