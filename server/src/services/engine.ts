@@ -193,6 +193,12 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
         config.redis.waitForReplicas > 0 && redisTopologyOf(config.redis) !== 'cluster'
           ? withReplicaAcks(created, { commands, bull }, { replicas: config.redis.waitForReplicas, timeoutMs: config.redis.waitTimeoutMs })
           : created;
+      // The worker takes mail only once the sending domains are loaded: none goes out unsigned for
+      // want of its DKIM key. A failed load is reported (services/sending-domains.ts) and retried
+      // by its poll; sending does not wait for it.
+      await getService(strapi, 'sendingDomains')
+        .ready()
+        .catch(() => undefined);
       instance.start();
     },
 
