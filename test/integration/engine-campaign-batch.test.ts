@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 
-import { createDirectoryCache, type GroupConfig, type ServerConfig } from '../../server/src/engine/directory';
 import type { MessageMeta } from '../../server/src/engine/message-store';
-import { createSendingEngine, type GateDecision, type SendingEngine } from '../../server/src/engine/sending-engine';
-import { deleteKeys, redisTestPrefix, TEST_REDIS_URL, testRedis } from '../helpers/redis';
+import type { GateDecision, SendingEngine } from '../../server/src/engine/sending-engine';
+import { createBareEngine, sinkServer, type BareEngine } from '../helpers/bare-engine';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-servers';
 import { sleep, waitFor } from '../helpers/wait';
 
@@ -17,29 +16,10 @@ import { sleep, waitFor } from '../helpers/wait';
 describe('campaign batches in the sending engine', () => {
   let sink: TestSmtpServer;
   let redis: Redis;
-  let bull: Redis;
   let engine: SendingEngine;
-  const prefix = redisTestPrefix();
+  let bare: BareEngine;
+  let prefix: string;
   let gate: (meta: MessageMeta) => Promise<GateDecision> = async () => ({ kind: 'send' });
-
-  const server = (port: number): ServerConfig => ({
-    id: 'sink',
-    name: 'sink',
-    groupId: 'g1',
-    weight: 1,
-    priority: 0,
-    enabled: true,
-    ratePerSecond: null,
-    hourlyLimit: null,
-    dailyLimit: null,
-    maxConnections: 4,
-    warmup: null,
-    fromAddress: 'news@example.com',
-    fromName: null,
-    endpoint: { host: '127.0.0.1', port, security: 'none', tlsRejectUnauthorized: true, username: null, password: null },
-    version: '1',
-  });
-  const group: GroupConfig = { id: 'g1', slug: 'news', name: 'News', strategy: 'weighted', fallbackGroupId: null, isDefault: true, serverIds: ['sink'] };
 
   const batch = (campaignId: string, seq: number, recipients: string[]) => ({
     batchId: `${campaignId}:${seq}`,
@@ -51,18 +31,8 @@ describe('campaign batches in the sending engine', () => {
 
   beforeAll(async () => {
     sink = await startSmtpServer();
-    redis = testRedis();
-    bull = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-    const directory = createDirectoryCache({ load: async () => ({ servers: [server(sink.port)], groups: [group] }) }, { maxAgeMs: 60_000 });
-    engine = createSendingEngine({
-      redis,
-      bullConnection: bull,
-      keyPrefix: prefix,
-      timeZone: 'UTC',
-      directory,
-      timeouts: { connectionTimeoutMs: 5000, greetingTimeoutMs: 5000, socketTimeoutMs: 10000 },
-      worker: { enabled: true, concurrency: 4 },
-      retry: { attempts: 3, backoffMs: 100 },
+    bare = createBareEngine([sinkServer('sink', sink.port, { fromAddress: 'news@example.com' })], {
+      slug: 'news',
       gate: (meta) => gate(meta),
       // Campaign mail queued as recipients is rendered here, when a worker sends it.
       renderCampaignMessage: async ({ campaignId, recipient }) => {
@@ -70,14 +40,12 @@ describe('campaign batches in the sending engine', () => {
         return { to: recipient.email, subject: `${campaignId} for ${recipient.name}`, text: `Plan: ${String(recipient.attributes.plan)}` };
       },
     });
+    ({ engine, redis, prefix } = bare);
     engine.start();
   });
 
   afterAll(async () => {
-    await engine?.stop();
-    await deleteKeys(redis, prefix);
-    await deleteKeys(redis, `{${prefix}}`);
-    await Promise.all([redis?.quit(), bull?.quit()]);
+    await bare?.stop();
     await sink?.close();
   });
 

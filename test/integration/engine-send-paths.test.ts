@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 
-import { createDirectoryCache, type GroupConfig, type ServerConfig } from '../../server/src/engine/directory';
 import { createMessageStore, type MessageRecord } from '../../server/src/engine/message-store';
-import { createSendingEngine, type SendingEngine } from '../../server/src/engine/sending-engine';
-import { deleteKeys, redisTestPrefix, TEST_REDIS_URL, testRedis } from '../helpers/redis';
+import type { SendingEngine } from '../../server/src/engine/sending-engine';
+import { createBareEngine, sinkServer, type BareEngine } from '../helpers/bare-engine';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-servers';
 import { waitFor } from '../helpers/wait';
 
@@ -17,54 +16,24 @@ import { waitFor } from '../helpers/wait';
 describe('sending paths', () => {
   let sink: TestSmtpServer;
   let redis: Redis;
-  let bull: Redis;
   let engine: SendingEngine;
-  const prefix = redisTestPrefix();
+  let bare: BareEngine;
+  let prefix: string;
   const CONCURRENCY = 4;
-
-  const server = (port: number): ServerConfig => ({
-    id: 'slow-sink',
-    name: 'slow sink',
-    groupId: 'g1',
-    weight: 1,
-    priority: 0,
-    enabled: true,
-    ratePerSecond: null,
-    hourlyLimit: null,
-    dailyLimit: null,
-    maxConnections: CONCURRENCY,
-    warmup: null,
-    fromAddress: 'app@example.com',
-    fromName: null,
-    endpoint: { host: '127.0.0.1', port, security: 'none', tlsRejectUnauthorized: true, username: null, password: null },
-    version: '1',
-  });
-  const group: GroupConfig = { id: 'g1', slug: 'app', name: 'App', strategy: 'weighted', fallbackGroupId: null, isDefault: true, serverIds: ['slow-sink'] };
 
   beforeAll(async () => {
     // Slow to accept each message, so sends that overlap are seen to overlap.
     sink = await startSmtpServer({ delayMs: { data: 300 } });
-    redis = testRedis();
-    bull = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-    const directory = createDirectoryCache({ load: async () => ({ servers: [server(sink.port)], groups: [group] }) }, { maxAgeMs: 60_000 });
-    engine = createSendingEngine({
-      redis,
-      bullConnection: bull,
-      keyPrefix: prefix,
-      timeZone: 'UTC',
-      directory,
-      timeouts: { connectionTimeoutMs: 5000, greetingTimeoutMs: 5000, socketTimeoutMs: 10000 },
+    bare = createBareEngine([sinkServer('slow-sink', sink.port, { maxConnections: CONCURRENCY })], {
+      slug: 'app',
       worker: { enabled: true, concurrency: CONCURRENCY },
-      retry: { attempts: 3, backoffMs: 100 },
     });
+    ({ engine, redis, prefix } = bare);
     // The worker starts in the tests, once what they look at in the queue is there.
   });
 
   afterAll(async () => {
-    await engine?.stop();
-    await deleteKeys(redis, prefix);
-    await deleteKeys(redis, `{${prefix}}`);
-    await Promise.all([redis?.quit(), bull?.quit()]);
+    await bare?.stop();
     await sink?.close();
   });
 

@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
-
 import type { Cluster, Redis } from 'ioredis';
 
-import { evalScript, WRITE_STATE_FUNCTION_LUA, writeStateCall, type FinishedCounters, type StateChange } from './message-store';
+import { WRITE_STATE_FUNCTION_LUA, writeStateCall, type FinishedCounters, type StateChange } from './message-store';
 import { RELEASE_FUNCTION_LUA, type Reservation } from './quota';
+import { redisScript } from './redis-script';
 
 /**
  * Everything Redis learns from one SMTP attempt, in one script call: the message's state (final and
@@ -34,7 +33,7 @@ if ARGV[9] ~= '' then
 end
 return written
 `;
-const ATTEMPT_SHA = createHash('sha1').update(ATTEMPT_LUA).digest('hex');
+const attemptScript = redisScript(ATTEMPT_LUA);
 
 export interface AttemptWrite {
   messageKey: string;
@@ -55,10 +54,8 @@ export interface AttemptWrite {
 export const writeAttempt = async (redis: Redis | Cluster, retentionSec: number, write: AttemptWrite): Promise<boolean> => {
   const call = writeStateCall(write.messageKey, write.change, write.finished, retentionSec);
   const statKey = write.stat?.key ?? call.keys[0]!;
-  const written = await evalScript<number>(
+  const written = await attemptScript<number>(
     redis,
-    ATTEMPT_SHA,
-    ATTEMPT_LUA,
     [...call.keys, ...write.releaseKeys, statKey],
     [
       ...call.args,

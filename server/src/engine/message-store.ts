@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
-
 import type { Cluster, Redis } from 'ioredis';
 
 import type { AttemptRecord, MessageLogEntry, MessageStatus } from '../../../shared/contracts/messages';
 import type { OutgoingMessage } from './message';
+import { redisScript } from './redis-script';
 
 /**
  * Each message lives once in Redis while it is in flight: its body, where it may go, and what
@@ -149,7 +148,7 @@ if total > 0 then
 end
 return stored
 `;
-const STORE_BATCHES_SHA = createHash('sha1').update(STORE_BATCHES_LUA).digest('hex');
+const storeBatchesScript = redisScript(STORE_BATCHES_LUA);
 
 /**
  * Writes a message's state after an attempt, as a Lua function (used by FINISH_LUA below and by the
@@ -190,7 +189,7 @@ local fields = {}
 for index = 5, #ARGV do fields[#fields + 1] = ARGV[index] end
 return writeState(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], fields)
 `;
-const FINISH_SHA = createHash('sha1').update(FINISH_LUA).digest('hex');
+const finishScript = redisScript(FINISH_LUA);
 
 /** The fields of a state change as stored (attempts as JSON, null as ''). */
 export type StateChange = Partial<Pick<MessageRecord, 'status' | 'attempts' | 'serverId' | 'serverName' | 'lastReply' | 'smtpMessageId' | 'sentAt' | 'finishedAt' | 'ownJob'>>;
@@ -215,25 +214,10 @@ export const writeStateCall = (messageKey: string, change: StateChange, finished
   };
 };
 
-/**
- * EVALSHA, loaded with EVAL when Redis does not know it yet (a restart, a failover). Not
- * defineCommand: see protection.ts (the connection may be auto-pipelined).
- */
-export const evalScript = async <T>(redis: Redis | Cluster, sha: string, lua: string, keys: string[], args: string[]): Promise<T> => {
-  try {
-    return (await redis.evalsha(sha, keys.length, ...keys, ...args)) as T;
-  } catch (error) {
-    if (!/NOSCRIPT/.test((error as Error).message)) throw error;
-    return (await redis.eval(lua, keys.length, ...keys, ...args)) as T;
-  }
-};
-
 export const createMessageStore = (redis: Redis | Cluster, options: { keyPrefix: string; retentionSec: number; idempotencySec: number }) => {
   const messageKey = (id: string) => `${options.keyPrefix}:msg:${id}`;
   const idempotencyKeyOf = (key: string) => `${options.keyPrefix}:idem:${key}`;
   const batchMarkerKey = (batchId: string) => `${options.keyPrefix}:batch:${batchId}`;
-  const storeBatches = <T>(keys: string[], args: string[]) => evalScript<T>(redis, STORE_BATCHES_SHA, STORE_BATCHES_LUA, keys, args);
-
   /** A stored message; `withBody: false` also reads a finished one, whose body is gone. */
   const parse = (id: string, fields: Record<string, string>, withBody = true): MessageRecord | null => {
     if (!fields.meta || (withBody && !fields.body && !fields.rcpt)) return null;
@@ -300,7 +284,7 @@ export const createMessageStore = (redis: Redis | Cluster, options: { keyPrefix:
         }
         args.push(String(batch.records.length), packed);
       }
-      const stored = await storeBatches<number[]>(keys, args);
+      const stored = await storeBatchesScript<number[]>(redis, keys, args);
       return batches.map((_, index) => Number(stored[index]) === 1);
     },
 
@@ -335,7 +319,7 @@ export const createMessageStore = (redis: Redis | Cluster, options: { keyPrefix:
      */
     async update(id: string, change: StateChange, finished?: FinishedCounters): Promise<void> {
       const call = writeStateCall(messageKey(id), change, finished, options.retentionSec);
-      await evalScript(redis, FINISH_SHA, FINISH_LUA, call.keys, [...call.args, ...call.fields]);
+      await finishScript(redis, call.keys, [...call.args, ...call.fields]);
     },
 
     messageKey,

@@ -26,7 +26,6 @@
  * then claimed with HSETNX on its trip field, so of all the processes that see it cross, exactly
  * one acts. The field stays until the alert is lifted (reset), so later sends don't raise it again.
  */
-import { createHash } from 'node:crypto';
 
 import type { Cluster, Redis } from 'ioredis';
 
@@ -41,6 +40,7 @@ import {
 } from '../../../shared/contracts/alerts';
 import type { MessageLogEntry } from '../../../shared/contracts/messages';
 import { lastAccepted } from './message-store';
+import { redisScript } from './redis-script';
 import type { EngineEvent } from './sending-engine';
 
 export interface ProtectionRule {
@@ -226,24 +226,8 @@ end
 return 1
 `;
 
-type Arg = string | number;
-
-/**
- * A script run by EVALSHA, loaded with EVAL when Redis doesn't know it yet. Not defineCommand: the
- * store is made lazily on the engine's auto-pipelined connection, and a pipeline opened earlier in
- * the same tick would lack a command defined after it (ioredis copies them when it opens one).
- */
-const scriptOf = (redis: Redis | Cluster, lua: string) => {
-  const sha = createHash('sha1').update(lua).digest('hex');
-  return async <T>(keys: string[], args: Arg[]): Promise<T> => {
-    try {
-      return (await redis.evalsha(sha, keys.length, ...keys, ...args)) as T;
-    } catch (error) {
-      if (!/NOSCRIPT/.test((error as Error).message)) throw error;
-      return (await redis.eval(lua, keys.length, ...keys, ...args)) as T;
-    }
-  };
-};
+const observeScript = redisScript(OBSERVE_LUA);
+const resetScript = redisScript(RESET_LUA);
 
 /** The state hash -> the window. */
 export const windowStateOf = (fields: Record<string, string>): WindowState => {
@@ -286,8 +270,6 @@ export interface WindowStoreOptions {
 export const createRedisWindowStore = (redis: Redis | Cluster, options: WindowStoreOptions): WindowStore => {
   const maxSamples = options.maxSamples ?? 5;
   const ttlMs = options.ttlMs ?? 30 * 24 * 3600 * 1000;
-  const observeScript = scriptOf(redis, OBSERVE_LUA);
-  const resetScript = scriptOf(redis, RESET_LUA);
 
   const keysOf = (serverId: string) => {
     const base = `${options.keyPrefix}:protect:{srv:${serverId}}`;
@@ -298,7 +280,7 @@ export const createRedisWindowStore = (redis: Redis | Cluster, options: WindowSt
     async observe(serverId, observations, window) {
       if (!Number.isInteger(window) || window < 1) throw new RangeError(`multi-smtp protection: window must be a whole number >= 1 (got ${window})`);
       const keys = keysOf(serverId);
-      const args: Arg[] = [window, maxSamples, ttlMs];
+      const args: Array<string | number> = [window, maxSamples, ttlMs];
       for (const observation of observations) {
         const reply = observation.reply?.trim();
         const sample =
@@ -308,7 +290,7 @@ export const createRedisWindowStore = (redis: Redis | Cluster, options: WindowSt
         const afterAccept = observation.afterAccept === true && ASYNC_OUTCOMES.has(observation.outcome) ? 1 : 0;
         args.push(SLOT_OF[observation.outcome], afterAccept, sample);
       }
-      const list = await observeScript<string[]>([keys.ring, keys.state, keys.samples], args);
+      const list = await observeScript<string[]>(redis, [keys.ring, keys.state, keys.samples], args);
       return windowStateOf(fieldsFromList(list));
     },
 
@@ -331,7 +313,7 @@ export const createRedisWindowStore = (redis: Redis | Cluster, options: WindowSt
 
     async reset(serverId, untrip) {
       const keys = keysOf(serverId);
-      await resetScript<number>([keys.ring, keys.state, keys.samples], untrip.map(TRIP_FIELD));
+      await resetScript<number>(redis, [keys.ring, keys.state, keys.samples], untrip.map(TRIP_FIELD));
     },
   };
 };
