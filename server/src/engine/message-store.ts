@@ -3,6 +3,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { AttemptRecord, MessageLogEntry, MessageStatus } from '../../../shared/contracts/messages';
 import type { OutgoingMessage } from './message';
 import { redisScript } from './redis-script';
+import type { RouteChoice, ServerSkip } from './route-decision';
 
 /**
  * Each message lives once in Redis while it is in flight: its body, where it may go, and what
@@ -26,6 +27,8 @@ export interface MessageMeta {
   /** Campaign mail: the campaign and subscriber it is for (null for other mail). */
   campaignId?: string | null;
   subscriberId?: string | null;
+  /** How its target was chosen at intake (explicit, rule, segment, default), for the delivery log. */
+  route?: RouteChoice;
 }
 
 export interface MessageRecord {
@@ -47,6 +50,8 @@ export interface MessageRecord {
    * fan-out then queues tens of thousands of recipients a second); until then `message` is empty.
    */
   recipient?: CampaignRecipient | null;
+  /** Servers passed over at send time and why (engine/route-decision.ts), for the delivery log. */
+  skips?: ServerSkip[];
 }
 
 /** Who a campaign message is for: what its template is rendered with. */
