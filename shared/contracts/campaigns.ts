@@ -41,6 +41,50 @@ const documentIdRef = () =>
 
 const isoDateTime = () => z.iso.datetime({ error: 'must be an ISO date-time with a time zone, e.g. 2030-01-31T09:00:00Z', offset: true });
 
+/** What happens to recipients whose attribute matches no segment route. */
+export const SEGMENT_OTHERWISE = ['campaign-group', 'skip'] as const;
+export type SegmentOtherwise = (typeof SEGMENT_OTHERWISE)[number];
+
+/** The most segment routes a campaign may have. */
+export const MAX_SEGMENT_ROUTES = 50;
+
+/** A segment's value, as compared: trimmed and lower-cased (matching is case-insensitive). */
+export const segmentKeyOf = (value: string): string => value.trim().toLowerCase();
+
+/**
+ * Segment routing: the audience is split by one subscriber attribute, and each value's recipients
+ * go through their own group (a group's documentId, as the campaign's own `group`). Values match
+ * the attribute case-insensitively (numbers and booleans as text); a recipient without the
+ * attribute, or with a value no route names, goes by `otherwise`: the campaign's group, or nowhere
+ * (skipped). null = off: everyone goes through the campaign's group.
+ */
+export const segmentRoutingSchema = z.strictObject({
+  /** A key of the subscriber's attributes, e.g. region or tier. */
+  attribute: requiredLine(100),
+  routes: z
+    .array(
+      z.strictObject({
+        value: requiredLine(200),
+        group: z.string({ error: 'must be a group documentId' }).trim().min(1, { error: 'is required' }).max(100),
+      }),
+      { error: 'must be a list of { value, group }' }
+    )
+    .min(1, { error: 'must have at least one route' })
+    .max(MAX_SEGMENT_ROUTES, { error: `must have at most ${MAX_SEGMENT_ROUTES} routes` })
+    .superRefine((routes, context) => {
+      const seen = new Map<string, number>();
+      routes.forEach((route, index) => {
+        const key = segmentKeyOf(route.value);
+        const first = seen.get(key);
+        if (first === undefined) seen.set(key, index);
+        else context.addIssue({ code: 'custom', path: [index, 'value'], message: `repeats route ${first + 1} (values are compared case-insensitively)` });
+      });
+    }),
+  otherwise: z.enum(SEGMENT_OTHERWISE, { error: `must be one of: ${SEGMENT_OTHERWISE.join(', ')}` }).default('campaign-group'),
+});
+export type SegmentRoutingInput = z.input<typeof segmentRoutingSchema>;
+export type SegmentRouting = z.output<typeof segmentRoutingSchema>;
+
 /** Every field an admin may set on a campaign. */
 const campaignFields = {
   name: requiredLine(200),
@@ -60,6 +104,8 @@ const campaignFields = {
   group: documentIdRef(),
   /** Required to start. */
   audience: audienceSchema.nullish().transform((value) => value ?? null),
+  /** Splits the audience by an attribute, each part through its own group; null = off. */
+  segmentRouting: segmentRoutingSchema.nullish().transform((value) => value ?? null),
   /** When set (and in the future) starting the campaign schedules it. */
   scheduledAt: isoDateTime()
     .nullish()
@@ -83,6 +129,7 @@ export const createCampaignSchema = z.strictObject({
   text: campaignFields.text.default(null),
   group: campaignFields.group.default(null),
   audience: campaignFields.audience.default(null),
+  segmentRouting: campaignFields.segmentRouting.default(null),
   scheduledAt: campaignFields.scheduledAt.default(null),
   trackOpens: campaignFields.trackOpens.default(false),
   trackClicks: campaignFields.trackClicks.default(false),
@@ -247,6 +294,8 @@ export interface Campaign {
   text: string | null;
   group: GroupRef | null;
   audience: Audience | null;
+  /** Group references are documentIds, as saved (the admin names them from its list of groups). */
+  segmentRouting: SegmentRouting | null;
   status: CampaignStatus;
   scheduledAt: string | null;
   trackOpens: boolean;

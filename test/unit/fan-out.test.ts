@@ -3,6 +3,7 @@ import {
   deterministicUuid,
   INITIAL_CURSOR,
   messageIdOf,
+  NO_SEGMENT,
   partOf,
   runFanOut,
   type BatchMessage,
@@ -10,6 +11,7 @@ import {
   type FanOutDeps,
   type FanOutRecipient,
 } from '../../server/src/engine/fan-out';
+import { segmentMatcher } from '../../server/src/engine/segments';
 
 interface Entry extends FanOutRecipient {
   /** Entries a fake audience filter leaves out (still scanned, as a JS filter would). */
@@ -251,7 +253,7 @@ describe('campaign fan-out', () => {
     const result = await runFanOut(w.deps, { pageSize: 5, maxInFlight: 100 });
     expect(result.outcome).toBe('done');
     expect(w.queuedEmails()).toEqual(['user1@example.com', 'mixed@case.example', 'user13@example.com']);
-    expect(result.stats.byReason).toEqual({ invalid: 1, 'not-subscribed': 2, duplicate: 3, suppressed: 2 });
+    expect(result.stats.byReason).toEqual({ invalid: 1, 'not-subscribed': 2, duplicate: 3, suppressed: 2, unsegmented: 0 });
     expect(result.cursor.skipped).toBe(8);
     expect(result.cursor.queued).toBe(3);
     expect(result.cursor.skipped + result.cursor.queued).toBe(entries.length);
@@ -353,5 +355,81 @@ describe('campaign fan-out queueing a page in one call (queueBatches)', () => {
     expect(w.peakInFlight()).toBeGreaterThan(50);
     expect(control.calls).toHaveLength(5);
     expect(new Set(w.queuedEmails()).size).toBe(230);
+  });
+});
+
+describe('campaign fan-out with segment routing (segmentOf)', () => {
+  /** Region of entry n: eu for n % 3 == 0, us for n % 3 == 1, none for the rest. */
+  const regional = (id: number) => entry(id, { attributes: id % 3 === 0 ? { region: 'EU' } : id % 3 === 1 ? { region: 'us' } : {} });
+  const routing = { attribute: 'region', routes: [{ value: 'eu' }, { value: 'US' }] };
+  const recordSegments = (w: ReturnType<typeof world>) => {
+    const segments = new Map<string, number | undefined>();
+    const queueBatch = w.deps.queueBatch.bind(w.deps);
+    // Noted before queueing (the fake queue may die after storing the batch), as first seen.
+    w.deps.queueBatch = async (batch) => {
+      if (!segments.has(batch.batchId)) segments.set(batch.batchId, batch.segment);
+      return queueBatch(batch);
+    };
+    return segments;
+  };
+  const regionOf = (email: string) => {
+    const id = Number(email.replace(/\D/g, ''));
+    return id % 3 === 0 ? 0 : id % 3 === 1 ? 1 : undefined;
+  };
+
+  it('puts each segment in its own batches, the rest in the plain ones, and a replay after a crash queues no one twice', async () => {
+    const w = world(range(1, 45).map(regional));
+    const segments = recordSegments(w);
+    const matcher = segmentMatcher({ ...routing, otherwise: 'campaign-group' });
+    w.deps.segmentOf = (recipient) => matcher(recipient.attributes);
+    w.control.crashAfterQueue = 4;
+    await expect(runFanOut(w.deps, { pageSize: 20, maxInFlight: 100, batchSize: 10 })).rejects.toThrow(Crash);
+    const result = await runFanOut(w.deps, { pageSize: 20, maxInFlight: 100, batchSize: 10 });
+    expect(result.outcome).toBe('done');
+    expect(result.stats.replayedPages).toBe(1);
+    expect(result.cursor).toMatchObject({ queued: 45, skipped: 0 });
+    const emails = w.queuedEmails();
+    expect(emails).toHaveLength(45);
+    expect(new Set(emails).size).toBe(45);
+    // Every batch holds one segment's recipients, and its id says which.
+    for (const [batchId, batch] of w.batches) {
+      const segment = segments.get(batchId);
+      expect(batchId).toBe(batchIdOf('c1', Number(batchId.split(':')[1]), Number(batchId.split(':')[2]!.split('.')[0]), segment ?? NO_SEGMENT));
+      for (const message of batch) expect([message.message, regionOf(message.message.split('|')[1]!)]).toEqual([message.message, segment]);
+    }
+    expect(batchIdOf('c1', 3, 1, 0)).toBe('c1:3:1.0');
+    expect(batchIdOf('c1', 3, 1)).toBe('c1:3:1');
+  });
+
+  it("skips and counts recipients in no segment when otherwise is 'skip'", async () => {
+    const w = world(range(1, 12).map(regional));
+    const matcher = segmentMatcher({ ...routing, otherwise: 'skip' });
+    w.deps.segmentOf = (recipient) => matcher(recipient.attributes);
+    const result = await runFanOut(w.deps, { pageSize: 5, maxInFlight: 100 });
+    expect(result.stats.byReason.unsegmented).toBe(4);
+    expect(result.cursor).toMatchObject({ queued: 8, skipped: 4 });
+    expect(w.queuedEmails().every((email) => regionOf(email) !== undefined)).toBe(true);
+  });
+});
+
+describe('segmentMatcher', () => {
+  it('matches values case-insensitively, numbers and booleans as text, and sends the rest by otherwise', () => {
+    const routes = [{ value: ' EU ' }, { value: '1' }, { value: 'true' }];
+    const match = segmentMatcher({ attribute: 'region', routes, otherwise: 'campaign-group' });
+    expect(match({ region: 'eu' })).toBe(0);
+    expect(match({ region: 'Eu ' })).toBe(0);
+    expect(match({ region: 1 })).toBe(1);
+    expect(match({ region: '1' })).toBe(1);
+    expect(match({ region: true })).toBe(2);
+    expect(match({ region: 'eu-west' })).toBe(NO_SEGMENT);
+    expect(match({ region: ['eu'] })).toBe(NO_SEGMENT);
+    expect(match({ region: { eu: true } })).toBe(NO_SEGMENT);
+    expect(match({ region: '' })).toBe(NO_SEGMENT);
+    expect(match({})).toBe(NO_SEGMENT);
+    expect(match(null)).toBe(NO_SEGMENT);
+    const strict = segmentMatcher({ attribute: 'region', routes, otherwise: 'skip' });
+    expect(strict({ region: 'EU' })).toBe(0);
+    expect(strict({ region: 'apac' })).toBeNull();
+    expect(strict({})).toBeNull();
   });
 });

@@ -22,7 +22,13 @@ import { domainOf, normaliseAddress } from './address';
  *
  * Skipped (counted in the cursor, never queued): an invalid address, a subscriber who is not
  * 'subscribed', a recipient the audience marks as a duplicate (an earlier entry has the same
- * address), an address repeated within the page, and a suppressed address or domain.
+ * address), an address repeated within the page, a suppressed address or domain, and (with segment
+ * routing set to skip the rest) a recipient in no segment.
+ *
+ * Segment routing: `segmentOf` puts each recipient in a segment, and a page's batches are split by
+ * segment as well as by part, so each batch goes through one group. A segment's batch of part P is
+ * `${campaignId}:${seq}:${P}.${segment}`; recipients outside every segment keep the plain ids, so
+ * a campaign without segments queues exactly what it did before.
  */
 
 export interface FanOutRecipient {
@@ -79,7 +85,17 @@ export interface BatchMessage<M> {
   message: M;
 }
 
-export type SkipReason = 'invalid' | 'not-subscribed' | 'duplicate' | 'suppressed';
+export type SkipReason = 'invalid' | 'not-subscribed' | 'duplicate' | 'suppressed' | 'unsegmented';
+
+/** segmentOf's answer for a recipient who goes through the campaign's own group. */
+export const NO_SEGMENT = -1;
+
+/** A batch as the fan-out hands it to the queue; `segment` is segmentOf's index (absent: the campaign's group). */
+export interface FanOutBatch<M> {
+  batchId: string;
+  messages: BatchMessage<M>[];
+  segment?: number;
+}
 
 export interface FanOutDeps<M> {
   campaignId: string;
@@ -89,13 +105,19 @@ export interface FanOutDeps<M> {
   filterSuppressed(emails: string[]): Promise<Set<string>>;
   /** The message for one recipient (its address already normalised). May throw: the fan-out stops with that error. */
   render(recipient: FanOutRecipient & { email: string }, messageId: string): M;
-  queueBatch(batch: { batchId: string; messages: BatchMessage<M>[] }): Promise<{ queued: boolean }>;
+  queueBatch(batch: FanOutBatch<M>): Promise<{ queued: boolean }>;
   /**
    * All of a page's batches in one call (the engine stores them with one script call and adds
    * their jobs in one pipeline), each idempotent on its id as queueBatch is; the result per batch,
    * in order. When given, used instead of queueBatch.
    */
-  queueBatches?(batches: { batchId: string; messages: BatchMessage<M>[] }[]): Promise<{ queued: boolean }[]>;
+  queueBatches?(batches: FanOutBatch<M>[]): Promise<{ queued: boolean }[]>;
+  /**
+   * Segment routing: the index of the segment a recipient is sent in, NO_SEGMENT for the
+   * campaign's own group, or null to skip it ('unsegmented'). It must give the same answer for
+   * the same entry every time, so a page read again after a crash builds the same batches.
+   */
+  segmentOf?(recipient: FanOutRecipient): number | null;
   loadCursor(): Promise<FanOutCursor | null>;
   saveCursor(cursor: FanOutCursor): Promise<void>;
   /** Messages of this campaign queued and not finished yet. */
@@ -164,7 +186,8 @@ export const deterministicUuid = (namespace: string, name: string): string => {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 };
 
-export const batchIdOf = (campaignId: string, seq: number, part = 0) => `${campaignId}:${seq}:${part}`;
+export const batchIdOf = (campaignId: string, seq: number, part = 0, segment = NO_SEGMENT) =>
+  segment === NO_SEGMENT ? `${campaignId}:${seq}:${part}` : `${campaignId}:${seq}:${part}.${segment}`;
 
 /** FNV-1a: which batch of its page a recipient goes in, the same every time the page is read. */
 export const partOf = (key: string, parts: number): number => {
@@ -182,7 +205,7 @@ export const emptyFanOutStats = (): FanOutStats => ({
   pages: 0,
   queued: 0,
   skipped: 0,
-  byReason: { invalid: 0, 'not-subscribed': 0, duplicate: 0, suppressed: 0 },
+  byReason: { invalid: 0, 'not-subscribed': 0, duplicate: 0, suppressed: 0, unsegmented: 0 },
   replayedPages: 0,
   waitMs: 0,
   workMs: 0,
@@ -198,7 +221,7 @@ export const classifyPage = async (
   recipients: FanOutRecipient[],
   filterSuppressed: (emails: string[]) => Promise<Set<string>>
 ): Promise<{ send: (FanOutRecipient & { email: string })[]; skipped: Record<SkipReason, number> }> => {
-  const skipped: Record<SkipReason, number> = { invalid: 0, 'not-subscribed': 0, duplicate: 0, suppressed: 0 };
+  const skipped: Record<SkipReason, number> = { invalid: 0, 'not-subscribed': 0, duplicate: 0, suppressed: 0, unsegmented: 0 };
   const candidates: (FanOutRecipient & { email: string })[] = [];
   const seen = new Set<string>();
   for (const recipient of recipients) {
@@ -257,7 +280,25 @@ export const runFanOut = async <M>(deps: FanOutDeps<M>, options: FanOutOptions):
     const next = pending ? pending.next : page.next;
     const classifyStarted = now();
     stats.phaseMs.read += classifyStarted - workStarted;
-    const { send, skipped } = await classifyPage(page.recipients, (emails) => deps.filterSuppressed(emails));
+    const classified = await classifyPage(page.recipients, (emails) => deps.filterSuppressed(emails));
+    const { skipped } = classified;
+    let { send } = classified;
+    // Segments are decided after the other skips, so 'unsegmented' counts only who would have been sent.
+    let segments: number[] | null = null;
+    if (deps.segmentOf) {
+      const segmentOf = deps.segmentOf;
+      const kept: (FanOutRecipient & { email: string })[] = [];
+      segments = [];
+      for (const recipient of send) {
+        const segment = segmentOf(recipient);
+        if (segment === null) skipped.unsegmented += 1;
+        else {
+          kept.push(recipient);
+          segments.push(segment);
+        }
+      }
+      send = kept;
+    }
     const renderStarted = now();
     stats.phaseMs.suppressions += renderStarted - classifyStarted;
     const messages: BatchMessage<M>[] = send.map((recipient) => {
@@ -275,21 +316,28 @@ export const runFanOut = async <M>(deps: FanOutDeps<M>, options: FanOutOptions):
         const upTo = page.recipients.at(-1)!.key;
         await deps.saveCursor({ ...cursor, pending: { upTo, next, limit: pageSize, parts } });
       }
-      const batches = new Map<number, BatchMessage<M>[]>();
+      // Keyed by segment and part: one batch per (segment, part), in a stable order.
+      const batches = new Map<string, { part: number; segment: number; messages: BatchMessage<M>[] }>();
       send.forEach((recipient, index) => {
         const part = partOf(recipient.key, parts);
-        const batch = batches.get(part);
-        if (batch) batch.push(messages[index]!);
-        else batches.set(part, [messages[index]!]);
+        const segment = segments ? segments[index]! : NO_SEGMENT;
+        const key = `${segment}:${part}`;
+        const batch = batches.get(key);
+        if (batch) batch.messages.push(messages[index]!);
+        else batches.set(key, { part, segment, messages: [messages[index]!] });
       });
       // All of a page's batches at once (in one call when the queue takes a page, else their
       // Redis commands share round trips); each is idempotent on its id, and the cursor moves
       // only after every one is queued.
-      const partIds = [...batches.keys()].sort((a, b) => a - b);
-      const pageBatches = partIds.map((part) => ({ batchId: batchIdOf(deps.campaignId, cursor.seq, part), messages: batches.get(part)! }));
+      const ordered = [...batches.values()].sort((a, b) => a.segment - b.segment || a.part - b.part);
+      const pageBatches: FanOutBatch<M>[] = ordered.map(({ part, segment, messages: batchMessages }) => ({
+        batchId: batchIdOf(deps.campaignId, cursor.seq, part, segment),
+        messages: batchMessages,
+        ...(segment === NO_SEGMENT ? {} : { segment }),
+      }));
       const results = deps.queueBatches ? await deps.queueBatches(pageBatches) : await Promise.all(pageBatches.map((batch) => deps.queueBatch(batch)));
       results.forEach((result, index) => {
-        if (result.queued) queuedHere += batches.get(partIds[index]!)!.length;
+        if (result.queued) queuedHere += pageBatches[index]!.messages.length;
         else replayed = true;
       });
     }

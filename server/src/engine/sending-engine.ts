@@ -8,12 +8,19 @@ import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import type { AttemptRecord, MessageLogEntry, MessageStatus } from '../../../shared/contracts/messages';
 import { classifyAttempt, classifyRejectedRecipients, type Classification } from './classify';
 import type { Directory, DirectoryCache, ServerConfig } from './directory';
+import { readAdaptiveSignals, type AdaptiveSignals } from './adaptive';
+import { createDestinationShaping, type DestinationsConfig } from './destination-limits';
+import type { MxResolver } from './destinations';
 import { createHealthStore, type ServerHealth } from './health';
 import { outgoingMessageSchema, recipientsOf, type OutgoingMessage, type OutgoingMessageInput } from './message';
 import { writeAttempt } from './attempt-script';
-import { createMessageStore, FINAL_STATUSES, toLogEntry, type CampaignRecipient, type MessageMeta, type MessageRecord, type StateChange } from './message-store';
+import { createMessageStore, FINAL_STATUSES, toLogEntry, type CampaignBatchRecord, type CampaignRecipient, type MessageMeta, type MessageRecord, type StateChange } from './message-store';
+import { noteSkip, type RouteChoice } from './route-decision';
+import { firstMatch, segmentLabel, tagsOf, TAG_PATTERN, type MessageFacts } from './routing-rules';
 import { createQuotaStore, type QuotaLimits, type Reservation } from './quota';
 import { Router, type GroupSnapshot, type ServerSnapshot } from './router';
+import { allowsFromDomain, domainOf } from './from-domains';
+import { createStickyStore, stickyDomainOf, type BatchServers } from './rotation';
 import type { SmtpTimeouts } from './smtp-probe';
 import { createConnectionPool, type SmtpConnection } from './transports';
 import { warmupCap } from './warmup';
@@ -40,6 +47,11 @@ export interface SendOptions {
   priority?: number;
   /** Who queued it, for the log: api, email-plugin, campaign... */
   source?: string;
+  /**
+   * Custom tags for the routing rules (lower-case letters, digits, `.`, `-`, `_`; at most 20).
+   * The message's type (`transactional`, or `marketing` for campaign mail) is a tag without saying.
+   */
+  tags?: string[];
 }
 
 export interface QueuedMessage {
@@ -82,6 +94,14 @@ export interface CampaignBatch {
   campaignId: string;
   group?: string;
   server?: string;
+  /**
+   * Set when the campaign's segment routing chose `group` for these recipients: their route is
+   * recorded as via 'segment' with the label `attribute = value`.
+   */
+  segment?: { attribute: string; value: string } | null;
+  /** The campaign's tags and sender, for the routing rules of a batch without `group` or `server`. */
+  tags?: string[] | null;
+  from?: string | null;
   messages: CampaignBatchMessage[];
 }
 
@@ -155,6 +175,10 @@ export interface EngineOptions {
   connectionIdleMs?: number;
   /** SMTP worker threads (config smtp.threads); 0 sends on the main thread. Default: see transports.ts. */
   smtpThreads?: number;
+  /** Per-destination shaping (config `destinations`); shipped providers and limits, with DNS, when not given. */
+  destinations?: Partial<DestinationsConfig>;
+  /** MX lookups for destination grouping (tests inject one); node:dns when not given. */
+  resolveMx?: MxResolver | null;
 }
 
 /** nodemailer's DKIM options for one message. */
@@ -170,7 +194,23 @@ export interface DkimSigning {
 type RunResult =
   | { kind: 'final'; status: 'sent' | 'failed' | 'bounced' }
   | { kind: 'retry'; reason: string }
-  | { kind: 'wait'; until: number; reason: 'quota' | 'suspended' | 'no-server' };
+  | { kind: 'wait'; until: number; reason: 'quota' | 'suspended' | 'no-server' | 'destination' };
+
+/** Where a message goes and how that was chosen, decided when it is accepted. */
+type Target = { groupId: string | null; groupSlug: string | null; serverId: string | null; route: RouteChoice };
+/** Shared by every message routed the same way (stored as JSON, never changed). */
+const SERVER_ROUTE: RouteChoice = { via: 'server' };
+const GROUP_ROUTE: RouteChoice = { via: 'group' };
+const DEFAULT_ROUTE: RouteChoice = { via: 'default' };
+/** Custom tags per send call. */
+const MAX_TAGS = 20;
+/** A refused reservation as the delivery log says it. */
+const LIMIT_REACHED: Record<string, string> = {
+  second: 'rate limit (per second) reached',
+  hour: 'hourly quota reached',
+  day: 'daily quota reached',
+  connections: 'connection limit reached',
+};
 
 /** A job is one message, or a batch of messages sent one after the other by the same worker slot. */
 type JobData = { id: string } | { ids: string[] };
@@ -190,6 +230,8 @@ const MAX_STALLED_RUNS = 1000;
 const MAX_SERVERS_PER_RUN = 5;
 /** How long a health snapshot serves before it is read again from Redis. */
 const HEALTH_CACHE_MS = 1000;
+/** How often the adaptive strategy's signals are read again (engine/adaptive.ts). */
+const ADAPTIVE_CACHE_MS = 2000;
 /** A quota wait this short is spent in the worker; a longer one delays the job. */
 const SHORT_WAIT_MS = 1000;
 const MAX_SHORT_WAITS = 20;
@@ -252,6 +294,17 @@ export const createSendingEngine = (options: EngineOptions) => {
   const leaseMs = Math.min(60_000, Math.max(10_000, lockDurationMs));
   const quota = createQuotaStore(redis, { keyPrefix, timeZone: options.timeZone, leaseMs });
   const health = createHealthStore(redis, { keyPrefix });
+  // Per-destination shaping (issue 12, item 3): limits per server toward gmail, microsoft... (destination-limits.ts).
+  const shaping = createDestinationShaping({
+    redis,
+    keyPrefix,
+    timeZone: options.timeZone,
+    leaseMs,
+    config: options.destinations,
+    resolveMx: options.resolveMx,
+    clock,
+    onError: (error) => options.onError?.(error, 'destination lease'),
+  });
   const store = createMessageStore(redis, {
     keyPrefix,
     retentionSec: options.retention?.messageSec ?? 7 * 24 * 3600,
@@ -302,8 +355,10 @@ export const createSendingEngine = (options: EngineOptions) => {
    * Strapi's event hub) as one entry object, made once: it is never changed after (a record's
    * arrays are replaced, not mutated), so every listener may keep it.
    */
+  /** A skipped server's name for the log, from the directory this process last routed with. */
+  const serverNameOf = (serverId: string) => lastDirectory?.servers.get(serverId)?.name;
   const report = (event: EngineEvent, record: MessageRecord) => {
-    const entry = toLogEntry(record);
+    const entry = toLogEntry(record, serverNameOf);
     options.log?.(entry);
     options.onEvent?.(event, entry);
   };
@@ -314,10 +369,28 @@ export const createSendingEngine = (options: EngineOptions) => {
 
   const healthOf = async (directory: Directory): Promise<Map<string, ServerHealth>> => {
     const now = clock();
+    if (now - adaptiveCache.at >= ADAPTIVE_CACHE_MS) await refreshAdaptive(directory, now);
     if (now - healthCache.at < HEALTH_CACHE_MS) return healthCache.byServer;
     const byServer = await health.getMany([...directory.servers.keys()], now);
     healthCache = { at: now, byServer };
     return byServer;
+  };
+
+  /** Quota left and acceptance of the servers of `adaptive` groups (engine/adaptive.ts), read at most every ADAPTIVE_CACHE_MS. */
+  let adaptiveCache: { at: number; byServer: Map<string, AdaptiveSignals> } = { at: 0, byServer: new Map() };
+  const refreshAdaptive = async (directory: Directory, now: number) => {
+    adaptiveCache.at = now;
+    const serverIds = new Set([...directory.groups.values()].filter((group) => group.strategy === 'adaptive').flatMap((group) => group.serverIds));
+    const servers = [...serverIds].flatMap((id) => {
+      const server = directory.servers.get(id);
+      return server ? [{ id, limits: limitsOf(server, healthCache.byServer.get(id), now) }] : [];
+    });
+    // A failed read keeps the last values (a Redis hiccup must not stop routing).
+    const byServer = servers.length === 0 ? new Map() : await readAdaptiveSignals({ redis, quota, servers, statsKey, now }).catch((error: unknown) => {
+      reportError(error, 'adaptive signals');
+      return adaptiveCache.byServer;
+    });
+    adaptiveCache = { at: now, byServer };
   };
 
   const snapshotOf = (server: ServerConfig, serverHealth: ServerHealth | undefined, now: number): ServerSnapshot => ({
@@ -328,8 +401,10 @@ export const createSendingEngine = (options: EngineOptions) => {
     enabled: server.enabled,
     suspendedUntil: serverHealth?.suspendedUntil ?? null,
     quotaExhaustedUntil: exhaustedUntil.get(server.id) ?? null,
-    health: serverHealth && serverHealth.consecutiveFailures > 0 ? 1 / (1 + serverHealth.consecutiveFailures) : 1,
-    quotaHeadroom: (exhaustedUntil.get(server.id) ?? 0) > now ? 0 : 1,
+    // adaptive only: recent acceptance rate and the fraction left of the tightest quota (engine/adaptive.ts);
+    // a reservation refused for quota since the last read counts as none left.
+    health: adaptiveCache.byServer.get(server.id)?.acceptance ?? 1,
+    quotaHeadroom: (exhaustedUntil.get(server.id) ?? 0) > now ? 0 : (adaptiveCache.byServer.get(server.id)?.quotaFraction ?? 1),
   });
 
   const groupLookup = (directory: Directory, byServer: Map<string, ServerHealth>, now: number) => {
@@ -417,7 +492,7 @@ export const createSendingEngine = (options: EngineOptions) => {
     record.finishedAt ??= now;
     // An accepted message was written in full the moment the server accepted it (see attempt()).
     if (status !== 'sent') {
-      await store.update(record.id, { status, finishedAt: record.finishedAt, lastReply: record.lastReply }, countersOf(record));
+      await store.update(record.id, { status, finishedAt: record.finishedAt, lastReply: record.lastReply, skips: record.skips }, countersOf(record));
     }
     report(status, record);
   };
@@ -537,10 +612,114 @@ export const createSendingEngine = (options: EngineOptions) => {
   };
 
   /**
+   * Notes, for the delivery log, the servers of the message's group the router will not even offer
+   * (disabled, suspended, known to be at quota): a handful of comparisons per server of one group.
+   */
+  const noteIneligible = (record: MessageRecord, directory: Directory, byServer: Map<string, ServerHealth>, now: number) => {
+    if (record.meta.serverId) return;
+    const group = directory.groups.get(record.meta.groupId ?? directory.defaultGroupId ?? '');
+    if (!group) return;
+    for (const serverId of group.serverIds) {
+      const server = directory.servers.get(serverId);
+      if (!server) continue;
+      const serverHealth = byServer.get(serverId);
+      if (!server.enabled) noteSkip((record.skips ??= []), serverId, 'disabled');
+      else if (serverHealth?.suspendedUntil && serverHealth.suspendedUntil > now) {
+        noteSkip((record.skips ??= []), serverId, serverHealth.reason ? `suspended: ${serverHealth.reason.slice(0, 120)}` : 'suspended');
+      } else if ((exhaustedUntil.get(serverId) ?? 0) > now) noteSkip((record.skips ??= []), serverId, 'quota or connection limit reached');
+    }
+  };
+
+  /**
    * Tries to deliver a message now: picks servers by the group's strategy (falling back to the
    * fallback group), reserves a slot, sends, and fails over on server trouble, never twice to the
    * same server in one run.
    */
+  // ---- Allowed From domains and rotation modes (issue 12: from-domains.ts, rotation.ts) ----
+  const stickyStore = createStickyStore(redis, keyPrefix);
+  /** The servers of the batch job a message is being sent in (set by processBatch; `batch` rotation). */
+  const batchServersOf = new WeakMap<MessageRecord, BatchServers>();
+
+  /** The message's group and its fallbacks, in order (a loop stops at a group seen before). */
+  const groupChain = (directory: Directory, groupId: string | null) => {
+    const chain: NonNullable<ReturnType<Directory['groups']['get']>>[] = [];
+    for (let group = groupId ? directory.groups.get(groupId) : undefined; group && !chain.includes(group); ) {
+      chain.push(group);
+      group = group.fallbackGroupId ? directory.groups.get(group.fallbackGroupId) : undefined;
+    }
+    return chain;
+  };
+
+  /**
+   * Adds to `passedOver` the servers that may not send this message's From domain (their
+   * allowedFromDomains), noting each of its target's with a skip. A message without From goes out
+   * with the chosen server's own sender, which that server may always send. Answers a failure when
+   * no server of the pinned server / group and fallback chain allows the domain: it would otherwise
+   * wait for ever.
+   */
+  const passOverByFromDomain = (record: MessageRecord, directory: Directory, passedOver: Set<string>): RunResult | null => {
+    const from = record.message.from?.address;
+    if (!from) return null;
+    const chain = record.meta.serverId ? [] : groupChain(directory, record.meta.groupId ?? directory.defaultGroupId);
+    const targetIds = record.meta.serverId ? [record.meta.serverId] : chain.flatMap((group) => group.serverIds);
+    let allowed = 0;
+    for (const serverId of targetIds) {
+      const server = directory.servers.get(serverId);
+      if (!server) continue;
+      if (allowsFromDomain(server.allowedFromDomains, from)) {
+        allowed += 1;
+        continue;
+      }
+      passedOver.add(serverId);
+      noteSkip((record.skips ??= []), serverId, `From domain ${domainOf(from) ?? from} not allowed`);
+    }
+    if (allowed > 0 || targetIds.length === 0) return null;
+    const target = record.meta.serverId
+      ? `server ${directory.servers.get(record.meta.serverId)?.name ?? record.meta.serverId}`
+      : `group ${chain.map((group) => group.slug).join(' or its fallback ')}`;
+    record.lastReply = `No server may send From domain ${domainOf(from) ?? from}: not in the allowed From domains of ${target}`;
+    return { kind: 'final', status: 'failed' };
+  };
+
+  /**
+   * The group's servers for this message, best first, with the group's rotation mode applied
+   * (rotation.ts): the batch's or the recipient domain's server first while it is eligible.
+   */
+  const routeRotating = async (
+    record: MessageRecord,
+    directory: Directory,
+    lookup: (groupId: string) => GroupSnapshot | undefined,
+    groupId: string,
+    now: number,
+    passedOver: ReadonlySet<string>
+  ): Promise<string[]> => {
+    const group = directory.groups.get(groupId);
+    const batch = batchServersOf.get(record);
+    if (group?.rotation === 'batch' && batch) {
+      const routed = router.route(groupId, lookup, now, passedOver, (id) => batch.get(id));
+      // Before any await: the batch's other messages, routed next, keep this server.
+      if (routed && !routed.preferredKept) batch.set(routed.groupId, routed.order[0]!);
+      return routed?.order ?? [];
+    }
+    const domain = group?.rotation === 'sticky-domain' ? stickyDomainOf(record.meta.recipients) : null;
+    if (!group || !domain) return router.route(groupId, lookup, now, passedOver)?.order ?? [];
+    const holder = await stickyStore.holder(groupId, domain);
+    const routed = router.route(groupId, lookup, now, passedOver, (id) => (id === groupId ? holder : null));
+    if (!routed || routed.preferredKept || routed.groupId !== groupId) return routed?.order ?? [];
+    const holderServer = holder ? directory.servers.get(holder) : undefined;
+    const holderGone = holder !== null && (!holderServer?.enabled || !group.serverIds.includes(holder));
+    if (holder !== null && !holderGone) {
+      // Unavailable for now: this message goes elsewhere, the domain stays with its server.
+      if (!passedOver.has(holder)) noteSkip((record.skips ??= []), holder, `sticky server for ${domain} not available now`);
+      return routed.order;
+    }
+    const picked = routed.order[0]!;
+    const winner = await stickyStore.claim(groupId, domain, picked, group.stickyMinutes * 60_000, holderGone);
+    // Another process stuck the domain first: its choice, when eligible here too.
+    return winner !== picked && routed.order.includes(winner) ? [winner, ...routed.order.filter((id) => id !== winner)] : routed.order;
+  };
+  // ---- end allowed From domains and rotation modes ----
+
   const run = async (record: MessageRecord): Promise<RunResult & { rejectedRecipients?: string[] }> => {
     const directory = await options.directory.current();
     if (directory !== lastDirectory) {
@@ -550,8 +729,14 @@ export const createSendingEngine = (options: EngineOptions) => {
     }
     const byServer = await healthOf(directory);
     const tried = new Set<string>();
+    // Servers that may not send its From domain count as tried: never chosen for it.
+    const refused = passOverByFromDomain(record, directory, tried);
+    if (refused) return refused;
+    noteIneligible(record, directory, byServer, clock());
     let earliestFree = Number.POSITIVE_INFINITY;
     let waitReason: 'quota' | 'suspended' | 'no-server' = 'no-server';
+    /** A server passed over only because of a destination limit: the message waits on its own (see handle()). */
+    let heldByDestination = false;
     let lastServerTrouble: Classification | null = null;
 
     for (let round = 0; round < MAX_SERVERS_PER_RUN; round += 1) {
@@ -564,7 +749,7 @@ export const createSendingEngine = (options: EngineOptions) => {
         if (pinned && !pinned.enabled) candidates = [];
       } else {
         const groupId = record.meta.groupId ?? directory.defaultGroupId;
-        candidates = groupId ? (router.route(groupId, lookup, now, tried)?.order ?? []) : [];
+        candidates = groupId ? await routeRotating(record, directory, lookup, groupId, now, tried) : [];
       }
 
       let attempted = false;
@@ -573,6 +758,7 @@ export const createSendingEngine = (options: EngineOptions) => {
         if (!server || tried.has(serverId)) continue;
         const serverHealth = byServer.get(serverId);
         if (serverHealth?.suspendedUntil && serverHealth.suspendedUntil > now) {
+          noteSkip((record.skips ??= []), serverId, serverHealth.reason ? `suspended: ${serverHealth.reason.slice(0, 120)}` : 'suspended');
           earliestFree = Math.min(earliestFree, serverHealth.suspendedUntil);
           waitReason = waitReason === 'quota' ? 'quota' : 'suspended';
           continue;
@@ -581,11 +767,22 @@ export const createSendingEngine = (options: EngineOptions) => {
           // Cooldown over: exactly one probe message across all processes.
           const admission = await health.admit(serverId, now);
           if (!admission.allowed) {
+            noteSkip((record.skips ??= []), serverId, 'recovering: another message is its probe');
             earliestFree = Math.min(earliestFree, now + HEALTH_CACHE_MS);
             waitReason = 'suspended';
             continue;
           }
         }
+        // --- destination limits (destination-limits.ts): this server toward the message's recipient domains.
+        const shaped = await shaping.reserve(server, record.meta.recipients, now);
+        if (!shaped.ok) {
+          noteSkip((record.skips ??= []), serverId, shaped.summary);
+          earliestFree = Math.min(earliestFree, shaped.retryAt);
+          heldByDestination = true;
+          continue;
+        }
+        const destinationSlot = shaped.reservation;
+        // --- end destination limits
         const releaseSmtpSlot = await smtpSlots.acquire();
         // An open idle connection to the server is reused under its own lease; otherwise a new slot is taken.
         const held = connections.take(server);
@@ -594,12 +791,15 @@ export const createSendingEngine = (options: EngineOptions) => {
         const reservation = await quota.reserve(serverId, limitsOf(server, serverHealth, now), now, held?.leaseToken).catch((error: unknown) => {
           if (held) connections.putBack(held);
           releaseSmtpSlot();
+          void shaping.release(destinationSlot, false).catch((failure: unknown) => reportError(failure, 'destination release'));
           throw error;
         });
         if (!reservation.ok) {
           releaseSmtpSlot();
           if (held) connections.putBack(held);
+          await shaping.release(destinationSlot, false);
           exhaustedUntil.set(serverId, reservation.retryAt);
+          noteSkip((record.skips ??= []), serverId, LIMIT_REACHED[reservation.reason] ?? `${reservation.reason} limit reached`);
           earliestFree = Math.min(earliestFree, reservation.retryAt);
           waitReason = 'quota';
           continue;
@@ -612,10 +812,17 @@ export const createSendingEngine = (options: EngineOptions) => {
         exhaustedUntil.delete(serverId);
         attempted = true;
         tried.add(serverId);
-        const { classification, info, now: done } = await attempt(record, server, reservation.reservation, connection, releaseSmtpSlot);
+        // The destination slot is freed once the attempt is over; an attempt that threw (its state
+        // not written) keeps its count: it may have been accepted.
+        const { classification, info, now: done } = await attempt(record, server, reservation.reservation, connection, releaseSmtpSlot).catch(async (error: unknown) => {
+          await shaping.release(destinationSlot, true).catch(() => undefined);
+          throw error;
+        });
         const { outcome } = classification;
+        if (destinationSlot) void shaping.release(destinationSlot, outcome === 'accepted').catch((error: unknown) => reportError(error, 'destination release'));
         if (outcome === 'server-transient' || outcome === 'server-condemned') {
           lastServerTrouble = classification;
+          noteSkip((record.skips ??= []), serverId, `failed (${(classification.reply ?? classification.summary).slice(0, 120)}), failed over`);
           await recordServerFailure(server, classification, done);
           break; // re-route without the failed server
         }
@@ -659,6 +866,9 @@ export const createSendingEngine = (options: EngineOptions) => {
         : { kind: 'wait', until: Number.isFinite(earliestFree) ? earliestFree : now + UNKNOWN_WAIT_MS, reason: waitReason };
     // A suspension may be lifted early (resume, a protection alert lifted): look again at least this often.
     if (wait.reason === 'suspended') wait.until = Math.min(wait.until, now + SUSPENDED_RECHECK_MS);
+    // Held by a destination limit on some server: other mail may still go there now, so this one
+    // waits on its own rather than holding back its batch.
+    if (heldByDestination) wait.reason = 'destination';
     return wait;
   };
 
@@ -673,7 +883,8 @@ export const createSendingEngine = (options: EngineOptions) => {
     const wasDeferred = record.status === 'deferred';
     record.status = 'deferred';
     record.ownJob ||= ownJob;
-    await store.update(record.id, ownJob ? { status: 'deferred', ownJob: true } : { status: 'deferred' });
+    // Its skips go with it: the next run (another process, perhaps) adds to them, and the log shows all.
+    await store.update(record.id, ownJob ? { status: 'deferred', ownJob: true, skips: record.skips } : { status: 'deferred', skips: record.skips });
     if (wasDeferred) return;
     report('deferred', record);
   };
@@ -683,6 +894,8 @@ export const createSendingEngine = (options: EngineOptions) => {
     | { kind: 'done' }
     | { kind: 'hold'; until: number }
     | { kind: 'wait'; until: number }
+    /** Held by a destination limit: waits on its own (its own delayed job), never holding back its batch. */
+    | { kind: 'destination'; until: number }
     | { kind: 'retry'; reason: string };
 
   /** One message: the gate (campaign mail), one delivery run, then finish, or say what should happen next. */
@@ -738,7 +951,8 @@ export const createSendingEngine = (options: EngineOptions) => {
     // A slot that frees within a moment (pacing, a busy connection) is waited for here, briefly,
     // rather than by a trip through the delayed set. A campaign paused or cancelled meanwhile
     // stops it (the gate's answer is cached, so asking again costs next to nothing).
-    for (let wait = 0; result.kind === 'wait' && result.until - clock() <= SHORT_WAIT_MS && wait < MAX_SHORT_WAITS; wait += 1) {
+    // (A destination wait is never spent here: it would hold a send slot other destinations could use.)
+    for (let wait = 0; result.kind === 'wait' && result.reason !== 'destination' && result.until - clock() <= SHORT_WAIT_MS && wait < MAX_SHORT_WAITS; wait += 1) {
       await sleep(Math.max(1, result.until - clock()) + Math.floor(Math.random() * 10));
       const gated = await passGate(record);
       if (gated) return gated;
@@ -749,6 +963,7 @@ export const createSendingEngine = (options: EngineOptions) => {
       await finish(record, result.status, now);
       return { kind: 'done' };
     }
+    if (result.kind === 'wait' && result.reason === 'destination') return { kind: 'destination', until: withJitter(result.until, now) };
     if (result.kind === 'wait') {
       await markWaiting(record, result.until, result.reason);
       return { kind: 'wait', until: withJitter(result.until, now) };
@@ -783,7 +998,7 @@ export const createSendingEngine = (options: EngineOptions) => {
       await setDeferred(record);
       throw new Error(handled.reason);
     }
-    if (handled.kind === 'wait') await setDeferred(record);
+    if (handled.kind === 'wait' || handled.kind === 'destination') await setDeferred(record);
     await delayJob(job, token, handled.until);
   };
 
@@ -799,6 +1014,9 @@ export const createSendingEngine = (options: EngineOptions) => {
     const records = (await store.getMany(ids)).filter(
       (record): record is MessageRecord => !!record && !FINAL_STATUSES.has(record.status) && !record.ownJob
     );
+    // `batch` rotation: the job's messages keep one server per group (routeRotating).
+    const batchServers: BatchServers = new Map();
+    for (const record of records) batchServersOf.set(record, batchServers);
     /** Set by the first message told to wait (quota) or hold (campaign paused): the rest do not start. */
     const stop: { current: { kind: 'wait' | 'hold'; until: number } | null } = { current: null };
     const stopAt = (kind: 'wait' | 'hold', until: number) => {
@@ -823,6 +1041,12 @@ export const createSendingEngine = (options: EngineOptions) => {
         // Queued before it is marked: a crash in between leaves it to the batch's rerun as well; the
         // first to send it finishes it, and the other then finds it final.
         await queue.add(QUEUE_NAME, { id: record.id }, { ...jobOptions(record.id, {}, backoffMs), attempts: retryAttempts - 1 });
+        await setDeferred(record, true);
+        return;
+      }
+      if (handled.kind === 'destination') {
+        // Its own delayed job (no attempt used): the batch's other messages go on now.
+        await queue.add(QUEUE_NAME, { id: record.id }, jobOptions(record.id, {}, handled.until - clock()));
         await setDeferred(record, true);
         return;
       }
@@ -903,20 +1127,69 @@ export const createSendingEngine = (options: EngineOptions) => {
     throw new MessageValidationError(errors.map((error) => `${error.path.join('.') || 'message'}: ${error.message}`).join('; '), errors);
   };
 
-  /** Where a message goes, checked before it is accepted (an unknown group or server is refused now, not lost later). */
-  const resolveTarget = async (sendOptions: SendOptions) => {
-    const directory = await options.directory.current();
-    if (sendOptions.server) {
-      const server = directory.servers.get(sendOptions.server);
-      if (!server) throw new MessageValidationError(`server: ${sendOptions.server} does not exist`, [{ path: ['server'], message: 'does not exist' }]);
-      return { groupId: null, groupSlug: null, serverId: server.id };
+  const refuse = (path: string[], message: string): never => {
+    throw new MessageValidationError(`${path.join('.')}: ${message}`, [{ path, message }]);
+  };
+
+  /** The custom tags of a send call, checked: lower case, no repeats (the rules match on them). */
+  const tagsOption = (tags: unknown): string[] | null => {
+    if (tags === undefined || tags === null) return null;
+    if (!Array.isArray(tags) || tags.length > MAX_TAGS) return refuse(['tags'], `must be a list of at most ${MAX_TAGS} tags`);
+    return [
+      ...new Set(
+        tags.map((tag: unknown, index) => {
+          const value = typeof tag === 'string' ? tag.trim().toLowerCase() : '';
+          if (!TAG_PATTERN.test(value)) refuse(['tags', String(index)], 'must be 1 to 64 letters, digits, ".", "-" or "_", starting with a letter or digit');
+          return value;
+        })
+      ),
+    ];
+  };
+
+  /**
+   * The target a caller named (a server, a group; a campaign's own or its segment's group), checked
+   * now: an unknown one is refused before anything is accepted, not lost later. Null when none.
+   */
+  const namedTarget = (directory: Directory, named: { group?: string; server?: string }, groupRoute: RouteChoice): Target | null => {
+    if (named.server) {
+      const server = directory.servers.get(named.server);
+      if (!server) return refuse(['server'], 'does not exist');
+      return { groupId: null, groupSlug: null, serverId: server.id, route: SERVER_ROUTE };
     }
-    const group = sendOptions.group ? directory.groupsBySlug.get(sendOptions.group) : directory.groups.get(directory.defaultGroupId ?? '');
-    if (!group) {
-      const message = sendOptions.group ? 'does not exist' : 'no default group is set';
-      throw new MessageValidationError(`group: ${message}`, [{ path: ['group'], message }]);
+    if (!named.group) return null;
+    const group = directory.groupsBySlug.get(named.group);
+    if (!group) return refuse(['group'], 'does not exist');
+    return { groupId: group.id, groupSlug: group.slug, serverId: null, route: groupRoute };
+  };
+
+  /** An explicit `server` that may not send a message's From domain is refused now (400), not failed later. */
+  const refuseFromNotAllowed = (server: ServerConfig, messages: OutgoingMessage[]) => {
+    for (const message of messages) {
+      const from = message.from?.address;
+      if (from && !allowsFromDomain(server.allowedFromDomains, from)) {
+        refuse(['server'], `${server.name} does not allow From domain ${domainOf(from) ?? from} (its allowed From domains: ${server.allowedFromDomains.join(', ')})`);
+      }
     }
-    return { groupId: group.id, groupSlug: group.slug, serverId: null };
+  };
+
+  /**
+   * Where a message that names no target goes: the first matching routing rule's group or server
+   * (rules are compiled with the directory, so this is a few set lookups), else the default group.
+   */
+  const routedTarget = (directory: Directory, facts: MessageFacts): Target => {
+    const rule =
+      directory.rules.length === 0
+        ? null
+        : firstMatch(directory.rules, facts, (target) => (target.kind === 'group' ? directory.groups.has(target.id) : directory.servers.has(target.id)));
+    if (rule) {
+      const route: RouteChoice = { via: 'rule', ruleId: rule.id, ruleName: rule.name };
+      if (rule.target.kind === 'server') return { groupId: null, groupSlug: null, serverId: rule.target.id, route };
+      const group = directory.groups.get(rule.target.id)!;
+      return { groupId: group.id, groupSlug: group.slug, serverId: null, route };
+    }
+    const group = directory.groups.get(directory.defaultGroupId ?? '');
+    if (!group) return refuse(['group'], 'no default group is set');
+    return { groupId: group.id, groupSlug: group.slug, serverId: null, route: DEFAULT_ROUTE };
   };
 
   const delayOf = (sendAt: SendOptions['sendAt']) => {
@@ -937,16 +1210,22 @@ export const createSendingEngine = (options: EngineOptions) => {
     sendOptions: SendOptions,
     ids: string[]
   ): Promise<{ records: MessageRecord[]; duplicate: QueuedMessage | null }> => {
-    const target = await resolveTarget(sendOptions);
+    const directory = await options.directory.current();
+    const named = namedTarget(directory, sendOptions, GROUP_ROUTE);
+    if (named?.serverId) refuseFromNotAllowed(directory.servers.get(named.serverId)!, messages);
+    const tags = named ? null : tagsOf(sendOptions.source?.startsWith('campaign') ? 'marketing' : 'transactional', tagsOption(sendOptions.tags));
     const now = clock();
     const records: MessageRecord[] = messages.map((message, index) => {
+      const recipients = recipientsOf(message);
+      const from = message.from?.address ?? null;
+      const target = named ?? routedTarget(directory, { tags: tags!, from, recipients, campaignId: null, segment: null });
       const meta: MessageMeta = {
         ...target,
         source: sendOptions.source ?? 'api',
         idempotencyKey: sendOptions.idempotencyKey ?? null,
         queuedAt: now,
-        from: message.from?.address ?? null,
-        recipients: recipientsOf(message),
+        from,
+        recipients,
         subject: message.subject,
       };
       return {
@@ -972,7 +1251,10 @@ export const createSendingEngine = (options: EngineOptions) => {
         return { records: [], duplicate: { id: owner, status: earlier?.status ?? 'queued', duplicate: true } };
       }
     }
-    await redis.hincrby(depthKey, target.groupId ?? 'pinned', records.length);
+    // Queue depth per group: the rules may have sent the messages of one call to several.
+    const depths = new Map<string, number>();
+    for (const record of records) depths.set(record.meta.groupId ?? 'pinned', (depths.get(record.meta.groupId ?? 'pinned') ?? 0) + 1);
+    await Promise.all([...depths].map(([field, count]) => redis.hincrby(depthKey, field, count)));
     for (const record of records) {
       report('queued', record);
     }
@@ -993,37 +1275,62 @@ export const createSendingEngine = (options: EngineOptions) => {
       )
     );
     const now = clock();
-    const prepared = await Promise.all(
-      batches.map(async (batch, batchIndex) => {
-        const target = await resolveTarget({ group: batch.group, server: batch.server });
-        const records = batch.messages.map((entry, index) => {
-          const message = messages[batchIndex]![index] ?? ({ subject: '' } as OutgoingMessage);
-          return {
-            id: entry.id,
-            message,
-            recipient: entry.recipient ?? null,
-            meta: {
-              // Named rather than spread: V8 builds a spread-then-extended object about 20 times
-              // slower, and a fan-out page builds hundreds of these.
-              groupId: target.groupId,
-              groupSlug: target.groupSlug,
-              serverId: target.serverId,
-              source: 'campaign',
-              idempotencyKey: null,
-              queuedAt: now,
-              from: message.from?.address ?? null,
-              recipients: entry.recipient ? [entry.recipient.email] : recipientsOf(message),
-              subject: message.subject,
-              campaignId: batch.campaignId,
-              subscriberId: entry.subscriberId,
-            },
-          };
+    const directory = await options.directory.current();
+    const prepared = batches.flatMap((batch, batchIndex) => {
+      const named = namedTarget(
+        directory,
+        batch,
+        batch.segment ? { via: 'segment', segment: segmentLabel(batch.segment) } : GROUP_ROUTE
+      );
+      const tags = named ? null : tagsOf('marketing', batch.tags);
+      const parts = new Map<string, { target: Target; records: CampaignBatchRecord[] }>();
+      batch.messages.forEach((entry, index) => {
+        const message = messages[batchIndex]![index] ?? ({ subject: '' } as OutgoingMessage);
+        const recipients = entry.recipient ? [entry.recipient.email] : recipientsOf(message);
+        const from = message.from?.address ?? batch.from ?? null;
+        const target =
+          named ?? routedTarget(directory, { tags: tags!, from, recipients, campaignId: batch.campaignId, segment: batch.segment ?? null });
+        const partKey = target.serverId ? `srv-${target.serverId}` : target.groupId!;
+        let part = parts.get(partKey);
+        if (!part) {
+          part = { target, records: [] };
+          parts.set(partKey, part);
+        }
+        part.records.push({
+          id: entry.id,
+          message,
+          recipient: entry.recipient ?? null,
+          meta: {
+            // Named rather than spread: V8 builds a spread-then-extended object about 20 times
+            // slower, and a fan-out page builds hundreds of these.
+            groupId: target.groupId,
+            groupSlug: target.groupSlug,
+            serverId: target.serverId,
+            source: 'campaign',
+            idempotencyKey: null,
+            queuedAt: now,
+            from: message.from?.address ?? null,
+            recipients,
+            subject: message.subject,
+            campaignId: batch.campaignId,
+            subscriberId: entry.subscriberId,
+            route: target.route,
+          },
         });
-        return { batch, target, records, counters: { depthKey, depthField: target.groupId ?? 'pinned', campaignCountsKey: campaignCountsKey(batch.campaignId) } };
-      })
-    );
+      });
+      // A batch the rules split goes out as one batch per target, named after the target, so the
+      // same recipients under the same rules make the same batches again (re-queueing stays idempotent).
+      return [...parts].map(([partKey, { target, records }]) => ({
+        batchIndex,
+        batch,
+        batchId: parts.size === 1 ? batch.batchId : `${batch.batchId}@${partKey}`,
+        target,
+        records,
+        counters: { depthKey, depthField: target.groupId ?? 'pinned', campaignCountsKey: campaignCountsKey(batch.campaignId) },
+      }));
+    });
     // One script call per set of counters (a fan-out page has one: its campaign, its group).
-    const stored: boolean[] = Array.from({ length: batches.length }, () => false);
+    const stored: boolean[] = Array.from({ length: prepared.length }, () => false);
     const byCounters = new Map<string, number[]>();
     prepared.forEach(({ counters }, index) => {
       const key = `${counters.campaignCountsKey}\u0000${counters.depthField}`;
@@ -1034,7 +1341,7 @@ export const createSendingEngine = (options: EngineOptions) => {
     await Promise.all(
       [...byCounters.values()].map(async (indexes) => {
         const results = await store.storeCampaignBatches(
-          indexes.map((index) => ({ batchId: prepared[index]!.batch.batchId, records: prepared[index]!.records })),
+          indexes.map((index) => ({ batchId: prepared[index]!.batchId, records: prepared[index]!.records })),
           prepared[indexes[0]!]!.counters
         );
         results.forEach((result, position) => {
@@ -1046,10 +1353,10 @@ export const createSendingEngine = (options: EngineOptions) => {
     // already ran finds its messages finished (gone) and sends nothing. After the store, so a
     // worker never takes a job whose messages are not there yet.
     await queue.addBulk(
-      prepared.map(({ batch, records }) => ({
+      prepared.map(({ batchId, records }) => ({
         name: QUEUE_NAME,
         data: { ids: records.map((record) => record.id) },
-        opts: jobOptions(`batch-${batch.batchId.replace(/:/g, '-')}`, {}, 0),
+        opts: jobOptions(`batch-${batchId.replace(/:/g, '-')}`, {}, 0),
       }))
     );
     // Campaign mail gets its delivery log row when it finishes (the campaign's counters show it
@@ -1057,7 +1364,12 @@ export const createSendingEngine = (options: EngineOptions) => {
     prepared.forEach(({ batch, target, records }, index) => {
       if (stored[index]) options.onCampaignQueued?.({ campaignId: batch.campaignId, groupSlug: target.groupSlug, count: records.length, at: now });
     });
-    return stored.map((queued) => ({ queued }));
+    // Per batch handed in: stored by this call when any of its parts was.
+    const queuedBatches = batches.map(() => false);
+    prepared.forEach(({ batchIndex }, index) => {
+      if (stored[index]) queuedBatches[batchIndex] = true;
+    });
+    return queuedBatches.map((queued) => ({ queued }));
   };
 
   /** The jobs of newly stored messages: one per MAX_BULK_BATCH of them (a lone message's job has its id). */
@@ -1097,8 +1409,8 @@ export const createSendingEngine = (options: EngineOptions) => {
     pendingSends = [];
     const byOptions = new Map<string, PendingSend[]>();
     for (const call of calls) {
-      const { group, server, priority, source } = call.sendOptions;
-      const key = JSON.stringify([group, server, priority, source, call.delay]);
+      const { group, server, priority, source, tags } = call.sendOptions;
+      const key = JSON.stringify([group, server, priority, source, tags, call.delay]);
       const list = byOptions.get(key);
       if (list) list.push(call);
       else byOptions.set(key, [call]);
@@ -1223,7 +1535,7 @@ export const createSendingEngine = (options: EngineOptions) => {
       } else {
         await setDeferred(record!);
         const delay = result.kind === 'wait' ? withJitter(result.until, now) - now : backoffMs;
-        if (result.kind === 'wait') await markWaiting(record!, result.until, result.reason);
+        if (result.kind === 'wait' && result.reason !== 'destination') await markWaiting(record!, result.until, result.reason);
         await queue.add(QUEUE_NAME, { id }, jobOptions(id, sendOptions, delay));
       }
       const last = record!.attempts.at(-1);
@@ -1269,6 +1581,19 @@ export const createSendingEngine = (options: EngineOptions) => {
         failed += Number(row.failed ?? 0);
       }
       return { sent, failed };
+    },
+
+    /**
+     * Where a message with these facts would go, decided exactly as at intake (the routing rules'
+     * "where would this message go?" tester), with the directory it was decided on.
+     */
+    /** The servers, groups and rules this process routes with now. */
+    directory: (): Promise<Directory> => options.directory.current(),
+
+    async decideTarget(named: { group?: string; server?: string }, facts: MessageFacts): Promise<{ directory: Directory; target: Target }> {
+      const directory = await options.directory.current();
+      const groupRoute: RouteChoice = facts.segment ? { via: 'segment', segment: segmentLabel(facts.segment) } : GROUP_ROUTE;
+      return { directory, target: namedTarget(directory, named, groupRoute) ?? routedTarget(directory, facts) };
     },
 
     quota,

@@ -1,7 +1,7 @@
 import type { Core } from '@strapi/strapi';
 
 import type { Audience } from '../../../shared/contracts/audiences';
-import type { CampaignStatus } from '../../../shared/contracts/campaigns';
+import type { CampaignStatus, SegmentRouting } from '../../../shared/contracts/campaigns';
 import type { StoredCounters } from '../engine/campaign-progress';
 import { CAMPAIGN_UID, SUBSCRIBER_UID } from '../utils/uids';
 import { documentsOf } from './documents';
@@ -21,6 +21,7 @@ export interface CampaignEntity extends StoredCounters {
   text: string | null;
   group: GroupRefEntity | null;
   audience: Audience | null;
+  segmentRouting: SegmentRouting | null;
   status: CampaignStatus;
   scheduledAt: string | null;
   trackOpens: boolean | null;

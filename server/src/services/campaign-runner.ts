@@ -8,7 +8,7 @@ import { campaignMessage } from '../engine/campaign-message';
 import {
   emptyFanOutStats,
   runFanOut,
-  type BatchMessage,
+  type FanOutBatch,
   type FanOutCursor,
   type FanOutResult,
   type FanOutStats,
@@ -16,8 +16,10 @@ import {
 import type { OutgoingMessageInput } from '../engine/message';
 import type { CampaignRecipient } from '../engine/message-store';
 import { MessageValidationError } from '../engine/sending-engine';
+import { segmentMatcher } from '../engine/segments';
 import { createTemplateEngine, TemplateError } from '../engine/template';
 import { createCampaignRepository, type CampaignEntity } from '../repositories/campaigns';
+import { createGroupRepository } from '../repositories/groups';
 import { getService } from '../utils/get-service';
 import { CAMPAIGN_UID } from '../utils/uids';
 
@@ -83,6 +85,7 @@ interface Task {
 
 const campaignRunner = ({ strapi }: { strapi: Core.Strapi }) => {
   const repository = createCampaignRepository(strapi);
+  const groupRepository = createGroupRepository(strapi);
   const templates = createTemplateEngine();
   const tasks = new Map<string, Task>();
   /** Campaigns whose last tasks failed for reasons not their own: since when, how often, when to try again. */
@@ -146,6 +149,27 @@ const campaignRunner = ({ strapi }: { strapi: Core.Strapi }) => {
   };
 
   // ---- the task of one campaign -------------------------------------------------------------------
+
+  /**
+   * The campaign's segment routes with their groups' slugs, and the matcher that puts a recipient
+   * in one; null without segment routing. A route's group deleted since the start fails the
+   * campaign (a 400-kind error naming the route) rather than sending that part elsewhere.
+   */
+  const segmentsOf = async (campaign: CampaignEntity) => {
+    const routing = campaign.segmentRouting;
+    if (!routing) return null;
+    const routes = await Promise.all(
+      routing.routes.map(async (route, index) => {
+        const group = await groupRepository.findOne(route.group);
+        if (!group) {
+          throw new errors.ValidationError(`segmentRouting.routes.${index}.group: the group of segment ${routing.attribute} = ${route.value} no longer exists`);
+        }
+        return { attribute: routing.attribute, value: route.value, groupSlug: group.slug };
+      })
+    );
+    const matcher = segmentMatcher(routing);
+    return { routes, segmentOf: (recipient: { attributes: Record<string, unknown> | null }) => matcher(recipient.attributes) };
+  };
 
   const buildRenderer = (campaign: CampaignEntity) => {
     const compiled = templates.compile({
@@ -249,12 +273,20 @@ const campaignRunner = ({ strapi }: { strapi: Core.Strapi }) => {
       const suppressions = getService(strapi, 'suppressions');
       const engine = engineService().get();
       const { maxInFlight, pageSize, batchSize } = config().campaigns;
-      const toCampaignBatch = ({ batchId, messages }: { batchId: string; messages: BatchMessage<CampaignRecipient>[] }) => ({
-        batchId,
-        campaignId,
-        group: campaign.group?.slug ?? undefined,
-        messages: messages.map(({ id, subscriberId, message }) => ({ id, subscriberId, recipient: message })),
-      });
+      const segments = await segmentsOf(campaign);
+      const toCampaignBatch = ({ batchId, messages, segment }: FanOutBatch<CampaignRecipient>) => {
+        const route = segment === undefined ? undefined : segments?.routes[segment];
+        return {
+          batchId,
+          campaignId,
+          group: route ? route.groupSlug : (campaign.group?.slug ?? undefined),
+          ...(route ? { segment: { attribute: route.attribute, value: route.value } } : {}),
+          // For the routing rules, when neither the campaign nor a segment names a group.
+          tags: campaign.tags,
+          from: campaign.fromAddress,
+          messages: messages.map(({ id, subscriberId, message }) => ({ id, subscriberId, recipient: message })),
+        };
+      };
 
       syncTimer = setInterval(() => {
         copyCounters(campaignId).catch((error) => log('warn', `campaign ${campaignId}: counters not copied: ${(error as Error).message}`));
@@ -270,6 +302,7 @@ const campaignRunner = ({ strapi }: { strapi: Core.Strapi }) => {
           queueBatch: (batch) => engine.queueCampaignBatch(toCampaignBatch(batch)),
           // A page in one call: one script stores its batches, one pipeline adds their jobs.
           queueBatches: (batches) => engine.queueCampaignBatches(batches.map(toCampaignBatch)),
+          ...(segments ? { segmentOf: segments.segmentOf } : {}),
           loadCursor: () => loadCursor(campaignId),
           saveCursor: (cursor) => saveCursor(campaignId, cursor),
           inFlight: async () => (await engine.campaignCounts(campaignId)).inFlight,

@@ -14,6 +14,7 @@ import {
   type CampaignPreview,
   type CampaignProgress,
   type CampaignStatus,
+  type SegmentRouting,
   type TemplateIssue,
   type TestSendResponse,
   type TestSendResult,
@@ -90,6 +91,7 @@ const toCampaignDto = (campaign: CampaignEntity, progress: CampaignProgress): Ca
   text: campaign.text ?? null,
   group: toGroupRef(campaign.group),
   audience: campaign.audience ?? null,
+  segmentRouting: campaign.segmentRouting ?? null,
   status: campaign.status,
   scheduledAt: campaign.scheduledAt ?? null,
   trackOpens: campaign.trackOpens ?? false,
@@ -219,6 +221,21 @@ const campaigns = ({ strapi }: { strapi: Core.Strapi }) => {
   };
 
   /**
+   * Every group a segment route names must exist: checked when saved, and again at start (a group
+   * may have been deleted since). 400 naming `segmentRouting.routes.<n>.group`.
+   */
+  const checkSegmentGroups = async (routing: SegmentRouting | null | undefined): Promise<void> => {
+    if (!routing) return;
+    const missing: FieldError[] = [];
+    for (const [index, route] of routing.routes.entries()) {
+      if (!(await groupRepository.findOne(route.group))) {
+        missing.push({ path: ['segmentRouting', 'routes', String(index), 'group'], message: 'does not exist', name: 'ValidationError' });
+      }
+    }
+    if (missing.length) throwFieldErrors(missing);
+  };
+
+  /**
    * Everything a campaign needs before it may start or be scheduled: subject, sender, a body, an
    * audience with recipients, templates that compile and render, a group. 400 naming each field.
    */
@@ -236,6 +253,7 @@ const campaigns = ({ strapi }: { strapi: Core.Strapi }) => {
     const issues = validateTemplate(contentOf(campaign));
     if (issues.length) throwTemplateErrors(issues);
     await checkGroup(campaign);
+    await checkSegmentGroups(campaign.segmentRouting);
 
     const audience = audienceSchema.safeParse(campaign.audience);
     if (!audience.success) fieldError('audience', `is not valid: ${audience.error.issues.map((issue) => issue.message).join('; ')}`);
@@ -321,6 +339,7 @@ const campaigns = ({ strapi }: { strapi: Core.Strapi }) => {
     async create(input: unknown): Promise<Campaign> {
       const data = parseInput(createCampaignSchema, input);
       if (data.group && !(await groupRepository.findOne(data.group))) fieldError('group', 'does not exist');
+      await checkSegmentGroups(data.segmentRouting);
       await checkCollectionAudience(data.audience);
       return toDto(await repository.create({ ...data, status: 'draft' }));
     },
@@ -329,6 +348,7 @@ const campaigns = ({ strapi }: { strapi: Core.Strapi }) => {
     async update(documentId: string, input: unknown): Promise<Campaign> {
       const data = parseInput(updateCampaignSchema, input);
       if (data.group && !(await groupRepository.findOne(data.group))) fieldError('group', 'does not exist');
+      await checkSegmentGroups(data.segmentRouting);
       await checkCollectionAudience(data.audience);
       const changesContent = Object.keys(data).some((key) => !ALWAYS_EDITABLE.has(key));
       return strapi.db.transaction(async () => {

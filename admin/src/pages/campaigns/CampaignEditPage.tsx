@@ -40,6 +40,7 @@ import {
   toTemplateContent,
   type CampaignFormValues,
 } from './campaignFormValues';
+import { SegmentRoutingSection } from './SegmentRoutingSection';
 import { TestSendDialog } from './TestSendDialog';
 
 /** Create (`campaigns/new`) or edit (`campaigns/:id`) one campaign; follow it while it sends. */
@@ -118,7 +119,13 @@ function CampaignEditor({ campaign, canManage, canSend, canReadServers }: Campai
 
   const changeValue = <K extends keyof CampaignFormValues>(key: K, value: CampaignFormValues[K]) => {
     setValues((previous) => ({ ...previous, [key]: value }));
-    setErrors(({ [key]: _cleared, audience: _audience, ...others }) => others);
+    setErrors(({ [key]: _cleared, audience: _audience, ...others }) => {
+      if (!key.startsWith('segment')) {
+        return others;
+      }
+      // The API names segment errors by their path (segmentRouting.routes.0.group): an edit of the section clears them.
+      return Object.fromEntries(Object.entries(others).filter(([field]) => !field.startsWith('segmentRouting'))) as Record<string, string>;
+    });
   };
 
   const showApiError = (info: ApiErrorInfo) => {
@@ -305,6 +312,7 @@ function CampaignEditor({ campaign, canManage, canSend, canReadServers }: Campai
           currentGroup={campaign?.group ?? null}
           canListGroups={canReadServers}
         />
+        <SegmentRoutingSection values={values} onChange={changeValue} errors={errors} disabled={readOnly} canListGroups={canReadServers} />
       </Flex>
     </EditPageLayout>
   );

@@ -4,13 +4,19 @@ import {
   type AttributeFilter,
   type AudienceInput,
 } from '../../../../shared/contracts/audiences';
-import type { Campaign, CreateCampaignInput, TemplateContentInput } from '../../../../shared/contracts/campaigns';
+import type { Campaign, CreateCampaignInput, SegmentOtherwise, TemplateContentInput } from '../../../../shared/contracts/campaigns';
 import { pathToKey } from '../../api/errors';
 
 /** The group select's value for "the default group" (the select cannot hold an empty value). */
 export const DEFAULT_GROUP = 'default';
 
 export type AudienceType = 'lists' | 'collection';
+
+/** One row of the segment routing section: a value of the attribute and the group it goes through ('' = none chosen yet). */
+export interface SegmentRouteValues {
+  value: string;
+  group: string;
+}
 
 /** The editor's form: every input as the user types it (JSON filters as text). */
 export interface CampaignFormValues {
@@ -38,6 +44,11 @@ export interface CampaignFormValues {
   collectionFilters: string;
   /** ISO date-time, or '' to send when started. */
   scheduledAt: string;
+  /** Segment routing on (the fields below are sent) or off (segmentRouting: null). */
+  segmentEnabled: boolean;
+  segmentAttribute: string;
+  segmentRoutes: SegmentRouteValues[];
+  segmentOtherwise: SegmentOtherwise;
 }
 
 const json = (value: unknown) => JSON.stringify(value, null, 2);
@@ -63,6 +74,10 @@ export function toFormValues(campaign?: Campaign): CampaignFormValues {
     collectionFilters:
       audience?.type === 'collection' && Object.keys(audience.filters).length > 0 ? json(audience.filters) : '',
     scheduledAt: campaign?.scheduledAt ?? '',
+    segmentEnabled: Boolean(campaign?.segmentRouting),
+    segmentAttribute: campaign?.segmentRouting?.attribute ?? '',
+    segmentRoutes: campaign?.segmentRouting?.routes.map((route) => ({ ...route })) ?? [{ value: '', group: '' }],
+    segmentOtherwise: campaign?.segmentRouting?.otherwise ?? 'campaign-group',
   };
 }
 
@@ -184,6 +199,9 @@ export function toCampaignInput(values: CampaignFormValues, audience: AudienceIn
     group: values.group === DEFAULT_GROUP ? null : values.group,
     audience,
     scheduledAt: values.scheduledAt || null,
+    segmentRouting: values.segmentEnabled
+      ? { attribute: values.segmentAttribute, routes: values.segmentRoutes.map((route) => ({ ...route })), otherwise: values.segmentOtherwise }
+      : null,
   };
 }
 
