@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+import { destinationLimitsSchema, type DestinationLimitsInput } from './destinations';
 import {
   optionalEmailAddress,
   optionalLimit,
@@ -85,6 +86,20 @@ const portNumber = () =>
     .min(1, { error: 'must be between 1 and 65535' })
     .max(65535, { error: 'must be between 1 and 65535' });
 
+/** A From domain a server may send for: a domain name, or `*.` and a parent domain for its subdomains. */
+const fromDomainEntry = () =>
+  singleLine(255)
+    .toLowerCase()
+    .refine((value) => /^(\*\.)?([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/.test(value), {
+      error: 'must be a domain (example.com) or a wildcard for its subdomains (*.example.com)',
+    });
+
+/** The source address of a server's connections: an IPv4 or IPv6 literal of this host. */
+const localAddress = () =>
+  optionalLine(45).refine((value) => value === null || z.ipv4().safeParse(value).success || z.ipv6().safeParse(value).success, {
+    error: 'must be an IPv4 or IPv6 address',
+  });
+
 /** A new password; omit to keep the current one, null or '' to remove it. Write-only. */
 const writeOnlyPassword = () =>
   z
@@ -132,6 +147,19 @@ const serverFields = {
   password: writeOnlyPassword(),
   fromAddress: optionalEmailAddress(),
   fromName: optionalLine(200),
+  /**
+   * From domains this server may send for (engine/from-domains.ts); empty = any. A relay account
+   * is often limited to its own domains, so mail From another one never goes through it.
+   */
+  allowedFromDomains: z
+    .array(fromDomainEntry())
+    .max(100, { error: 'must have at most 100 domains' })
+    .nullish()
+    .transform((value) => [...new Set(value ?? [])]),
+  /** Source IP for its connections, on a host with several addresses; null = the system's choice. */
+  localAddress: localAddress(),
+  /** Its own limits per destination (provider key, domain or `default`) over the plugin config's; null = none. */
+  destinationLimits: destinationLimitsSchema.nullish().transform((value) => value ?? null),
   maxConnections: z
     .int({ error: 'must be a whole number' })
     .min(1, { error: 'must be at least 1' })
@@ -225,6 +253,12 @@ export interface SmtpServer {
   hasPassword: boolean;
   fromAddress: string | null;
   fromName: string | null;
+  /** From domains it may send for; empty = any. */
+  allowedFromDomains: string[];
+  /** Source IP of its connections, or null. */
+  localAddress: string | null;
+  /** Its own limits per destination over the plugin config's, or null. */
+  destinationLimits: DestinationLimitsInput | null;
   maxConnections: number;
   ratePerSecond: number | null;
   hourlyLimit: number | null;

@@ -57,6 +57,8 @@ export interface CapturedMessage {
     /** The name the client gave in EHLO/HELO. */
     heloName: string;
     remotePort: number;
+    /** The client's IP address (a server's localAddress, when it sets one). */
+    remoteAddress: string;
   };
 }
 
@@ -124,6 +126,12 @@ export interface TestSmtpServer {
   readonly peakConnections: number;
   /** Errors the server reported (failed TLS handshakes, client resets...); for debugging a test. */
   readonly serverErrors: Error[];
+  /**
+   * The most mail transactions with a recipient in `domain` that were in progress at the same time
+   * (from its first RCPT TO in that domain to the server's answer to the end of DATA, or the
+   * session's end), since start or the last reset: sends in flight toward a destination.
+   */
+  peakInFlightTo(domain: string): number;
   /** Resolve with the messages once at least `count` have arrived; reject after `timeoutMs` (default 5000). */
   waitForMessages(count: number, timeoutMs?: number): Promise<CapturedMessage[]>;
   /** Replace the faults (their `times` counters start afresh). */
@@ -255,6 +263,24 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
   let peakConnections = 0;
   const messageWaiters = new Set<() => void>();
   const pendingTimers = new Set<NodeJS.Timeout>();
+  /** Recipient domains of each session's transaction in progress; in-flight count and peak per domain. */
+  const transactionDomains = new Map<string, Set<string>>();
+  const inFlightByDomain = new Map<string, number>();
+  const peakByDomain = new Map<string, number>();
+  function beginTransactionTo(sessionId: string, address: string): void {
+    const domain = address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+    const domains = transactionDomains.get(sessionId) ?? new Set<string>();
+    transactionDomains.set(sessionId, domains);
+    if (domains.has(domain)) return;
+    domains.add(domain);
+    const inFlight = (inFlightByDomain.get(domain) ?? 0) + 1;
+    inFlightByDomain.set(domain, inFlight);
+    peakByDomain.set(domain, Math.max(peakByDomain.get(domain) ?? 0, inFlight));
+  }
+  function endTransaction(sessionId: string): void {
+    for (const domain of transactionDomains.get(sessionId) ?? []) inFlightByDomain.set(domain, (inFlightByDomain.get(domain) ?? 1) - 1);
+    transactionDomains.delete(sessionId);
+  }
 
   // Open sockets by the client's port, so a session (which only knows the port) can be torn down.
   // `secure` is the TLS socket on top of `raw` once a handshake finished.
@@ -316,6 +342,7 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
         secure: session.secure,
         heloName: session.hostNameAppearsAs,
         remotePort: session.remotePort,
+        remoteAddress: session.remoteAddress,
       },
     });
     notifyWaiters();
@@ -379,9 +406,14 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
       afterDelay('mail', () => callback(refusal));
     },
 
-    onRcptTo(address: SMTPServerAddress, _session, callback) {
+    onRcptTo(address: SMTPServerAddress, session, callback) {
       const refusal = takeFault('rcpt', address.address);
+      if (!refusal) beginTransactionTo(session.id, address.address);
       afterDelay('rcpt', () => callback(refusal));
+    },
+
+    onClose(session) {
+      endTransaction(session.id);
     },
 
     onData(stream: SMTPServerDataStream, session, callback) {
@@ -398,10 +430,18 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
         // smtp-server answers 552 itself when the message is over `size`.
         if (stream.sizeExceeded) return callback(null);
         const refusal = takeFault('data');
-        if (refusal) return afterDelay('data', () => callback(refusal));
+        if (refusal)
+          return afterDelay('data', () => {
+            endTransaction(session.id);
+            callback(refusal);
+          });
         // Record the message before answering, so it is there as soon as the client sees 250.
         captureMessage(Buffer.concat(chunks), session).then(
-          () => afterDelay('data', () => callback(null, `2.0.0 OK: queued as ${messages.length}`)),
+          () =>
+            afterDelay('data', () => {
+              endTransaction(session.id);
+              callback(null, `2.0.0 OK: queued as ${messages.length}`);
+            }),
           (error: unknown) => callback(smtpReplyError(451, `4.3.0 Could not parse the message: ${String(error)}`))
         );
       });
@@ -447,6 +487,9 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
       return peakConnections;
     },
     serverErrors,
+    peakInFlightTo(domain) {
+      return peakByDomain.get(domain.toLowerCase()) ?? 0;
+    },
 
     waitForMessages(count, timeoutMs = 5000) {
       return new Promise<CapturedMessage[]>((resolve, reject) => {
@@ -482,6 +525,8 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
       serverErrors.length = 0;
       connectionCount = 0;
       peakConnections = openSockets.size;
+      peakByDomain.clear();
+      for (const [domain, inFlight] of inFlightByDomain) peakByDomain.set(domain, inFlight);
       faults = activate(options.faults);
       dropsLeft = dropBudget(options.dropMidData);
       delayMs = options.delayMs;

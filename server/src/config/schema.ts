@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+import { destinationKeySchema, destinationLimitsSchema } from '../../../shared/contracts/destinations';
 import { IMAP_DEFAULT_MAILBOX, IMAP_DEFAULT_PROCESSED_FOLDER, imapProcessedSchema, SECURITY_MODES } from '../../../shared/contracts/servers';
 import { ENCRYPTION_KEY_HELP, parseEncryptionKey } from '../engine/secret-box';
 import { defaultSmtpThreads } from '../engine/smtp-threads';
@@ -336,6 +337,36 @@ const trackingSchema = z
   })
   .prefault({});
 
+/** A receiving provider for per-destination shaping (engine/destinations.ts), added to or replacing a shipped one. */
+const destinationProviderSchema = z.strictObject({
+  key: destinationKeySchema,
+  /** Its recipient domains (exact). */
+  domains: z.array(destinationKeySchema).max(10000).default([]),
+  /** Suffixes of its MX hosts, e.g. `.mail.example-provider.net`. */
+  mxSuffixes: z
+    .array(z.string().toLowerCase().regex(/^\.[a-z0-9.-]+$/, { error: 'must start with a dot, e.g. .google.com' }))
+    .max(100)
+    .default([]),
+});
+
+/** Per-destination shaping (engine/destination-limits.ts): limits per server toward each receiving provider. */
+const destinationsSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    /** MX lookups that group unknown domains by their mail host; never awaited by a send. */
+    dns: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        timeoutMs: z.int().min(100).max(30000).default(2000),
+        cacheSec: z.int().min(1).max(7 * 24 * 3600).default(3600),
+      })
+      .prefault({}),
+    providers: z.array(destinationProviderSchema).max(1000).default([]),
+    /** By provider key (gmail, microsoft, yahoo, apple...), domain, or `default`; over the shipped limits. */
+    limits: destinationLimitsSchema.default({}),
+  })
+  .prefault({});
+
 /** A 32-byte key, base64 or hex (secret-box.ts explains how to make one). */
 const encryptionKeySchema = (base: z.ZodString) =>
   base.superRefine((value, ctx) => {
@@ -368,6 +399,7 @@ export const pluginConfigSchema = z.strictObject({
   webhooks: webhooksSchema,
   protection: protectionSchema,
   tracking: trackingSchema,
+  destinations: destinationsSchema,
   /** The site's public URL, for tracking and unsubscribe links (e.g. https://example.com). */
   publicUrl: z.url({ error: 'must be an absolute URL' }).optional(),
   /** Slug of the group used when a message names none (falls back to the group marked default). */

@@ -1,5 +1,7 @@
-import type { GroupStrategy } from '../../../shared/contracts/groups';
+import type { GroupStrategy, RotationMode } from '../../../shared/contracts/groups';
+import type { DestinationLimitsInput } from '../../../shared/contracts/destinations';
 import type { WarmupPlan } from '../../../shared/contracts/servers';
+import { compileRules, type CompiledRule, type RoutingRule } from './routing-rules';
 import type { SmtpEndpoint } from './smtp-probe';
 
 /**
@@ -21,6 +23,10 @@ export interface ServerConfig {
   warmup: WarmupPlan | null;
   fromAddress: string | null;
   fromName: string | null;
+  /** From domains it may send for (from-domains.ts); empty = any. */
+  allowedFromDomains: string[];
+  /** Its own limits per destination over the config's (destination-limits.ts); null or absent = none. */
+  destinationLimits?: DestinationLimitsInput | null;
   endpoint: SmtpEndpoint;
   /** Changes whenever the server's settings change (its updatedAt): a new version gets a new connection pool. */
   version: string;
@@ -33,6 +39,10 @@ export interface GroupConfig {
   strategy: GroupStrategy;
   fallbackGroupId: string | null;
   isDefault: boolean;
+  /** How its servers take turns (rotation.ts); `message` when not set. */
+  rotation: RotationMode;
+  /** How long a recipient domain keeps its server in `sticky-domain` rotation. */
+  stickyMinutes: number;
   /** Member server ids in a stable order. */
   serverIds: string[];
 }
@@ -43,16 +53,20 @@ export interface Directory {
   groupsBySlug: Map<string, GroupConfig>;
   /** The group for messages that name none: the configured slug, else the one marked default. */
   defaultGroupId: string | null;
+  /** The enabled routing rules in order, compiled once per load (engine/routing-rules.ts). */
+  rules: CompiledRule[];
 }
 
 export interface DirectorySource {
-  load(): Promise<{ servers: ServerConfig[]; groups: GroupConfig[] }>;
+  /** Routing rules load with the servers and groups, so an edit reaches every node the same way. */
+  load(): Promise<{ servers: ServerConfig[]; groups: GroupConfig[]; rules?: RoutingRule[] }>;
 }
 
 export const buildDirectory = (
   servers: ServerConfig[],
   groups: GroupConfig[],
-  defaultGroupSlug?: string
+  defaultGroupSlug?: string,
+  rules: readonly RoutingRule[] = []
 ): Directory => {
   const bySlug = new Map(groups.map((group) => [group.slug, group]));
   const configured = defaultGroupSlug ? bySlug.get(defaultGroupSlug) : undefined;
@@ -61,6 +75,7 @@ export const buildDirectory = (
     groups: new Map(groups.map((group) => [group.id, group])),
     groupsBySlug: bySlug,
     defaultGroupId: configured?.id ?? groups.find((group) => group.isDefault)?.id ?? null,
+    rules: compileRules(rules),
   };
 };
 
@@ -86,8 +101,8 @@ export const createDirectoryCache = (source: DirectorySource, options: { maxAgeM
     // Loads run one after the other, so a slow older load never overwrites a newer snapshot.
     const load = loading ? loading.promise.catch(() => undefined).then(() => source.load()) : source.load();
     const promise: Promise<Directory> = load
-      .then(({ servers, groups }) => {
-        snapshot = buildDirectory(servers, groups, options.defaultGroupSlug);
+      .then(({ servers, groups, rules }) => {
+        snapshot = buildDirectory(servers, groups, options.defaultGroupSlug, rules);
         snapshotGeneration = started;
         loadedAt = clock();
         return snapshot;

@@ -1,4 +1,5 @@
-import type { GroupStrategy } from '../../../shared/contracts/groups';
+import type { GroupStrategy, RotationMode } from '../../../shared/contracts/groups';
+import type { DestinationLimitsInput } from '../../../shared/contracts/destinations';
 import type { ImapMailboxView, SecurityMode, WarmupPlan } from '../../../shared/contracts/servers';
 
 /** A group as the database holds it (only the fields a reference needs). */
@@ -22,6 +23,9 @@ export interface ServerEntity {
   passwordEncrypted: string | null;
   fromAddress: string | null;
   fromName: string | null;
+  allowedFromDomains: string[] | null;
+  localAddress: string | null;
+  destinationLimits: DestinationLimitsInput | null;
   maxConnections: number | null;
   ratePerSecond: number | null;
   hourlyLimit: number | null;
@@ -45,6 +49,8 @@ export interface GroupEntity extends GroupRefEntity {
   description: string | null;
   strategy: GroupStrategy;
   isDefault: boolean | null;
+  rotation: RotationMode | null;
+  stickyMinutes: number | null;
   fallbackGroup: GroupRefEntity | null;
   servers: ServerEntity[];
   createdAt: string;

@@ -4,6 +4,7 @@ import type { RedisOptions } from 'ioredis';
 import { createDirectoryCache, type DirectorySource, type GroupConfig, type ServerConfig } from '../engine/directory';
 import { createSendingEngine, type SendingEngine } from '../engine/sending-engine';
 import { createGroupRepository } from '../repositories/groups';
+import { DEFAULT_STICKY_MINUTES } from '../../../shared/contracts/groups';
 import { createServerRepository } from '../repositories/servers';
 import { getService } from '../utils/get-service';
 import type { BouncesService } from './bounces';
@@ -92,6 +93,8 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
         warmup: row.warmup?.enabled ? row.warmup : null,
         fromAddress: row.fromAddress ?? null,
         fromName: row.fromName ?? null,
+        allowedFromDomains: row.allowedFromDomains ?? [],
+        destinationLimits: row.destinationLimits ?? null,
         endpoint: {
           host: row.host,
           port: row.port,
@@ -99,6 +102,7 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
           tlsRejectUnauthorized: row.tlsRejectUnauthorized ?? true,
           username: row.username ?? null,
           password: row.passwordEncrypted ? secrets.decrypt(row.passwordEncrypted) : null,
+          localAddress: row.localAddress ?? null,
         },
         version: row.updatedAt,
       }));
@@ -109,9 +113,13 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
         strategy: row.strategy,
         fallbackGroupId: row.fallbackGroup?.documentId ?? null,
         isDefault: row.isDefault ?? false,
+        rotation: row.rotation ?? 'message',
+        stickyMinutes: row.stickyMinutes ?? DEFAULT_STICKY_MINUTES,
         serverIds: (row.servers ?? []).map((server) => server.documentId),
       }));
-      return { servers, groups };
+      // Routing rules travel with the directory, so an edit reaches every node as a group change does.
+      const rules = await getService(strapi, 'routingRules').forEngine();
+      return { servers, groups, rules };
     },
   };
 
@@ -154,6 +162,8 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
           ehloName: config.smtp.ehloName,
         },
         smtpThreads: config.smtp.threads,
+        // Per-destination shaping: providers and limits over the shipped ones (engine/destination-limits.ts).
+        destinations: config.destinations,
         worker: config.worker,
         clock: () => Date.now() + clockOffsetMs,
         retry: config.retry,
@@ -199,6 +209,10 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
       await getService(strapi, 'sendingDomains')
         .ready()
         .catch(() => undefined);
+      // Likewise the admin's response rules (services/response-rules.ts): the shipped ones apply until they are loaded.
+      const responseRules = getService(strapi, 'responseRules');
+      responseRules.attach(created.health);
+      await responseRules.ready().catch(() => undefined);
       instance.start();
     },
 

@@ -1,4 +1,4 @@
-import type { GroupMember, SmtpGroup } from '../../../shared/contracts/groups';
+import { DEFAULT_STICKY_MINUTES, type GroupMember, type SmtpGroup } from '../../../shared/contracts/groups';
 import type { GroupRef, SmtpServer } from '../../../shared/contracts/servers';
 import type { GroupEntity, GroupRefEntity, ServerEntity } from '../repositories/types';
 
@@ -20,6 +20,9 @@ export const toServerDto = (server: ServerEntity): SmtpServer => ({
   hasPassword: Boolean(server.passwordEncrypted),
   fromAddress: server.fromAddress ?? null,
   fromName: server.fromName ?? null,
+  allowedFromDomains: server.allowedFromDomains ?? [],
+  localAddress: server.localAddress ?? null,
+  destinationLimits: server.destinationLimits ?? null,
   maxConnections: server.maxConnections ?? 5,
   ratePerSecond: server.ratePerSecond ?? null,
   hourlyLimit: server.hourlyLimit ?? null,
@@ -76,6 +79,8 @@ export const toGroupDto = (group: GroupEntity): SmtpGroup => {
     strategy: group.strategy,
     fallbackGroup: toGroupRef(group.fallbackGroup),
     isDefault: group.isDefault ?? false,
+    rotation: group.rotation ?? 'message',
+    stickyMinutes: group.stickyMinutes ?? DEFAULT_STICKY_MINUTES,
     servers: members,
     createdAt: group.createdAt,
     updatedAt: group.updatedAt,

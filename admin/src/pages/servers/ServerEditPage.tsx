@@ -18,7 +18,7 @@ import { paths } from '../../utils/paths';
 import { validateWith } from '../../utils/validate';
 import { ServerFormFields } from './ServerFormFields';
 import { ServerLiveStatus } from './ServerLiveStatus';
-import { missingRequiredNumbers, toFormValues, toServerInput, type ServerFormValues } from './serverFormValues';
+import { destinationLimitsProblem, missingRequiredNumbers, toFormValues, toServerInput, type ServerFormValues } from './serverFormValues';
 import { TestConnectionDialog } from './TestConnectionDialog';
 import { TestEmailDialog } from './TestEmailDialog';
 
@@ -118,6 +118,7 @@ function ServerEditor({ server, groups, canManage, canTest }: ServerEditorProps)
           values,
           formatMessage({ id: getTranslation('form.required'), defaultMessage: 'is required' }),
         ),
+        ...destinationLimitsProblem(values),
       },
       setErrors,
       save: () => save.mutateAsync(input),

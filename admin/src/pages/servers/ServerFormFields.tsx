@@ -46,6 +46,7 @@ export function ServerFormFields(props: ServerFormFieldsProps) {
       <AuthenticationSection {...props} />
       <SenderSection {...props} />
       <RoutingSection {...props} />
+      <DestinationLimitsSection {...props} />
       <WarmupSection {...props} />
       <BounceMailboxSection {...props} />
       <NotesSection {...props} />
@@ -254,6 +255,33 @@ function SenderSection({ values, onChange, errors, readOnly }: ServerFormFieldsP
           value={values.fromName}
           onChange={(value) => onChange('fromName', value)}
           error={errorForField(errors, 'fromName')}
+          disabled={readOnly}
+        />
+      </FormCell>
+      <FormCell>
+        <TextField
+          name="allowedFromDomains"
+          label={text('server.field.allowedFromDomains', 'Allowed From domains')}
+          placeholder="example.com, *.example.com"
+          hint={text(
+            'server.field.allowedFromDomains.hint',
+            'Mail From other domains never goes through this server. Comma-separated; *.example.com is for subdomains. Empty: any domain.'
+          )}
+          value={values.allowedFromDomains}
+          onChange={(value) => onChange('allowedFromDomains', value)}
+          error={errorForField(errors, 'allowedFromDomains')}
+          disabled={readOnly}
+        />
+      </FormCell>
+      <FormCell>
+        <TextField
+          name="localAddress"
+          label={text('server.field.localAddress', 'Local address (source IP)')}
+          placeholder="192.0.2.10"
+          hint={text('server.field.localAddress.hint', 'The IP address of this host to connect from, when it has several. Empty: the system chooses.')}
+          value={values.localAddress}
+          onChange={(value) => onChange('localAddress', value)}
+          error={errorForField(errors, 'localAddress')}
           disabled={readOnly}
         />
       </FormCell>
@@ -540,6 +568,30 @@ function BounceMailboxSection({ values, onChange, errors, server, readOnly }: Se
             : textCell('imapFlag', 'imap.processed', text('server.field.imap.flag', 'Keyword'))}
         </>
       )}
+    </FormSection>
+  );
+}
+
+/** Per-destination shaping (engine/destination-limits.ts): this server's own limits toward gmail, microsoft... */
+function DestinationLimitsSection({ values, onChange, errors, readOnly }: ServerFormFieldsProps) {
+  const text = useText();
+  return (
+    <FormSection title={text('server.section.destinationLimits', 'Destination limits')}>
+      <FormCell wide>
+        <TextareaField
+          name="destinationLimits"
+          label={text('server.field.destinationLimits', 'Limits per destination')}
+          placeholder={'gmail: 5 conn, 600/min\nmicrosoft: 2/s, 10000/h'}
+          hint={text(
+            'server.field.destinationLimits.hint',
+            'One destination per line: a provider (gmail, microsoft, yahoo, apple), a domain, or default. Limits: N conn (sends at once), N/s, N/min, N/h; "no conn" lifts a shipped limit. Over the plugin config; empty: the config and shipped limits.'
+          )}
+          value={values.destinationLimits}
+          onChange={(value) => onChange('destinationLimits', value)}
+          error={errorForField(errors, 'destinationLimits')}
+          disabled={readOnly}
+        />
+      </FormCell>
     </FormSection>
   );
 }

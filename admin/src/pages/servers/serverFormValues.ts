@@ -7,6 +7,7 @@ import {
   type SecurityMode,
   type SmtpServer,
 } from '../../../../shared/contracts/servers';
+import type { DestinationLimitInput, DestinationLimitsInput } from '../../../../shared/contracts/destinations';
 
 /** Value of the group select meaning "in no group" (the same word the list API uses). */
 export const NO_GROUP = 'none';
@@ -32,6 +33,12 @@ export interface ServerFormValues {
   removePassword: boolean;
   fromAddress: string;
   fromName: string;
+  /** Allowed From domains, comma- or line-separated; empty = any. */
+  allowedFromDomains: string;
+  /** Source IP of its connections; empty = the system's choice. */
+  localAddress: string;
+  /** Limits per destination, one per line: "gmail: 5 conn, 600/min" (see parseDestinationLimits). */
+  destinationLimits: string;
   maxConnections: number | undefined;
   /** Empty = unlimited, for the four limits. */
   ratePerSecond: number | undefined;
@@ -93,6 +100,9 @@ export function toFormValues(server?: SmtpServer, defaultGroupId?: string): Serv
     removePassword: false,
     fromAddress: server?.fromAddress ?? '',
     fromName: server?.fromName ?? '',
+    allowedFromDomains: (server?.allowedFromDomains ?? []).join(', '),
+    localAddress: server?.localAddress ?? '',
+    destinationLimits: formatDestinationLimits(server?.destinationLimits ?? null),
     maxConnections: server?.maxConnections ?? 5,
     ratePerSecond: server?.ratePerSecond ?? undefined,
     hourlyLimit: server?.hourlyLimit ?? undefined,
@@ -132,6 +142,13 @@ export const parseSteps = (text: string) =>
 export const warmupStepsPreview = (values: ServerFormValues): number[] =>
   values.warmup === 'custom' ? parseSteps(values.warmupCustomSteps) : [...STANDARD_WARMUP_STEPS];
 
+/** "example.com, *.example.org" (commas, spaces or lines) -> ['example.com', '*.example.org']. */
+export const parseDomains = (text: string) =>
+  text
+    .split(/[\s,]+/)
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
+
 const orNull = (text: string) => (text.trim() === '' ? null : text.trim());
 
 /**
@@ -148,6 +165,9 @@ export function toServerInput(values: ServerFormValues): CreateServerInput {
     username: orNull(values.username),
     fromAddress: orNull(values.fromAddress),
     fromName: orNull(values.fromName),
+    allowedFromDomains: parseDomains(values.allowedFromDomains),
+    localAddress: orNull(values.localAddress),
+    destinationLimits: parseDestinationLimits(values.destinationLimits).limits,
     maxConnections: values.maxConnections,
     ratePerSecond: values.ratePerSecond ?? null,
     hourlyLimit: values.hourlyLimit ?? null,
@@ -210,4 +230,54 @@ export function missingRequiredNumbers(values: ServerFormValues, message: string
       .filter(([, value]) => value === undefined)
       .map(([key]) => [key, message]),
   );
+}
+
+/** The units of a destination limit line, and the field each sets. */
+const DESTINATION_UNITS: Record<string, keyof DestinationLimitInput> = {
+  conn: 'connections',
+  connections: 'connections',
+  '/s': 'perSecond',
+  '/min': 'perMinute',
+  '/h': 'perHour',
+};
+const UNIT_OF: Record<keyof DestinationLimitInput, string> = { connections: 'conn', perSecond: '/s', perMinute: '/min', perHour: '/h' };
+
+/** A server's destination limits as form text: "gmail: 5 conn, 600/min" per line; "no conn" lifts an inherited limit. */
+export function formatDestinationLimits(limits: DestinationLimitsInput | null): string {
+  return Object.entries(limits ?? {})
+    .map(([destination, entry]) => {
+      const parts = (Object.keys(UNIT_OF) as (keyof DestinationLimitInput)[])
+        .filter((field) => entry[field] !== undefined)
+        .map((field) => (entry[field] === null ? `no ${UNIT_OF[field]}` : `${entry[field]}${UNIT_OF[field] === 'conn' ? ' conn' : UNIT_OF[field]}`));
+      return `${destination}: ${parts.join(', ')}`;
+    })
+    .join('\n');
+}
+
+/**
+ * Form text -> destination limits (null when empty). `problem` names the first line that cannot be
+ * read; the numbers themselves are checked by the server's schema like every other field.
+ */
+export function parseDestinationLimits(text: string): { limits: DestinationLimitsInput | null; problem: string | null } {
+  const limits: DestinationLimitsInput = {};
+  const lines = text.split('\n').map((line) => line.trim());
+  for (const [index, line] of lines.entries()) {
+    if (line === '') continue;
+    const match = /^([^:\s]+)\s*:\s*(.+)$/.exec(line);
+    if (!match) return { limits: null, problem: `line ${index + 1}: write "destination: 5 conn, 600/min"` };
+    const entry: DestinationLimitInput = {};
+    for (const part of match[2]!.split(',').map((item) => item.trim())) {
+      const item = /^(no|\d+(?:\.\d+)?)\s*(conn|connections|\/s|\/min|\/h)$/.exec(part);
+      if (!item) return { limits: null, problem: `line ${index + 1}: "${part}" is not a limit (5 conn, 2/s, 600/min, 10000/h, or no conn)` };
+      entry[DESTINATION_UNITS[item[2]!]!] = item[1] === 'no' ? null : Number(item[1]);
+    }
+    limits[match[1]!.toLowerCase()] = entry;
+  }
+  return { limits: Object.keys(limits).length > 0 ? limits : null, problem: null };
+}
+
+/** A destination limits line the form cannot read, keyed by its field (the schema checks the rest). */
+export function destinationLimitsProblem(values: ServerFormValues): Record<string, string> {
+  const { problem } = parseDestinationLimits(values.destinationLimits);
+  return problem ? { destinationLimits: problem } : {};
 }
