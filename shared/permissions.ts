@@ -14,7 +14,10 @@ export const ACTIONS = {
   campaignsManage: 'campaigns.manage',
   campaignsSend: 'campaigns.send',
   reportsRead: 'reports.read',
+  routingRead: 'routing.read',
+  routingManage: 'routing.manage',
   settingsManage: 'settings.manage',
+  responseRulesManage: 'response-rules.manage',
 } as const;
 
 export type ActionUid = (typeof ACTIONS)[keyof typeof ACTIONS];
@@ -35,5 +38,8 @@ export const ACTION_DEFINITIONS: ReadonlyArray<{
   { uid: ACTIONS.campaignsManage, displayName: 'Write campaigns and audiences', subCategory: 'campaigns' },
   { uid: ACTIONS.campaignsSend, displayName: 'Start, pause and cancel campaigns', subCategory: 'campaigns' },
   { uid: ACTIONS.reportsRead, displayName: 'Read reports and the delivery log', subCategory: 'reports' },
+  { uid: ACTIONS.routingRead, displayName: 'Read routing rules and use the tester', subCategory: 'routing' },
+  { uid: ACTIONS.routingManage, displayName: 'Manage routing rules', subCategory: 'routing' },
   { uid: ACTIONS.settingsManage, displayName: 'Manage settings', subCategory: 'settings' },
+  { uid: ACTIONS.responseRulesManage, displayName: 'Manage SMTP response rules', subCategory: 'servers' },
 ];

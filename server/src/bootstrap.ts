@@ -1,6 +1,7 @@
 import type { Core } from '@strapi/strapi';
 
 import { ensureMessageIndexes } from './repositories/messages';
+import { ROUTING_RULE_UID } from './repositories/routing-rules';
 import { getService } from './utils/get-service';
 import { GROUP_UID, SERVER_UID } from './utils/uids';
 
@@ -15,10 +16,10 @@ const bootstrap = async ({ strapi }: { strapi: Core.Strapi }) => {
   await getService(strapi, 'directorySync').start();
   // The Redis mirror of the suppression list may be missing or stale (flushed Redis, edits while down).
   await getService(strapi, 'suppressions').syncToRedis();
-  // Any change to servers or groups (admin API, content manager, scripts) reaches the router at once,
+  // Any change to servers, groups or routing rules (admin API, content manager, scripts) reaches the router at once,
   // this node's and, once committed, every other node's.
   strapi.db.lifecycles.subscribe({
-    models: [SERVER_UID, GROUP_UID],
+    models: [SERVER_UID, GROUP_UID, ROUTING_RULE_UID],
     afterCreate: () => getService(strapi, 'directorySync').changed(),
     afterUpdate: () => getService(strapi, 'directorySync').changed(),
     afterDelete: () => getService(strapi, 'directorySync').changed(),

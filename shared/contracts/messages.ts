@@ -28,6 +28,21 @@ export interface AttemptRecord {
   latencyMs: number;
 }
 
+/** How a message's group or server was chosen when it was queued (server/src/engine/route-decision.ts). */
+export interface MessageRoute {
+  via: 'server' | 'group' | 'rule' | 'segment' | 'default';
+  ruleId?: string | null;
+  ruleName?: string | null;
+  /** e.g. `region = eu` */
+  segment?: string | null;
+}
+
+/** Why a message went where it went: how its target was chosen, and the servers passed over and why. */
+export interface MessageDecision {
+  route: MessageRoute;
+  skips: { server: string; reason: string }[];
+}
+
 /** A message as the delivery log shows it. */
 export interface MessageLogEntry {
   /** The plugin's id for the message (also in the X-Multi-SMTP-ID header). */
@@ -54,6 +69,8 @@ export interface MessageLogEntry {
   queuedAt: number;
   sentAt: number | null;
   finishedAt: number | null;
+  /** Null (or absent) for mail logged before decisions were recorded. */
+  decision?: MessageDecision | null;
 }
 
 export const listMessagesQuerySchema = z.strictObject({

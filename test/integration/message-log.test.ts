@@ -41,6 +41,13 @@ const fixture: MessageLogEntry[] = Array.from({ length: 2000 }, (_, i) => {
     queuedAt: BASE + i * MINUTE,
     sentAt: status === 'sent' || status === 'bounced' ? BASE + i * MINUTE + 1500 : null,
     finishedAt: ['sent', 'failed', 'bounced', 'skipped'].includes(status) ? BASE + i * MINUTE + 1500 : null,
+    // Why it went where it went (a JSON column): some rows have it, older ones not.
+    decision:
+      i % 4 === 0
+        ? { route: { via: 'rule', ruleId: 'rule-1', ruleName: "Gmail via 'pool B'" }, skips: [{ server: 'Server srv-a', reason: 'From domain not allowed' }] }
+        : i % 4 === 1
+          ? { route: { via: 'default' }, skips: [] }
+          : null,
   };
 });
 

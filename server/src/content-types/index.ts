@@ -3,6 +3,8 @@ import campaignSchema from './campaign/schema.json';
 import groupSchema from './group/schema.json';
 import mailingListSchema from './mailing-list/schema.json';
 import messageSchema from './message/schema.json';
+import responseRuleSchema from './response-rule/schema.json';
+import routingRuleSchema from './routing-rule/schema.json';
 import sendingDomainSchema from './sending-domain/schema.json';
 import serverSchema from './server/schema.json';
 import statBucketSchema from './stat-bucket/schema.json';
@@ -23,4 +25,6 @@ export default {
   alert: { schema: alertSchema },
   'tracking-event': { schema: trackingEventSchema },
   'sending-domain': { schema: sendingDomainSchema },
+  'response-rule': { schema: responseRuleSchema },
+  'routing-rule': { schema: routingRuleSchema },
 };

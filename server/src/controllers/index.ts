@@ -9,6 +9,7 @@ import messages from './messages';
 import messagesApi from './messages-api';
 import metrics from './metrics';
 import reports from './reports';
+import responseRules from './response-rules';
 import sendingDomains from './sending-domains';
 import serverTests from './server-tests';
 import servers from './servers';
@@ -18,5 +19,6 @@ import suppressions from './suppressions';
 import tracking from './tracking';
 import unsubscribe from './unsubscribe';
 import webhooks from './webhooks';
+import routingRules from './routing-rules';
 
-export default { servers, groups, serverTests, messagesApi, status, messages, campaigns, unsubscribe, mailingLists, subscribers, suppressions, audiences, inbound, webhooks, reports, metrics, alerts, tracking, sendingDomains, bounceMailboxes };
+export default { servers, groups, serverTests, messagesApi, status, messages, campaigns, unsubscribe, mailingLists, subscribers, suppressions, audiences, inbound, webhooks, reports, metrics, alerts, tracking, sendingDomains, bounceMailboxes, responseRules, routingRules };

@@ -14,6 +14,8 @@ const sendOptionsSchema = z.strictObject({
   idempotencyKey: z.string().min(1).max(200).optional(),
   sendAt: z.iso.datetime({ error: 'must be an ISO date-time', offset: true }).optional(),
   priority: z.int().min(1).max(1000).optional(),
+  /** For the routing rules; each tag is checked by the engine. */
+  tags: z.array(z.string(), { error: 'must be a list of strings' }).optional(),
 });
 
 const sendBodySchema = z.strictObject({
@@ -27,7 +29,7 @@ const asBadRequest = async <T>(work: () => Promise<T>, prefix: string[]): Promis
     return await work();
   } catch (error) {
     if (error instanceof MessageValidationError) {
-      const fieldErrors = error.errors.map((entry) => ({ ...entry, path: entry.path[0] === 'group' || entry.path[0] === 'server' || entry.path[0] === 'sendAt' ? ['options', ...entry.path] : [...prefix, ...entry.path], name: 'ValidationError' }));
+      const fieldErrors = error.errors.map((entry) => ({ ...entry, path: ['group', 'server', 'sendAt', 'tags'].includes(entry.path[0]!) ? ['options', ...entry.path] : [...prefix, ...entry.path], name: 'ValidationError' }));
       throw new errors.ValidationError(fieldErrors.map((entry) => `${entry.path.join('.')}: ${entry.message}`).join('; '), { errors: fieldErrors });
     }
     throw error;

@@ -69,7 +69,11 @@ export const lastAccepted = (attempts: readonly AttemptRecord[]): AttemptRecord 
   return undefined;
 };
 
-export const toLogEntry = (record: MessageRecord): MessageLogEntry => ({
+/**
+ * A message's state as the delivery log holds it. `serverNameOf` names the servers it skipped (the
+ * engine's directory); a server it no longer knows keeps its id.
+ */
+export const toLogEntry = (record: MessageRecord, serverNameOf?: (serverId: string) => string | undefined): MessageLogEntry => ({
   id: record.id,
   status: record.status,
   from: record.meta.from,
@@ -88,6 +92,10 @@ export const toLogEntry = (record: MessageRecord): MessageLogEntry => ({
   queuedAt: record.meta.queuedAt,
   sentAt: record.sentAt,
   finishedAt: record.finishedAt,
+  decision: {
+    route: record.meta.route ?? { via: record.meta.serverId ? 'server' : 'group' },
+    skips: (record.skips ?? []).map((skip) => ({ server: serverNameOf?.(skip.serverId) ?? skip.serverId, reason: skip.reason })),
+  },
 });
 
 /** Where a finished message is counted besides its group's depth. */
@@ -197,12 +205,12 @@ return writeState(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4],
 const finishScript = redisScript(FINISH_LUA);
 
 /** The fields of a state change as stored (attempts as JSON, null as ''). */
-export type StateChange = Partial<Pick<MessageRecord, 'status' | 'attempts' | 'serverId' | 'serverName' | 'lastReply' | 'smtpMessageId' | 'sentAt' | 'finishedAt' | 'ownJob'>>;
+export type StateChange = Partial<Pick<MessageRecord, 'status' | 'attempts' | 'serverId' | 'serverName' | 'lastReply' | 'smtpMessageId' | 'sentAt' | 'finishedAt' | 'ownJob' | 'skips'>>;
 export const storedFieldsOf = (change: StateChange): string[] => {
   const fields: string[] = [];
   for (const [name, value] of Object.entries(change)) {
     if (value === undefined) continue;
-    fields.push(name, name === 'attempts' ? JSON.stringify(value) : value === null ? '' : typeof value === 'boolean' ? (value ? '1' : '') : String(value));
+    fields.push(name, name === 'attempts' || name === 'skips' ? JSON.stringify(value) : value === null ? '' : typeof value === 'boolean' ? (value ? '1' : '') : String(value));
   }
   return fields;
 };
@@ -240,6 +248,8 @@ export const createMessageStore = (redis: Redis | Cluster, options: { keyPrefix:
       finishedAt: fields.finishedAt ? Number(fields.finishedAt) : null,
       ownJob: fields.ownJob === '1',
       recipient: fields.rcpt ? (JSON.parse(fields.rcpt) as CampaignRecipient) : null,
+      // Kept across runs (a retry, a wait) so the log explains every server passed over.
+      ...(fields.skips ? { skips: JSON.parse(fields.skips) as ServerSkip[] } : {}),
     };
   };
 

@@ -59,29 +59,8 @@ export interface MessageFacts {
   segment: SegmentCondition | null;
 }
 
-export const MESSAGE_TYPES = ['transactional', 'marketing'] as const;
-
-/** A tag: lower-case letters, digits, dots, dashes and underscores (message types are tags too). */
-export const TAG_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-/** A domain or `*.` and a parent domain (at least one dot after the star: `*.uk` would be every British mail). */
-const DOMAIN_PATTERN = /^(?:\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/;
-const ADDRESS_PATTERN = /^[^\s@]+@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/;
-
-/** Why a domain pattern is not one, or null when it is fine. */
-export const domainPatternProblem = (pattern: string): string | null => {
-  const value = pattern.trim().toLowerCase();
-  if (value.includes('*') && !value.startsWith('*.')) return `${pattern}: a wildcard is only allowed as a leading "*." (e.g. *.example.com)`;
-  if (value.indexOf('*') !== value.lastIndexOf('*')) return `${pattern}: only one leading "*." is allowed`;
-  if (!DOMAIN_PATTERN.test(value)) return `${pattern}: is not a domain or *.domain`;
-  return null;
-};
-
-/** Why a sender pattern (address, domain or *.domain) is not one, or null. */
-export const senderPatternProblem = (pattern: string): string | null => {
-  const value = pattern.trim().toLowerCase();
-  if (value.includes('@')) return ADDRESS_PATTERN.test(value) ? null : `${pattern}: is not an email address`;
-  return domainPatternProblem(pattern);
-};
+// The pattern checks live with the admin API's contract, which validates rules before they are stored.
+export { domainPatternProblem, MESSAGE_TYPES, senderPatternProblem, TAG_PATTERN } from '../../../shared/contracts/routing-rules';
 
 /** Exact domains in a set, wildcards as suffixes (`.example.com`). */
 interface DomainMatcher {
@@ -173,7 +152,7 @@ export const firstMatch = (
 export const segmentLabel = (segment: SegmentCondition) => `${segment.attribute} = ${segment.value}`;
 
 /** A message's tags for the rules: its type first, then its custom tags (lower case, no repeats). */
-export const tagsOf = (type: (typeof MESSAGE_TYPES)[number], custom: readonly string[] | null | undefined): string[] => {
+export const tagsOf = (type: 'transactional' | 'marketing', custom: readonly string[] | null | undefined): string[] => {
   if (!custom || custom.length === 0) return [type];
   return [...new Set([type, ...custom.map((tag) => tag.toLowerCase())])];
 };

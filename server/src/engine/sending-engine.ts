@@ -1598,6 +1598,8 @@ export const createSendingEngine = (options: EngineOptions) => {
 
     quota,
     health,
+    /** Per-destination shaping: usage per server for the live status (destination-limits.ts). */
+    destinations: { usageOf: shaping.usageOf },
     queue,
     /** The engine's clock (shifted in tests). */
     now: clock,

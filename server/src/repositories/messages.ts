@@ -1,6 +1,6 @@
 import type { Core } from '@strapi/strapi';
 
-import type { AttemptRecord, MessageLogEntry, MessageStatus } from '../../../shared/contracts/messages';
+import type { AttemptRecord, MessageDecision, MessageLogEntry, MessageStatus } from '../../../shared/contracts/messages';
 import messageSchema from '../content-types/message/schema.json';
 import { MESSAGE_UID } from '../utils/uids';
 import type { Page } from './types';
@@ -29,6 +29,8 @@ export interface MessageEntity {
   queuedAt: string;
   sentAt: string | null;
   finishedAt: string | null;
+  /** Why it went where it went (JSON); null for rows written before decisions were recorded. */
+  decision: MessageDecision | null;
 }
 
 export interface MessagePageParams {
@@ -39,8 +41,10 @@ export interface MessagePageParams {
 }
 
 /** Attributes the log writer fills; Strapi maps each to its column through the model's metadata. */
-type MessageColumns = Omit<MessageEntity, 'id' | 'attempts' | 'queuedAt' | 'sentAt' | 'finishedAt'> & {
+type MessageColumns = Omit<MessageEntity, 'id' | 'attempts' | 'queuedAt' | 'sentAt' | 'finishedAt' | 'decision'> & {
   attempts: string;
+  /** JSON text, as `attempts`: each database casts it into its json column. */
+  decision: string | null;
   queuedAt: Date;
   sentAt: Date | null;
   finishedAt: Date | null;
@@ -59,7 +63,7 @@ const SUBJECT_MAX = 1000;
 const REPLY_MAX = 2000;
 
 /**
- * Rows per INSERT statement. Each row binds 24 values: 200 rows stay far below SQLite's 32,766 and
+ * Rows per INSERT statement. Each row binds 25 values: 200 rows stay far below SQLite's 32,766 and
  * Postgres' and MySQL's 65,535 bound parameters whatever maxBatch is.
  */
 const ROWS_PER_STATEMENT = 200;
@@ -92,6 +96,7 @@ const toColumns = (entry: MessageLogEntry, now: Date): MessageColumns => ({
   queuedAt: toDate(entry.queuedAt) ?? now,
   sentAt: toDate(entry.sentAt),
   finishedAt: toDate(entry.finishedAt),
+  decision: entry.decision ? JSON.stringify(entry.decision) : null,
   createdAt: now,
   updatedAt: now,
   publishedAt: now,

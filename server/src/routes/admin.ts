@@ -5,6 +5,8 @@ import { bounceMailboxesRoutes } from './admin-bounce-mailboxes';
 import { campaignsRoutes } from './admin-campaigns';
 import { reportsRoutes } from './admin-reports';
 import { requires } from './policies';
+import { responseRulesRoutes } from './admin-response-rules';
+import { routingRulesRoutes } from './admin-routing-rules';
 import { sendingDomainsRoutes } from './admin-sending-domains';
 
 /** Admin API, served under /multi-smtp/... to admin users only. */
@@ -49,5 +51,7 @@ export default {
     ...alertsRoutes,
     ...bounceMailboxesRoutes,
     ...sendingDomainsRoutes,
+    ...responseRulesRoutes,
+    ...routingRulesRoutes,
   ],
 };

@@ -18,6 +18,7 @@ import messageLog from './message-log';
 import metrics from './metrics';
 import rateLimit from './rate-limit';
 import reports from './reports';
+import responseRules from './response-rules';
 import retention from './retention';
 import runtime from './runtime';
 import sendingDomains from './sending-domains';
@@ -30,5 +31,6 @@ import suppressions from './suppressions';
 import tracking from './tracking';
 import unsubscribe from './unsubscribe';
 import webhooks from './webhooks';
+import routingRules from './routing-rules';
 
-export default { runtime, servers, groups, serverTests, engine, directorySync, mailer, status, messageLog, campaignState, audiences, campaignGate, campaignRunner, campaigns, unsubscribe, rateLimit, mailingLists, subscribers, suppressions, csvImport, bounces, inbound, webhooks, stats, metrics, reports, retention, protection, alerts, tracking, sendingDomains, bounceMailboxes };
+export default { runtime, servers, groups, serverTests, engine, directorySync, mailer, status, messageLog, campaignState, audiences, campaignGate, campaignRunner, campaigns, unsubscribe, rateLimit, mailingLists, subscribers, suppressions, csvImport, bounces, inbound, webhooks, stats, metrics, reports, retention, protection, alerts, tracking, sendingDomains, bounceMailboxes, responseRules, routingRules };

@@ -28,6 +28,7 @@ export const toMessageLogEntry = (row: MessageEntity): MessageLogEntry => ({
   queuedAt: epochMs(row.queuedAt) ?? 0,
   sentAt: epochMs(row.sentAt),
   finishedAt: epochMs(row.finishedAt),
+  decision: row.decision && typeof row.decision === 'object' ? row.decision : null,
 });
 
 /** A private copy, so a caller that goes on mutating its entry cannot change what is queued for writing. */
