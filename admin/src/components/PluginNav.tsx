@@ -7,7 +7,7 @@ import { getTranslation } from '../utils/getTranslation';
 import { paths } from '../utils/paths';
 
 /**
- * The plugin's side navigation, in sections shown per permission: Sending (Servers, Groups, Sending domains),
+ * The plugin's side navigation, in sections shown per permission: Sending (Servers, Groups, Sending domains, Response rules),
  * Deliverability (with `reports.read`: Reports, Alerts, the Delivery log) and Campaigns (Campaigns,
  * Subscribers, Lists, Suppressions).
  */
@@ -18,7 +18,7 @@ export function PluginNav() {
   const text = (id: string, defaultMessage: string) => formatMessage({ id: getTranslation(id), defaultMessage });
 
   // The servers list lives at the plugin's root, so "Servers" is active everywhere except under the other pages.
-  const otherPages = [paths.groups, paths.sendingDomains, paths.log, paths.campaigns, paths.subscribers, paths.lists, paths.suppressions, paths.reports, paths.alerts];
+  const otherPages = [paths.groups, paths.sendingDomains, paths.responseRules, paths.log, paths.campaigns, paths.subscribers, paths.lists, paths.suppressions, paths.reports, paths.alerts];
   const onOtherPage = otherPages.some((path) => pathname.includes(path));
 
   const sendingLinks = [
@@ -34,6 +34,9 @@ export function PluginNav() {
     canRead && <SubNav.Link key="groups" to={paths.groups} label={text('nav.groups', 'Groups')} />,
     canRead && (
       <SubNav.Link key="sending-domains" to={paths.sendingDomains} label={text('nav.sendingDomains', 'Sending domains')} />
+    ),
+    canRead && (
+      <SubNav.Link key="response-rules" to={paths.responseRules} label={text('nav.responseRules', 'Response rules')} />
     ),
   ].filter(Boolean);
 

@@ -17,6 +17,7 @@ import { CampaignReportPage } from './reports/CampaignReportPage';
 import { ReportsOverviewPage } from './reports/ReportsOverviewPage';
 import { ServerReportPage } from './reports/ServerReportPage';
 import { DeliveryLogPage } from './log/DeliveryLogPage';
+import { ResponseRulesPage } from './response-rules/ResponseRulesPage';
 import { SendingDomainsPage } from './sending-domains/SendingDomainsPage';
 import { ServerEditPage } from './servers/ServerEditPage';
 import { ServersListPage } from './servers/ServersListPage';
@@ -71,6 +72,7 @@ const App = () => (
           <Route path="groups/new" element={servers(<GroupEditPage />)} />
           <Route path="groups/:id" element={servers(<GroupEditPage />)} />
           <Route path="sending-domains" element={servers(<SendingDomainsPage />)} />
+          <Route path="response-rules" element={servers(<ResponseRulesPage />)} />
           <Route
             path="log"
             element={

@@ -14,6 +14,7 @@ export const paths = {
   newGroup: `${BASE}/groups/new`,
   group: (documentId: string) => `${BASE}/groups/${documentId}`,
   sendingDomains: `${BASE}/sending-domains`,
+  responseRules: `${BASE}/response-rules`,
   log: `${BASE}/log`,
   campaigns: `${BASE}/campaigns`,
   newCampaign: `${BASE}/campaigns/new`,

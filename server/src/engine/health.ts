@@ -220,6 +220,14 @@ export interface HealthStore {
   resume(serverId: string): Promise<void>;
   /** Multiplies the server's weight by `factor` (0..1) for the router until cleared with null (or resumed). */
   setWeightFactor(serverId: string, factor: number | null, now?: number): Promise<void>;
+  /**
+   * Replaces the response rules for the replies recorded from now on (the admin's edits, reloaded
+   * on every node: services/response-rules.ts). Checked like the initial ones; a bad set throws and
+   * leaves the current rules in place. A rule's window under the same id is kept across reloads.
+   */
+  setRules(rules: ResponseRule[]): void;
+  /** The rules in force. */
+  rules(): readonly ResponseRule[];
 }
 
 const DEFAULT_PROBE_LEASE_MS = MINUTE;
@@ -430,7 +438,7 @@ function assertPositive(name: string, value: number): void {
 }
 
 /** Checks every rule up front, so a typo in a pattern fails at start-up rather than on some reply. */
-function compileRules(rules: ResponseRule[]): CompiledRule[] {
+export function compileRules(rules: ResponseRule[]): CompiledRule[] {
   const seen = new Set<string>();
   return rules.map((rule) => {
     if (!RULE_ID.test(rule.id)) {
@@ -516,7 +524,9 @@ export function createHealthStore(redis: Redis | Cluster, options: HealthStoreOp
   const retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
   assertPositive('probeLeaseMs', probeLeaseMs);
   assertPositive('retentionMs', retentionMs);
-  const rules = compileRules(options.rules ?? DEFAULT_RESPONSE_RULES);
+  let rules = compileRules(options.rules ?? DEFAULT_RESPONSE_RULES);
+  /** Ids of every rule used since start: resume() clears their windows even after a reload dropped one. */
+  const knownRuleIds = new Set(rules.map((rule) => rule.id));
 
   redis.defineCommand('multiSmtpHealthAdmit', { numberOfKeys: 1, lua: ADMIT_LUA });
   // The record script touches a varying number of rule windows: the key count is passed per call.
@@ -578,7 +588,7 @@ export function createHealthStore(redis: Redis | Cluster, options: HealthStoreOp
 
     async resume(serverId) {
       const keys = keysOf(serverId);
-      await redis.del(keys.state, ...rules.map((rule) => keys.ruleWindow(rule.id)));
+      await redis.del(keys.state, ...[...knownRuleIds].map((ruleId) => keys.ruleWindow(ruleId)));
     },
 
     async setWeightFactor(serverId, factor, now = Date.now()) {
@@ -587,6 +597,13 @@ export function createHealthStore(redis: Redis | Cluster, options: HealthStoreOp
       }
       await commands.multiSmtpHealthWeight(keysOf(serverId).state, now, factor === null ? '' : String(factor), retentionMs);
     },
+
+    setRules(next) {
+      rules = compileRules(next);
+      for (const rule of rules) knownRuleIds.add(rule.id);
+    },
+
+    rules: () => rules,
   };
 
   async function record(

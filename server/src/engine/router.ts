@@ -13,8 +13,9 @@
  *   left out entirely, not even listed as fallbacks.
  * - `priority`: like `weighted`, but only among the eligible servers of the best (lowest) priority
  *   value; the next level is used only when no server of a better level is eligible.
- * - `adaptive`: like `weighted`, on weight × health × quota headroom, so a failing or nearly full
- *   server gets less traffic, and none when its health or headroom is 0.
+ * - `adaptive`: like `weighted`, on weight × acceptance × quota fraction (engine/adaptive.ts): a
+ *   server that accepted half of its recent attempts gets about half the share of an equal one that
+ *   accepted all, one with a quarter of its tightest quota left about a quarter; none at 0.
  * A strategy this version doesn't know (written by a newer version) is routed as `weighted`.
  *
  * Smooth weighted round robin (SWRR): each server keeps a "current" score. On every pick, each
@@ -25,6 +26,10 @@
  *
  * The scores live in this process only. Each worker process's own sequence is exactly
  * proportional, so the combined traffic of several workers is proportional as well.
+ *
+ * A preferred server (group rotation `batch` or `sticky-domain`, rotation.ts) is the caller's: when
+ * it is still eligible it goes first and no pick is made, so the rotation advances once per batch or
+ * recipient domain (not per message) and weights hold over many of them.
  */
 import type { GroupStrategy } from '../../../shared/contracts/groups';
 
@@ -43,9 +48,9 @@ export interface ServerSnapshot {
   atConnectionLimit?: boolean;
   /** Epoch ms; a reservation failed for lack of quota, so skip the server until then. */
   quotaExhaustedUntil?: number | null;
-  /** 0..1 recent success ratio (adaptive only); default 1. */
+  /** 0..1 recent acceptance rate: accepted / attempts (adaptive only); default 1. */
   health?: number;
-  /** 0..1 remaining fraction of its tightest quota (adaptive only); default 1; 0 = exhausted. */
+  /** 0..1 remaining fraction of its tightest quota window (adaptive only); default 1; 0 = exhausted. */
   quotaHeadroom?: number;
 }
 
@@ -64,7 +69,12 @@ export interface RouteResult {
   groupId: string;
   /** Its servers to try, best first (never empty). */
   order: string[];
+  /** True: order[0] is the preferred server the caller passed (no pick made). Absent: the strategy picked it now. */
+  preferredKept?: true;
 }
+
+/** The server a group should keep using for this message (batch or sticky rotation), if any. */
+export type PreferredServer = (groupId: string) => string | null | undefined;
 
 /** Adaptive weights are scaled up so that weight × health × headroom stays a whole number and SWRR stays exact. */
 const ADAPTIVE_SCALE = 1000;
@@ -87,8 +97,11 @@ const unitFactor = (value: number | undefined): number => {
 };
 
 /**
- * weight × health × headroom, scaled to a whole number. A positive product never rounds down to
- * 0 (it becomes 1), so only a real 0 (weight, health or headroom) takes a server out.
+ * weight × health (acceptance) × headroom (quota fraction), scaled by ADAPTIVE_SCALE to a whole
+ * number, so SWRR stays exact for fixed inputs: over `sum` picks each server gets exactly its scaled
+ * weight (shares are proportional to the product within 1/ADAPTIVE_SCALE of a weight unit). A
+ * positive product never rounds down to 0 (it becomes 1), so only a real 0 (weight, health or
+ * headroom) takes a server out.
  */
 export function adaptiveWeight(server: ServerSnapshot): number {
   const product = Math.max(server.weight, 0) * unitFactor(server.health) * unitFactor(server.quotaHeadroom);
@@ -120,6 +133,43 @@ export class Router {
    * for this message, so a failing server is never tried twice.
    */
   order(group: GroupSnapshot, now: number, exclude: ReadonlySet<string> = NO_EXCLUSIONS): string[] {
+    return this.orderWithPreference(group, now, exclude, null).order;
+  }
+
+  /**
+   * Like order(), but a `preferred` server the strategy would still consider (eligible, not
+   * excluded, with weight where weight counts, of the best eligible level for `priority`) comes
+   * first and the rotation does not advance.
+   */
+  orderWithPreference(
+    group: GroupSnapshot,
+    now: number,
+    exclude: ReadonlySet<string>,
+    preferred: string | null | undefined
+  ): { order: string[]; preferredKept: boolean } {
+    if (preferred) {
+      const kept = this.keepPreferred(group, now, exclude, preferred);
+      if (kept) return { order: kept, preferredKept: true };
+    }
+    return { order: this.pickOrder(group, now, exclude), preferredKept: false };
+  }
+
+  private keepPreferred(group: GroupSnapshot, now: number, exclude: ReadonlySet<string>, preferred: string): string[] | null {
+    const weightOf: WeightOf = group.strategy === 'round-robin' ? equalWeight : group.strategy === 'adaptive' ? adaptiveWeight : plainWeight;
+    const candidates = group.servers.filter((server) => isEligible(server, now) && !exclude.has(server.id) && weightOf(server) > 0);
+    const server = candidates.find((candidate) => candidate.id === preferred);
+    if (!server) return null;
+    if (group.strategy === 'priority') {
+      const bestPriority = Math.min(...candidates.map((candidate) => candidate.priority));
+      if (server.priority !== bestPriority) return null;
+      candidates.sort((a, b) => a.priority - b.priority || b.weight - a.weight);
+    } else if (group.strategy !== 'round-robin') {
+      candidates.sort((a, b) => weightOf(b) - weightOf(a));
+    }
+    return withPickFirst(preferred, candidates);
+  }
+
+  private pickOrder(group: GroupSnapshot, now: number, exclude: ReadonlySet<string>): string[] {
     const rotation = this.rotationFor(group);
     switch (group.strategy) {
       case 'round-robin':
@@ -143,7 +193,8 @@ export class Router {
     groupId: string,
     lookup: (id: string) => GroupSnapshot | undefined,
     now: number,
-    exclude: ReadonlySet<string> = NO_EXCLUSIONS
+    exclude: ReadonlySet<string> = NO_EXCLUSIONS,
+    preferred?: PreferredServer
   ): RouteResult | null {
     const visited = new Set<string>();
     let nextId: string | null = groupId;
@@ -151,8 +202,8 @@ export class Router {
       visited.add(nextId);
       const group = lookup(nextId);
       if (!group) return null;
-      const order = this.order(group, now, exclude);
-      if (order.length > 0) return { groupId: group.id, order };
+      const { order, preferredKept } = this.orderWithPreference(group, now, exclude, preferred?.(group.id));
+      if (order.length > 0) return preferredKept ? { groupId: group.id, order, preferredKept } : { groupId: group.id, order };
       nextId = group.fallbackGroupId;
     }
     return null;
