@@ -9,7 +9,7 @@ interface LogEntry {
   group: string | null;
   serverName: string | null;
   status: string;
-  route?: { via: string; segment?: string | null } | null;
+  decision: { route: { via: string; segment?: string | null } } | null;
 }
 
 /**
@@ -119,12 +119,18 @@ describe('campaign segment routing', () => {
     const total = euAddresses.length + usAddresses.length + restAddresses.length;
     expect(done).toMatchObject({ totalRecipients: total + 1, queuedCount: total, sentCount: total, skippedCount: 1, failedCount: 0 });
 
-    // The delivery log names the group each went through.
+    // The delivery log names the group each went through, and why: its segment, or the campaign's group.
     const log = await logOf(campaign, total);
-    const groupOf = new Map(log.map((entry) => [entry.recipients[0], entry.group]));
-    for (const address of euAddresses) expect([address, groupOf.get(address)]).toEqual([address, 'segment-eu']);
-    for (const address of usAddresses) expect([address, groupOf.get(address)]).toEqual([address, 'segment-us']);
-    for (const address of restAddresses) expect([address, groupOf.get(address)]).toEqual([address, 'segment-main']);
+    const routeOf = new Map(log.map((entry) => [entry.recipients[0], { group: entry.group, route: entry.decision?.route ?? null }]));
+    for (const address of euAddresses) {
+      expect([address, routeOf.get(address)]).toEqual([address, { group: 'segment-eu', route: { via: 'segment', segment: 'region = EU' } }]);
+    }
+    for (const address of usAddresses) {
+      expect([address, routeOf.get(address)]).toEqual([address, { group: 'segment-us', route: { via: 'segment', segment: 'region = us' } }]);
+    }
+    for (const address of restAddresses) {
+      expect([address, routeOf.get(address)]).toEqual([address, { group: 'segment-main', route: { via: 'group' } }]);
+    }
     expect(log.every((entry) => entry.status === 'sent')).toBe(true);
 
     // Started: the segment routing is locked with the rest of what is sent.
