@@ -18,7 +18,9 @@
  * 8. runs the reports scenario (reports-scenario.js): a relay refusing 10 % of recipients sends a
  *    campaign and is paused by protection, a complaint and a soft bounce come in through the inbound
  *    endpoint; the reports overview draws its charts with that data, the relay, campaign, delivery
- *    log and alerts pages show it, and lifting the alert lets the relay finish the campaign.
+ *    log and alerts pages show it, and lifting the alert lets the relay finish the campaign,
+ * 9. runs the routing scenario (routing-scenario.js): edits a routing rule's recipient domain and
+ *    uses the "where would this message go?" tester to see a message routed by it.
  *
  * Prints `browser: N passed, N failed` last and exits non-zero on any failure. Screenshots (key steps
  * and failures) and Strapi's output go to test/browser/screenshots/.
@@ -37,6 +39,7 @@ const { startCapturingSmtpServer } = require('../../playground/scripts/capture-s
 const { defineAudienceTests } = require('./audience-scenario');
 const { defineCampaignTests } = require('./campaign-scenario');
 const { defineReportsTests } = require('./reports-scenario');
+const { defineRoutingTests } = require('./routing-scenario');
 const {
   PLAYGROUND_DIR,
   REPO_ROOT,
@@ -327,6 +330,8 @@ function defineTests({ baseUrl, sink, adminToken, inboundToken }) {
       onCleanup: (cleanup) => cleanups.push(cleanup),
       ui: { field, buttonOrLink, screenshot, log, UI_TIMEOUT_MS },
     }),
+    // Routing rules: edit a rule, then the "where would this message go?" tester (test/browser/routing-scenario.js).
+    ...defineRoutingTests({ baseUrl, sink, adminToken, ui: { field, buttonOrLink, screenshot, log, UI_TIMEOUT_MS } }),
   ];
 }
 

@@ -14,11 +14,11 @@ import { paths } from '../utils/paths';
 export function PluginNav() {
   const { formatMessage } = useIntl();
   const { pathname } = useLocation();
-  const { canRead, reportsRead, campaignsRead } = usePluginPermissions();
+  const { canRead, reportsRead, campaignsRead, routingRead } = usePluginPermissions();
   const text = (id: string, defaultMessage: string) => formatMessage({ id: getTranslation(id), defaultMessage });
 
   // The servers list lives at the plugin's root, so "Servers" is active everywhere except under the other pages.
-  const otherPages = [paths.groups, paths.sendingDomains, paths.responseRules, paths.log, paths.campaigns, paths.subscribers, paths.lists, paths.suppressions, paths.reports, paths.alerts];
+  const otherPages = [paths.groups, paths.sendingDomains, paths.responseRules, paths.routingRules, paths.log, paths.campaigns, paths.subscribers, paths.lists, paths.suppressions, paths.reports, paths.alerts];
   const onOtherPage = otherPages.some((path) => pathname.includes(path));
 
   const sendingLinks = [
@@ -38,6 +38,7 @@ export function PluginNav() {
     canRead && (
       <SubNav.Link key="response-rules" to={paths.responseRules} label={text('nav.responseRules', 'Response rules')} />
     ),
+    routingRead && <SubNav.Link key="routing-rules" to={paths.routingRules} label={text('nav.routingRules', 'Routing rules')} />,
   ].filter(Boolean);
 
   const reportLinks = reportsRead

@@ -18,6 +18,8 @@ export const CAMPAIGN_PERMISSIONS = [
 
 /** Checked on their own: `reports.read` would also be named `canRead` next to `servers.read`. */
 export const REPORTS_READ_PERMISSIONS = [{ action: actionId(ACTIONS.reportsRead), subject: null }];
+/** Checked on their own too (`canRead` again). */
+const ROUTING_READ_PERMISSIONS = [{ action: actionId(ACTIONS.routingRead), subject: null }];
 
 /**
  * What the current admin may do with servers, groups, reports and campaigns. The server enforces the same
@@ -28,8 +30,9 @@ export function usePluginPermissions() {
   const servers = useRBAC(SERVER_PERMISSIONS);
   const reports = useRBAC(REPORTS_READ_PERMISSIONS);
   const campaigns = useRBAC(CAMPAIGN_PERMISSIONS);
+  const routing = useRBAC(ROUTING_READ_PERMISSIONS);
   return {
-    isLoading: servers.isLoading || reports.isLoading || campaigns.isLoading,
+    isLoading: servers.isLoading || reports.isLoading || campaigns.isLoading || routing.isLoading,
     canRead: Boolean(servers.allowedActions.canRead),
     canManage: Boolean(servers.allowedActions.canManage),
     canTest: Boolean(servers.allowedActions.canTest),
@@ -41,5 +44,7 @@ export function usePluginPermissions() {
     campaignsManage: Boolean(campaigns.allowedActions.canManage),
     /** May start, schedule, pause, resume and cancel campaigns. */
     campaignsSend: Boolean(campaigns.allowedActions.canSend),
+    /** May see the routing rules and use their tester. */
+    routingRead: Boolean(routing.allowedActions.canRead),
   };
 }

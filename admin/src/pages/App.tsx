@@ -18,6 +18,7 @@ import { ReportsOverviewPage } from './reports/ReportsOverviewPage';
 import { ServerReportPage } from './reports/ServerReportPage';
 import { DeliveryLogPage } from './log/DeliveryLogPage';
 import { ResponseRulesPage } from './response-rules/ResponseRulesPage';
+import { RoutingRulesPage } from './routing-rules/RoutingRulesPage';
 import { SendingDomainsPage } from './sending-domains/SendingDomainsPage';
 import { ServerEditPage } from './servers/ServerEditPage';
 import { ServersListPage } from './servers/ServersListPage';
@@ -40,6 +41,7 @@ const queryClient = new QueryClient({
 
 const SERVERS_READ = [{ action: actionId(ACTIONS.serversRead), subject: null }];
 const CAMPAIGNS_READ = [{ action: actionId(ACTIONS.campaignsRead), subject: null }];
+const ROUTING_READ = [{ action: actionId(ACTIONS.routingRead), subject: null }];
 /** Any one opens the plugin (Page.Protect lets in an admin with any one of them). */
 const READ_PERMISSIONS = [...SERVERS_READ, ...CAMPAIGNS_READ, ...REPORTS_READ_PERMISSIONS];
 
@@ -73,6 +75,14 @@ const App = () => (
           <Route path="groups/:id" element={servers(<GroupEditPage />)} />
           <Route path="sending-domains" element={servers(<SendingDomainsPage />)} />
           <Route path="response-rules" element={servers(<ResponseRulesPage />)} />
+          <Route
+            path="routing-rules"
+            element={
+              <Page.Protect permissions={ROUTING_READ}>
+                <RoutingRulesPage />
+              </Page.Protect>
+            }
+          />
           <Route
             path="log"
             element={

@@ -15,6 +15,7 @@ export const paths = {
   group: (documentId: string) => `${BASE}/groups/${documentId}`,
   sendingDomains: `${BASE}/sending-domains`,
   responseRules: `${BASE}/response-rules`,
+  routingRules: `${BASE}/routing-rules`,
   log: `${BASE}/log`,
   campaigns: `${BASE}/campaigns`,
   newCampaign: `${BASE}/campaigns/new`,

@@ -9,6 +9,7 @@ import { DetailList } from '../../components/DetailList';
 import { ModalDialog } from '../../components/ModalDialog';
 import { useLabels } from '../../hooks/useLabels';
 import { getTranslation } from '../../utils/getTranslation';
+import { describeDecision } from './decision';
 import { MessageStatusBadge } from './MessageStatusBadge';
 
 interface MessageDialogProps {
@@ -44,6 +45,7 @@ export function MessageDialog({ entry: rowEntry, onClose }: MessageDialogProps) 
             { label: text('message.from', 'From'), value: entry.from },
             { label: text('message.group', 'Group'), value: entry.group },
             { label: text('message.server', 'Server'), value: entry.serverName },
+            { label: text('message.decision', 'Why here'), value: describeDecision(entry, text) },
             { label: text('message.queuedAt', 'Queued at'), value: labels.dateTime(entry.queuedAt) },
             { label: text('message.sentAt', 'Sent at'), value: entry.sentAt ? labels.dateTime(entry.sentAt) : null },
             {
