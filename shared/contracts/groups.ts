@@ -6,6 +6,16 @@ import type { GroupRef } from './servers';
 export const GROUP_STRATEGIES = ['round-robin', 'weighted', 'priority', 'adaptive'] as const;
 export type GroupStrategy = (typeof GROUP_STRATEGIES)[number];
 
+/**
+ * How a group spreads mail over its servers (engine/rotation.ts): `message` = each message chosen
+ * on its own; `batch` = every message of one batch job (a campaign batch, a sendBulk chunk) through
+ * one server; `sticky-domain` = all mail to one recipient domain through one server for
+ * `stickyMinutes`, so each receiving provider sees a steady sender.
+ */
+export const ROTATION_MODES = ['message', 'batch', 'sticky-domain'] as const;
+export type RotationMode = (typeof ROTATION_MODES)[number];
+export const DEFAULT_STICKY_MINUTES = 60;
+
 const groupFields = {
   name: requiredLine(100),
   slug: singleLine(100).regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, {
@@ -20,6 +30,12 @@ const groupFields = {
   /** documentId of the group to use when none of this group's servers is eligible. */
   fallbackGroup: z.string().min(1).nullish().transform((value) => value ?? null),
   isDefault: z.boolean(),
+  rotation: z.enum(ROTATION_MODES, { error: `must be one of: ${ROTATION_MODES.join(', ')}` }),
+  /** How long a recipient domain stays with its server in `sticky-domain` rotation. */
+  stickyMinutes: z
+    .int({ error: 'must be a whole number' })
+    .min(1, { error: 'must be at least 1' })
+    .max(10080, { error: 'must be at most 10080 (a week)' }),
 };
 
 export const createGroupSchema = z.strictObject({
@@ -28,6 +44,8 @@ export const createGroupSchema = z.strictObject({
   fallbackGroup: groupFields.fallbackGroup.default(null),
   description: groupFields.description.default(null),
   isDefault: groupFields.isDefault.default(false),
+  rotation: groupFields.rotation.default('message'),
+  stickyMinutes: groupFields.stickyMinutes.default(DEFAULT_STICKY_MINUTES),
 });
 
 export const updateGroupSchema = z.strictObject({
@@ -75,6 +93,8 @@ export interface SmtpGroup {
   strategy: GroupStrategy;
   fallbackGroup: GroupRef | null;
   isDefault: boolean;
+  rotation: RotationMode;
+  stickyMinutes: number;
   servers: GroupMember[];
   createdAt: string;
   updatedAt: string;

@@ -25,6 +25,7 @@ export const sinkServer = (id: string, port: number, overrides: Partial<ServerCo
   warmup: null,
   fromAddress: 'app@example.com',
   fromName: null,
+  allowedFromDomains: [],
   endpoint: { host: '127.0.0.1', port, security: 'none', tlsRejectUnauthorized: true, username: null, password: null },
   version: '1',
   ...overrides,
@@ -48,7 +49,7 @@ export const createBareEngine = (
   const prefix = redisTestPrefix();
   const redis = testRedis();
   const bull = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-  const group: GroupConfig = { id: 'g1', slug, name: slug, strategy: 'weighted', fallbackGroupId: null, isDefault: true, serverIds: servers.map((server) => server.id) };
+  const group: GroupConfig = { id: 'g1', slug, name: slug, strategy: 'weighted', fallbackGroupId: null, isDefault: true, rotation: 'message', stickyMinutes: 60, serverIds: servers.map((server) => server.id) };
   const directory = createDirectoryCache({ load: async () => ({ servers, groups: [group] }) }, { maxAgeMs: 60_000 });
   const engine = createSendingEngine({
     redis,

@@ -10,6 +10,8 @@ const group = (slug: string): GroupConfig => ({
   slug,
   name: slug,
   strategy: 'weighted',
+  rotation: 'message',
+  stickyMinutes: 60,
   fallbackGroupId: null,
   isDefault: false,
   serverIds: [],

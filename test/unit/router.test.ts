@@ -5,6 +5,7 @@ import {
   type GroupSnapshot,
   type ServerSnapshot,
 } from '../../server/src/engine/router';
+import { stickyDomainOf } from '../../server/src/engine/rotation';
 
 const NOW = 1_700_000_000_000;
 
@@ -424,5 +425,92 @@ describe('route', () => {
     expect(router.route('dangling', lookup, NOW)).toBeNull();
     expect(router.route('missing', lookup, NOW)).toBeNull();
     expect(router.route('main', lookup, NOW + 5000)).toEqual({ groupId: 'backup', order: ['b'] });
+  });
+});
+
+/**
+ * A preferred server (group rotation `batch` and `sticky-domain`, engine/rotation.ts): kept first
+ * while the strategy would still consider it, with no pick made, so the rotation moves once per
+ * batch or domain and weights hold over many of them.
+ */
+const none: ReadonlySet<string> = new Set();
+
+describe('router: a preferred server', () => {
+  it('goes first while eligible, without advancing the rotation', () => {
+    const router = new Router();
+    const target = group('weighted', [server('a', { weight: 3 }), server('b', { weight: 1 }), server('c', { weight: 2 })]);
+    const plain = new Router();
+    const expected = [0, 1, 2, 3, 4, 5].map(() => plain.order(target, NOW)[0]);
+
+    for (let index = 0; index < 20; index += 1) {
+      const result = router.orderWithPreference(target, NOW, none, 'b');
+      expect(result).toEqual({ order: ['b', 'a', 'c'], preferredKept: true });
+    }
+    // The picks made after all those preferred orders are the ones a fresh router makes.
+    expect([0, 1, 2, 3, 4, 5].map(() => router.order(target, NOW)[0])).toEqual(expected);
+  });
+
+  it('is replaced by the strategy\'s pick when suspended, excluded, disabled, of weight 0 or gone', () => {
+    const router = new Router();
+    const cases: { servers: ServerSnapshot[]; exclude?: ReadonlySet<string> }[] = [
+      { servers: [server('a'), server('b', { suspendedUntil: NOW + 1000 })] },
+      { servers: [server('a'), server('b')], exclude: new Set(['b']) },
+      { servers: [server('a'), server('b', { enabled: false })] },
+      { servers: [server('a'), server('b', { weight: 0 })] },
+      { servers: [server('a'), server('b', { quotaExhaustedUntil: NOW + 1000 })] },
+      { servers: [server('a')] },
+    ];
+    for (const { servers, exclude } of cases) {
+      expect(router.orderWithPreference(group('weighted', servers), NOW, exclude ?? none, 'b')).toEqual({ order: ['a'], preferredKept: false });
+    }
+  });
+
+  it('under priority, only while it is of the best eligible level', () => {
+    const router = new Router();
+    const servers = [server('primary', { priority: 0 }), server('backup', { priority: 1 })];
+    expect(router.orderWithPreference(group('priority', servers), NOW, none, 'backup')).toEqual({ order: ['primary', 'backup'], preferredKept: false });
+    const primaryDown = [server('primary', { priority: 0, enabled: false }), server('backup', { priority: 1 })];
+    expect(router.orderWithPreference(group('priority', primaryDown), NOW, none, 'backup')).toEqual({ order: ['backup'], preferredKept: true });
+  });
+
+  it('round-robin keeps a weight-0 server it prefers (weight means nothing there)', () => {
+    const router = new Router();
+    const target = group('round-robin', [server('a'), server('b', { weight: 0 })]);
+    expect(router.orderWithPreference(target, NOW, none, 'b')).toEqual({ order: ['b', 'a'], preferredKept: true });
+  });
+
+  it('route() asks per group: the fallback group gets its own preference', () => {
+    const router = new Router();
+    const main = group('weighted', [server('a', { enabled: false })], { fallbackGroupId: 'g2' });
+    const fallback = group('weighted', [server('x'), server('y')], { id: 'g2' });
+    const lookup = (id: string) => (id === 'g1' ? main : id === 'g2' ? fallback : undefined);
+    const preferred = (groupId: string) => (groupId === 'g2' ? 'y' : 'a');
+    expect(router.route('g1', lookup, NOW, none, preferred)).toEqual({ groupId: 'g2', order: ['y', 'x'], preferredKept: true });
+    expect(router.route('g1', lookup, NOW, none)).toEqual({ groupId: 'g2', order: expect.any(Array) });
+    expect(router.route('g1', lookup, NOW, none)?.preferredKept).toBeUndefined();
+  });
+
+  it('weights hold over many batches or domains: one pick each, whatever their sizes', () => {
+    const router = new Router();
+    const target = group('weighted', [server('a', { weight: 3 }), server('b', { weight: 1 })]);
+    const batchesPerServer: Record<string, number> = {};
+    for (let batch = 0; batch < 400; batch += 1) {
+      // The batch's first message picks; its other messages (a varying number) keep that server.
+      const first = router.orderWithPreference(target, NOW, none, null);
+      expect(first.preferredKept).toBe(false);
+      const chosen = first.order[0]!;
+      for (let message = 0; message < (batch % 7) + 1; message += 1) {
+        expect(router.orderWithPreference(target, NOW, none, chosen).order[0]).toBe(chosen);
+      }
+      batchesPerServer[chosen] = (batchesPerServer[chosen] ?? 0) + 1;
+    }
+    expect(batchesPerServer).toEqual({ a: 300, b: 100 });
+  });
+});
+
+describe('sticky rotation: the domain a message sticks by', () => {
+  it('is its first recipient\'s, lower-cased; none without recipients', () => {
+    expect(stickyDomainOf(['Ann@Example.ORG', 'bob@other.test'])).toBe('example.org');
+    expect(stickyDomainOf([])).toBeNull();
   });
 });

@@ -30,6 +30,8 @@ export interface SmtpEndpoint {
   /** Log in with AUTH when set. */
   username: string | null;
   password: string | null;
+  /** Source IP of the connection (a host with several addresses); null or absent = the system's choice. */
+  localAddress?: string | null;
 }
 
 export interface SmtpTimeouts {
@@ -87,6 +89,7 @@ export function toTransportOptions(endpoint: SmtpEndpoint, timeouts: SmtpTimeout
     greetingTimeout: timeouts.greetingTimeoutMs,
     socketTimeout: timeouts.socketTimeoutMs,
     dnsTimeout: timeouts.connectionTimeoutMs,
+    ...(endpoint.localAddress ? { localAddress: endpoint.localAddress } : {}),
   };
 }
 
@@ -358,9 +361,9 @@ function redactReply(reply: string | null, password: string | null): string | nu
 }
 
 /** Open the TCP connection ourselves, so the connect step is timed on its own and its OS error code kept. */
-function openSocket(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+function openSocket(host: string, port: number, timeoutMs: number, localAddress?: string | null): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
+    const socket = net.connect({ host, port, ...(localAddress ? { localAddress } : {}) });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(failure('ETIMEDOUT', `Connection timeout after ${timeoutMs} ms`));
@@ -429,7 +432,7 @@ export async function testConnection(endpoint: SmtpEndpoint, timeouts: SmtpTimeo
   let connection: SMTPConnection | undefined;
 
   try {
-    socket = await openSocket(endpoint.host, endpoint.port, timeouts.connectionTimeoutMs);
+    socket = await openSocket(endpoint.host, endpoint.port, timeouts.connectionTimeoutMs, endpoint.localAddress);
     tracker.enter(endpoint.security === 'tls' ? 'tls' : 'greeting');
 
     // The credentials go to login() below, after we know the server offers AUTH.

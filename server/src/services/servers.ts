@@ -186,6 +186,7 @@ const servers = ({ strapi }: { strapi: Core.Strapi }) => {
           tlsRejectUnauthorized: server.tlsRejectUnauthorized ?? true,
           username: server.username ?? null,
           password: server.passwordEncrypted ? secrets().decrypt(server.passwordEncrypted) : null,
+          localAddress: server.localAddress ?? null,
         },
       };
     },

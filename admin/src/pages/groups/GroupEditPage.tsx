@@ -7,15 +7,17 @@ import { useParams } from 'react-router-dom';
 
 import {
   GROUP_STRATEGIES,
+  ROTATION_MODES,
   createGroupSchema,
   updateGroupSchema,
   type GroupStrategy,
+  type RotationMode,
   type SmtpGroup,
 } from '../../../../shared/contracts/groups';
 import { errorForField, toApiError } from '../../api/errors';
 import { useAllGroups, useDeleteGroup, useGroup, useSaveGroup, useStatus } from '../../api/queries';
 import { EditPageLayout } from '../../components/EditPageLayout';
-import { SelectField, TextareaField, TextField, ToggleField, type SelectOption } from '../../components/form/fields';
+import { NumberField, SelectField, TextareaField, TextField, ToggleField, type SelectOption } from '../../components/form/fields';
 import { FormCell, FormSection } from '../../components/form/FormSection';
 import { useEditorActions } from '../../hooks/useEditorActions';
 import { useLabels } from '../../hooks/useLabels';
@@ -126,6 +128,12 @@ function GroupEditor({ group, otherGroups, canManage }: GroupEditorProps) {
     value: strategy,
     label: labels.strategy(strategy),
   }));
+  const rotationLabels: Record<RotationMode, string> = {
+    message: formatMessage({ id: getTranslation('group.rotation.message'), defaultMessage: 'Per message' }),
+    batch: formatMessage({ id: getTranslation('group.rotation.batch'), defaultMessage: 'Per batch' }),
+    'sticky-domain': formatMessage({ id: getTranslation('group.rotation.sticky-domain'), defaultMessage: 'Sticky per recipient domain' }),
+  };
+  const rotationOptions: SelectOption[] = ROTATION_MODES.map((rotation) => ({ value: rotation, label: rotationLabels[rotation] }));
   const fallbackOptions: SelectOption[] = [
     { value: NO_FALLBACK, label: formatMessage({ id: getTranslation('group.field.fallbackGroup.none'), defaultMessage: 'No fallback group' }) },
     ...otherGroups.map((other) => ({ value: other.documentId, label: other.name })),
@@ -216,6 +224,38 @@ function GroupEditor({ group, otherGroups, canManage }: GroupEditorProps) {
               disabled={readOnly}
             />
           </FormCell>
+          <FormCell>
+            <SelectField
+              name="rotation"
+              label={formatMessage({ id: getTranslation('group.field.rotation'), defaultMessage: 'Rotation' })}
+              hint={formatMessage({
+                id: getTranslation('group.field.rotation.hint'),
+                defaultMessage:
+                  'Per message: each message is routed on its own. Per batch: all messages of a campaign batch or bulk send go through one server. Sticky: all mail to one recipient domain goes through one server for a while, so each provider sees a steady sender.',
+              })}
+              options={rotationOptions}
+              value={values.rotation}
+              onChange={(rotation) => changeValue('rotation', rotation as RotationMode)}
+              error={errorForField(errors, 'rotation')}
+              disabled={readOnly}
+            />
+          </FormCell>
+          {values.rotation === 'sticky-domain' && (
+            <FormCell>
+              <NumberField
+                name="stickyMinutes"
+                label={formatMessage({ id: getTranslation('group.field.stickyMinutes'), defaultMessage: 'Sticky period (minutes)' })}
+                hint={formatMessage({
+                  id: getTranslation('group.field.stickyMinutes.hint'),
+                  defaultMessage: 'How long a recipient domain keeps its server. While that server cannot send, mail goes to another without moving the domain.',
+                })}
+                value={values.stickyMinutes}
+                onChange={(stickyMinutes) => changeValue('stickyMinutes', stickyMinutes)}
+                error={errorForField(errors, 'stickyMinutes')}
+                disabled={readOnly}
+              />
+            </FormCell>
+          )}
           <FormCell>
             <SelectField
               name="fallbackGroup"

@@ -1,4 +1,4 @@
-import type { CreateGroupInput, GroupStrategy, SmtpGroup } from '../../../../shared/contracts/groups';
+import { DEFAULT_STICKY_MINUTES, type CreateGroupInput, type GroupStrategy, type RotationMode, type SmtpGroup } from '../../../../shared/contracts/groups';
 
 /** Value of the fallback select meaning "no fallback group". */
 export const NO_FALLBACK = 'none';
@@ -12,6 +12,9 @@ export interface GroupFormValues {
   /** A group's documentId, or NO_FALLBACK. */
   fallbackGroup: string;
   isDefault: boolean;
+  rotation: RotationMode;
+  /** Empty = the default (60), for `sticky-domain` rotation. */
+  stickyMinutes: number | undefined;
 }
 
 export function toFormValues(group?: SmtpGroup): GroupFormValues {
@@ -22,6 +25,8 @@ export function toFormValues(group?: SmtpGroup): GroupFormValues {
     strategy: group?.strategy ?? 'weighted',
     fallbackGroup: group?.fallbackGroup?.documentId ?? NO_FALLBACK,
     isDefault: group?.isDefault ?? false,
+    rotation: group?.rotation ?? 'message',
+    stickyMinutes: group?.stickyMinutes ?? DEFAULT_STICKY_MINUTES,
   };
 }
 
@@ -33,6 +38,8 @@ export function toGroupInput(values: GroupFormValues): CreateGroupInput {
     strategy: values.strategy,
     fallbackGroup: values.fallbackGroup === NO_FALLBACK ? null : values.fallbackGroup,
     isDefault: values.isDefault,
+    rotation: values.rotation,
+    stickyMinutes: values.stickyMinutes ?? DEFAULT_STICKY_MINUTES,
   };
 }
 
