@@ -31,6 +31,14 @@ export interface ServerStatus {
   lastHour: { sent: number; failed: number };
   /** Active protection alerts of the server (shared/contracts/alerts.ts), oldest first. */
   alerts?: ServerAlertSummary[];
+  /** Its use of each destination it has a limit toward (per-destination shaping), by destination key. */
+  destinations?: {
+    destination: string;
+    inFlight: number;
+    minute: number;
+    hour: number;
+    limits: { connections: number | null; perSecond: number | null; perMinute: number | null; perHour: number | null };
+  }[];
 }
 
 export interface GroupStatus {

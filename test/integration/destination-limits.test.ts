@@ -22,6 +22,7 @@ describe('per-destination limits across two processes', () => {
   let minuteSink: TestSmtpServer;
   let pacedSink: TestSmtpServer;
   let worker: WorkerProcess | undefined;
+  let minuteServerId: string;
   let mailer: {
     sendBulk(messages: object[], options: object): Promise<{ id: string }[]>;
     status(id: string): Promise<{ status: string } | null>;
@@ -49,6 +50,7 @@ describe('per-destination limits across two processes', () => {
       destinationLimits: { gmail: { perMinute: GMAIL_PER_MINUTE, connections: GMAIL_CONNECTIONS } },
     });
     expect(created.status).toBe(201);
+    minuteServerId = created.body.data.documentId;
     // The override is stored and shown as given (and refused with the field named when wrong).
     expect(created.body.data.destinationLimits).toEqual({
       gmail: { perMinute: GMAIL_PER_MINUTE, connections: GMAIL_CONNECTIONS },
@@ -162,6 +164,17 @@ describe('per-destination limits across two processes', () => {
     expect(minuteSink.messages.filter((message) => message.to[0]!.endsWith('@gmail.com'))).toHaveLength(
       GMAIL_PER_MINUTE
     );
+    // The live status shows the server's use of gmail beside its quotas.
+    const status = await api.get(`/multi-smtp/servers/${minuteServerId}/status`);
+    expect(status.status).toBe(200);
+    const gmail = (status.body.data.destinations as { destination: string }[]).find(
+      (entry) => entry.destination === 'gmail'
+    );
+    expect(gmail).toMatchObject({
+      minute: GMAIL_PER_MINUTE,
+      inFlight: 0,
+      limits: { perMinute: GMAIL_PER_MINUTE, connections: GMAIL_CONNECTIONS },
+    });
     const sentByWorker = await worker!.stop();
     worker = undefined;
     expect(sentByWorker).toBeGreaterThan(0);

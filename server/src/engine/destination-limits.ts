@@ -103,6 +103,17 @@ const describeRefusal = (reason: DestinationRefusal, limits: DestinationLimits) 
 
 export type DestinationRefusal = 'connections' | 'second' | 'minute' | 'hour';
 
+/** A server's use of one destination now (live status). */
+export interface DestinationUsage {
+  destination: string;
+  limits: DestinationLimits;
+  /** Sends in flight toward it from this server, across processes. */
+  inFlight: number;
+  /** Sends counted in the current clock minute and hour. */
+  minute: number;
+  hour: number;
+}
+
 const NO_LIMIT = -1;
 /** How soon to look again when a destination's in-flight slots are all taken (capped by the earliest lease expiry). */
 const CONNECTION_RETRY_MS = 250;
@@ -365,19 +376,38 @@ export const createDestinationShaping = (options: DestinationShapingOptions) => 
       await releaseScript(redis, reservation.releaseKeys, [reservation.token, accepted ? '1' : '0']);
     },
 
-    /** Sends in flight and counted this minute toward a destination on a server (status, tests). */
-    async usage(
-      serverId: string,
-      destination: string,
+    /**
+     * A server's use of every destination it has a limit toward (shipped, config or its own; not
+     * `default`, which stands for destinations not known in advance), for the live status.
+     */
+    async usageOf(
+      server: { id: string; destinationLimits?: DestinationLimitsInput | null },
       now: number
-    ): Promise<{ inFlight: number; minute: number; hour: number }> {
-      const prefix = base(serverId, destination);
-      const [inFlight, minute, hourCount] = await Promise.all([
-        redis.zcount(`${prefix}:leases`, `(${now}`, '+inf'),
-        redis.get(`${prefix}:m:${Math.floor(now / 60_000)}`),
-        redis.get(`${prefix}:h:${calendar.hourAt(now).id}`),
+    ): Promise<DestinationUsage[]> {
+      if (!enabled) return [];
+      const keys = new Set([
+        ...Object.keys(SHIPPED_DESTINATION_LIMITS),
+        ...Object.keys(configLimits),
+        ...Object.keys(server.destinationLimits ?? {}),
       ]);
-      return { inFlight, minute: Number(minute ?? 0), hour: Number(hourCount ?? 0) };
+      keys.delete(DEFAULT_DESTINATION_KEY);
+      const limited = [...keys].sort().flatMap((destination) => {
+        const limits = limitsFor(destination, { server: server.destinationLimits, config: configLimits });
+        return limits ? [{ destination, limits }] : [];
+      });
+      const minuteId = Math.floor(now / 60_000);
+      const hourId = calendar.hourAt(now).id;
+      return Promise.all(
+        limited.map(async ({ destination, limits }) => {
+          const prefix = base(server.id, destination);
+          const [inFlight, minute, hour] = await Promise.all([
+            redis.zcount(`${prefix}:leases`, `(${now}`, '+inf'),
+            redis.get(`${prefix}:m:${minuteId}`),
+            redis.get(`${prefix}:h:${hourId}`),
+          ]);
+          return { destination, limits, inFlight, minute: Number(minute ?? 0), hour: Number(hour ?? 0) };
+        })
+      );
     },
   };
 };

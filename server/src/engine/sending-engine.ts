@@ -1213,7 +1213,9 @@ export const createSendingEngine = (options: EngineOptions) => {
     const directory = await options.directory.current();
     const named = namedTarget(directory, sendOptions, GROUP_ROUTE);
     if (named?.serverId) refuseFromNotAllowed(directory.servers.get(named.serverId)!, messages);
-    const tags = named ? null : tagsOf(sendOptions.source?.startsWith('campaign') ? 'marketing' : 'transactional', tagsOption(sendOptions.tags));
+    // Checked even when a named target makes the rules moot: a bad option is refused either way.
+    const custom = tagsOption(sendOptions.tags);
+    const tags = named ? null : tagsOf(sendOptions.source?.startsWith('campaign') ? 'marketing' : 'transactional', custom);
     const now = clock();
     const records: MessageRecord[] = messages.map((message, index) => {
       const recipients = recipientsOf(message);

@@ -23,11 +23,12 @@ const status = ({ strapi }: { strapi: Core.Strapi }) => {
       perDay: dayCap,
       maxConnections: server.maxConnections ?? 5,
     };
-    const [usage, health, lastHour, alerts] = await Promise.all([
+    const [usage, health, lastHour, alerts, destinations] = await Promise.all([
       engine().quota.usage(server.documentId, limits, now),
       engine().health.get(server.documentId, now),
       engine().lastHourStats(server.documentId),
       getService(strapi, 'alerts').activeByServer([server.documentId]),
+      engine().destinations.usageOf({ id: server.documentId, destinationLimits: server.destinationLimits }, now),
     ]);
     return {
       documentId: server.documentId,
@@ -52,6 +53,7 @@ const status = ({ strapi }: { strapi: Core.Strapi }) => {
       warmup: warmup ? { day: warmup.day, cap: warmup.cap, done: warmup.done } : null,
       lastHour,
       alerts: alerts.get(server.documentId) ?? [],
+      destinations,
     };
   };
 

@@ -205,6 +205,20 @@ function LiveStatusDetails({ status }: { status: ServerStatus }) {
         <StatusItem label={text('live.lastHour', 'Last hour')}>
           <LastHourText lastHour={status.lastHour} />
         </StatusItem>
+        {(status.destinations ?? []).length > 0 && (
+          <StatusItem label={text('live.destinations', 'Destinations')}>
+            {(status.destinations ?? []).map((entry) => (
+              <Typography key={entry.destination} variant="pi" textColor="neutral800" tag="p">
+                {text('live.destination', '{destination}: {inFlight} in flight, {minute} this minute, {hour} this hour', {
+                  destination: entry.destination,
+                  inFlight: entry.limits.connections === null ? formatNumber(entry.inFlight) : `${formatNumber(entry.inFlight)}/${formatNumber(entry.limits.connections)}`,
+                  minute: entry.limits.perMinute === null ? formatNumber(entry.minute) : `${formatNumber(entry.minute)}/${formatNumber(entry.limits.perMinute)}`,
+                  hour: entry.limits.perHour === null ? formatNumber(entry.hour) : `${formatNumber(entry.hour)}/${formatNumber(entry.limits.perHour)}`,
+                })}
+              </Typography>
+            ))}
+          </StatusItem>
+        )}
       </Grid.Root>
     </Flex>
   );
