@@ -49,7 +49,8 @@ describe('campaign segment routing', () => {
     eu = await groupWithSink(api, euSink, 'segment-eu');
     us = await groupWithSink(api, usSink, 'segment-us');
     main = await groupWithSink(api, mainSink, 'segment-main');
-  }, 60_000);
+    // Booting on a fresh database schema can take a while on a busy machine.
+  }, 180_000);
 
   afterAll(async () => {
     await app?.stop();
@@ -208,5 +209,18 @@ describe('campaign segment routing', () => {
     const cleared = await api.put(`/multi-smtp/campaigns/${draft.documentId}`, { segmentRouting: null });
     expect(cleared.status).toBe(200);
     expect(cleared.body.data.segmentRouting).toBeNull();
+
+    // A segment's group deleted after the campaign was saved: it cannot start, and nothing is sent.
+    await createSubscriber(api, { email: 'orphan@example.com', lists: [list], attributes: { region: 'eu' } });
+    const doomed = (await api.post('/multi-smtp/groups', { name: 'Doomed', slug: 'segment-doomed' })).body.data.documentId as string;
+    const orphaned = await createCampaign(
+      api,
+      readyCampaign([list], { name: 'Orphaned', group: main, segmentRouting: { attribute: 'region', routes: [{ value: 'eu', group: doomed }] } })
+    );
+    expect((await api.delete(`/multi-smtp/groups/${doomed}`)).status).toBe(204);
+    const start = await api.post(`/multi-smtp/campaigns/${orphaned.documentId}/start`);
+    expect(start.status).toBe(400);
+    expect(fieldErrors(start.body)).toEqual({ 'segmentRouting.routes.0.group': 'does not exist' });
+    expect((await api.get(`/multi-smtp/campaigns/${orphaned.documentId}`)).body.data.status).toBe('draft');
   }, 60_000);
 });
