@@ -51,3 +51,24 @@ describe('server form: the bounce mailbox fields', () => {
     expect(createServerSchema.safeParse(input).success).toBe(true);
   });
 });
+
+describe('server form: allowed From domains and local address', () => {
+  it('shows the saved values and sends them back; commas, spaces or lines separate domains', () => {
+    const values = toFormValues({ ...saved, allowedFromDomains: ['example.com', '*.example.com'], localAddress: '192.0.2.10' });
+    expect(values).toMatchObject({ allowedFromDomains: 'example.com, *.example.com', localAddress: '192.0.2.10' });
+    expect(toServerInput(values)).toMatchObject({ allowedFromDomains: ['example.com', '*.example.com'], localAddress: '192.0.2.10' });
+    const typed = toServerInput({ ...values, allowedFromDomains: ' a.test,b.test\n*.c.test ', localAddress: ' ' });
+    expect(typed).toMatchObject({ allowedFromDomains: ['a.test', 'b.test', '*.c.test'], localAddress: null });
+    expect(updateServerSchema.safeParse(typed).success).toBe(true);
+  });
+
+  it('the API names a bad domain or address', () => {
+    const result = updateServerSchema.safeParse({ allowedFromDomains: ['ok.test', 'no_domain'], localAddress: 'localhost' });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues.map((issue) => issue.path.join('.'))).toEqual(['allowedFromDomains.1', 'localAddress']);
+    expect(updateServerSchema.parse({ allowedFromDomains: ['Example.COM', 'example.com'], localAddress: '2001:db8::1' })).toEqual({
+      allowedFromDomains: ['example.com'],
+      localAddress: '2001:db8::1',
+    });
+  });
+});
