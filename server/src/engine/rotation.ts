@@ -13,8 +13,9 @@
  *   (quota spent, suspended, all connections busy) or fails, mail to that domain goes to the
  *   strategy's next choice but the domain is NOT re-stuck: a short outage must not move a
  *   provider's traffic for a whole period, and the key still expires on time, after which the next
- *   message picks afresh. Only a sticky server that left the group, or was disabled, is replaced at
- *   once. The domain of a message is its first recipient's.
+ *   message picks afresh. Only a sticky server that left the group, was disabled or drained
+ *   (weight 0) is replaced at once. The domain of a message is its first recipient's. Stickiness is
+ *   the group's own: mail that falls back to another group is routed there per message.
  */
 import type { Cluster, Redis } from 'ioredis';
 

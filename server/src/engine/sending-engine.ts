@@ -707,7 +707,9 @@ export const createSendingEngine = (options: EngineOptions) => {
     const routed = router.route(groupId, lookup, now, passedOver, (id) => (id === groupId ? holder : null));
     if (!routed || routed.preferredKept || routed.groupId !== groupId) return routed?.order ?? [];
     const holderServer = holder ? directory.servers.get(holder) : undefined;
-    const holderGone = holder !== null && (!holderServer?.enabled || !group.serverIds.includes(holder));
+    // Left the group, disabled, or drained (weight 0 where weight counts): its domains move now.
+    const drained = holderServer !== undefined && holderServer.weight <= 0 && group.strategy !== 'round-robin';
+    const holderGone = holder !== null && (!holderServer?.enabled || drained || !group.serverIds.includes(holder));
     if (holder !== null && !holderGone) {
       // Unavailable for now: this message goes elsewhere, the domain stays with its server.
       if (!passedOver.has(holder)) noteSkip((record.skips ??= []), holder, `sticky server for ${domain} not available now`);
@@ -963,7 +965,12 @@ export const createSendingEngine = (options: EngineOptions) => {
       await finish(record, result.status, now);
       return { kind: 'done' };
     }
-    if (result.kind === 'wait' && result.reason === 'destination') return { kind: 'destination', until: withJitter(result.until, now) };
+    if (result.kind === 'wait' && result.reason === 'destination') {
+      // Which server held it toward which destination stays with it for the delivery log: its own
+      // job reads the record again.
+      if (record.skips) await store.update(record.id, { skips: record.skips });
+      return { kind: 'destination', until: withJitter(result.until, now) };
+    }
     if (result.kind === 'wait') {
       await markWaiting(record, result.until, result.reason);
       return { kind: 'wait', until: withJitter(result.until, now) };
