@@ -485,3 +485,43 @@ function threeInTenMinutesRule(): ResponseRule {
     description: 'Deferred three times',
   };
 }
+
+describe('rules replaced at runtime (setRules)', () => {
+  const custom: ResponseRule = {
+    id: 'custom.abc',
+    pattern: String.raw`\(CUSTOM-42\)`,
+    action: 'throttle',
+    ratePerSecond: 2,
+    durationMs: MINUTE,
+    description: 'Custom slow down',
+  };
+  const reply = { outcome: 'server-transient', reply: '451 4.7.1 Slow down please (CUSTOM-42)' } as const;
+
+  test('replies recorded after a change are matched against the new rules only', async () => {
+    const store = storeWith();
+    expect((await store.recordFailure('s1', reply, T0)).throttle).toBeNull();
+    store.setRules([custom]);
+    expect(store.rules().map((rule) => rule.id)).toEqual(['custom.abc']);
+    expect((await store.recordFailure('s2', reply, T0)).throttle).toEqual({ ratePerSecond: 2, until: T0 + MINUTE });
+    store.setRules([]);
+    expect((await store.recordFailure('s3', reply, T0)).throttle).toBeNull();
+  });
+
+  test('a bad set is refused whole and the rules in force stay', () => {
+    const store = storeWith({ rules: [custom] });
+    expect(() => store.setRules([{ ...custom, id: 'other', pattern: '(unclosed' }])).toThrow(/invalid pattern/);
+    expect(() => store.setRules([custom, custom])).toThrow(/two rules have the id/);
+    expect(store.rules().map((rule) => rule.id)).toEqual(['custom.abc']);
+  });
+
+  test('resume clears the windows of rules dropped since they counted', async () => {
+    const counted: ResponseRule = { ...custom, action: 'suspend', threshold: { count: 3, windowMs: MINUTE } };
+    const store = storeWith({ rules: [counted] });
+    await store.recordFailure('s1', reply, T0);
+    const windowKey = `${prefix}:health:{srv:s1}:rule:custom.abc`;
+    expect(await redis.zcard(windowKey)).toBe(1);
+    store.setRules([]);
+    await store.resume('s1');
+    expect(await redis.exists(windowKey)).toBe(0);
+  });
+});
