@@ -123,6 +123,14 @@ describe('per-destination limits across two processes', () => {
     });
 
     expect(toGmail()).toHaveLength(GMAIL_PER_MINUTE);
+    // The delivery log's explanation: the server was passed over for gmail's limit.
+    const heldEntries = (await Promise.all(gmailIds.map((id) => mailer.status(id)))).filter(
+      (entry) => entry?.status === 'deferred'
+    ) as unknown as {
+      decision: { skips: { server: string; reason: string }[] };
+    }[];
+    const reasons = heldEntries.flatMap((entry) => entry.decision.skips.map((skip) => skip.reason));
+    expect(reasons).toContain(`destination gmail: ${GMAIL_PER_MINUTE}/min reached`);
     expect(new Set(minuteSink.messages.map((message) => message.to[0])).size).toBe(minuteSink.messages.length);
     expect(minuteSink.peakInFlightTo('gmail.com')).toBeGreaterThanOrEqual(1);
     expect(minuteSink.peakInFlightTo('gmail.com')).toBeLessThanOrEqual(GMAIL_CONNECTIONS);
