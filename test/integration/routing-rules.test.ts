@@ -119,15 +119,19 @@ describe('routing rules', () => {
     expect((await logged(unmatched.id)).decision.route).toEqual({ via: 'default' });
   });
 
-  it("sends a campaign without a group by the marketing type's rule", async () => {
+  it("sends a campaign without a group by the marketing type's rule, its gmail.com recipients by the earlier gmail rule", async () => {
     const list = (await createList(api, 'Routing')).documentId;
     await createSubscriber(api, { email: 'jo@example.org', lists: [list] });
     await createSubscriber(api, { email: 'kim@example.org', lists: [list] });
+    // The same batch: split by target, this one through the gmail pool.
+    await createSubscriber(api, { email: 'lou@gmail.com', lists: [list] });
     const campaign = (await createCampaign(api, readyCampaign([list], { name: 'Ruled' }))).documentId;
     await campaignAction(api, campaign, 'start');
     await waitForCampaignStatus(api, campaign, 'completed');
     const received = sinks.marketing.messages.flatMap((message) => message.to);
     expect(received).toEqual(expect.arrayContaining(['jo@example.org', 'kim@example.org']));
+    expect(received).not.toContain('lou@gmail.com');
+    expect(sinks.gmail.messages.flatMap((message) => message.to)).toContain('lou@gmail.com');
     expect(sinks.main.messages.flatMap((message) => message.to)).not.toContain('jo@example.org');
   }, 60_000);
 
