@@ -20,12 +20,13 @@ export default {
       icon: Mail,
       intlLabel: { id: getTranslation('plugin.name'), defaultMessage: PLUGIN_NAME },
       Component: () => import('./pages/App'),
-      // Admins who may read servers, campaigns or reports see the menu entry (any one is enough); the
-      // API checks each route's own action.
+      // Admins who may read servers, campaigns, reports or routing rules see the menu entry (any one
+      // is enough); the API checks each route's own action.
       permissions: [
         { action: actionId(ACTIONS.serversRead), subject: null },
         { action: actionId(ACTIONS.campaignsRead), subject: null },
         { action: actionId(ACTIONS.reportsRead), subject: null },
+        { action: actionId(ACTIONS.routingRead), subject: null },
       ],
     });
   },

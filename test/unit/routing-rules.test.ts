@@ -37,6 +37,12 @@ describe('routing rules matcher', () => {
     expect(match(rules, facts())).toBeNull();
   });
 
+  it("matches a campaign's free-text tag by its rule form (spaces become '-')", () => {
+    const rules = [rule('spring', 1, { tags: ['spring-sale'] })];
+    expect(match(rules, facts({ tags: tagsOf('marketing', ['  Spring   Sale ']) }))).toBe('spring');
+    expect(match(rules, facts({ tags: tagsOf('marketing', ['Summer Sale']) }))).toBeNull();
+  });
+
   it('matches recipient domains exactly and by wildcard (subdomains only)', () => {
     const rules = [rule('gmail', 1, { recipientDomains: ['gmail.com', '*.gmail.com'] }), rule('uk', 2, { recipientDomains: ['*.co.uk'] })];
     expect(match(rules, facts({ recipients: ['a@GMAIL.com'] }))).toBe('gmail');

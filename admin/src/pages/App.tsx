@@ -43,16 +43,19 @@ const SERVERS_READ = [{ action: actionId(ACTIONS.serversRead), subject: null }];
 const CAMPAIGNS_READ = [{ action: actionId(ACTIONS.campaignsRead), subject: null }];
 const ROUTING_READ = [{ action: actionId(ACTIONS.routingRead), subject: null }];
 /** Any one opens the plugin (Page.Protect lets in an admin with any one of them). */
-const READ_PERMISSIONS = [...SERVERS_READ, ...CAMPAIGNS_READ, ...REPORTS_READ_PERMISSIONS];
+const READ_PERMISSIONS = [...SERVERS_READ, ...CAMPAIGNS_READ, ...REPORTS_READ_PERMISSIONS, ...ROUTING_READ];
 
-/** The servers list, or the campaigns (or reports) for an admin who may only see those. */
+/** The servers list, or the campaigns (or reports, or routing rules) for an admin who may only see those. */
 function Home() {
-  const { isLoading, canRead, campaignsRead, reportsRead } = usePluginPermissions();
+  const { isLoading, canRead, campaignsRead, reportsRead, routingRead } = usePluginPermissions();
   if (isLoading) {
     return <Page.Loading />;
   }
   if (!canRead && !campaignsRead && reportsRead) {
     return <Navigate to={paths.reports} replace />;
+  }
+  if (!canRead && !campaignsRead && routingRead) {
+    return <Navigate to={paths.routingRules} replace />;
   }
   return !canRead && campaignsRead ? <Navigate to={paths.campaigns} replace /> : <ServersListPage />;
 }

@@ -151,9 +151,15 @@ export const firstMatch = (
 /** The label of a segment, as the delivery log shows it. */
 export const segmentLabel = (segment: SegmentCondition) => `${segment.attribute} = ${segment.value}`;
 
-/** A message's tags for the rules: its type first, then its custom tags (lower case, no repeats). */
+/**
+ * A message's tags for the rules: its type first, then its custom tags (lower case, no repeats).
+ * A campaign's tags are free text ("Spring Sale"): spaces become `-`, so a rule's `spring-sale`
+ * (rule tags follow TAG_PATTERN) matches it.
+ */
 export const tagsOf = (type: 'transactional' | 'marketing', custom: readonly string[] | null | undefined): string[] => {
   if (!custom || custom.length === 0) return [type];
-  return [...new Set([type, ...custom.map((tag) => tag.toLowerCase())])];
+  return [...new Set([type, ...custom.map(ruleTagOf)])];
 };
+
+const ruleTagOf = (tag: string) => tag.trim().toLowerCase().replace(/\s+/g, '-');
 

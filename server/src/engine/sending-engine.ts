@@ -552,9 +552,11 @@ export const createSendingEngine = (options: EngineOptions) => {
         serverName: server.name,
         lastReply: record.lastReply,
         smtpMessageId: record.smtpMessageId,
+        // The servers passed over on the way stay with the message, so its status explains it too.
+        ...(record.skips ? { skips: record.skips } : {}),
       };
     } else {
-      change = { attempts: record.attempts, serverId: server.id, serverName: server.name, lastReply: record.lastReply };
+      change = { attempts: record.attempts, serverId: server.id, serverName: server.name, lastReply: record.lastReply, ...(record.skips ? { skips: record.skips } : {}) };
     }
     const written = writeAttempt(redis, store.retentionSec, {
       messageKey: store.messageKey(record.id),
@@ -630,11 +632,6 @@ export const createSendingEngine = (options: EngineOptions) => {
     }
   };
 
-  /**
-   * Tries to deliver a message now: picks servers by the group's strategy (falling back to the
-   * fallback group), reserves a slot, sends, and fails over on server trouble, never twice to the
-   * same server in one run.
-   */
   // ---- Allowed From domains and rotation modes (issue 12: from-domains.ts, rotation.ts) ----
   const stickyStore = createStickyStore(redis, keyPrefix);
   /** The servers of the batch job a message is being sent in (set by processBatch; `batch` rotation). */
@@ -722,6 +719,11 @@ export const createSendingEngine = (options: EngineOptions) => {
   };
   // ---- end allowed From domains and rotation modes ----
 
+  /**
+   * Tries to deliver a message now: picks servers by the group's strategy (falling back to the
+   * fallback group), reserves a slot, sends, and fails over on server trouble, never twice to the
+   * same server in one run.
+   */
   const run = async (record: MessageRecord): Promise<RunResult & { rejectedRecipients?: string[] }> => {
     const directory = await options.directory.current();
     if (directory !== lastDirectory) {
