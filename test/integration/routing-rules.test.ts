@@ -135,6 +135,27 @@ describe('routing rules', () => {
     expect(sinks.main.messages.flatMap((message) => message.to)).not.toContain('jo@example.org');
   }, 60_000);
 
+  it("routes campaign mail by a rule on the subscriber's own attribute (an audience segment), compared case-insensitively", async () => {
+    const vip = await createRule({ name: 'VIP tier', conditions: { segments: [{ attribute: 'tier', value: 'VIP' }] }, target: { kind: 'group', id: groups.gmail } });
+    try {
+      expect((await api.put('/multi-smtp/routing-rules/order', { ids: [vip, rules.newsletter, rules.gmail, rules.marketing] })).status).toBe(200);
+      const list = (await createList(api, 'Tiers')).documentId;
+      await createSubscriber(api, { email: 'val@example.org', lists: [list], attributes: { tier: 'vip' } });
+      await createSubscriber(api, { email: 'wes@example.org', lists: [list], attributes: { tier: 'basic' } });
+      const campaign = (await createCampaign(api, readyCampaign([list], { name: 'Tiered' }))).documentId;
+      await campaignAction(api, campaign, 'start');
+      await waitForCampaignStatus(api, campaign, 'completed');
+      const viaGmailPool = sinks.gmail.messages.flatMap((message) => message.to);
+      const viaMarketing = sinks.marketing.messages.flatMap((message) => message.to);
+      expect(viaGmailPool).toContain('val@example.org');
+      expect(viaMarketing).not.toContain('val@example.org');
+      expect(viaMarketing).toContain('wes@example.org');
+      expect(viaGmailPool).not.toContain('wes@example.org');
+    } finally {
+      expect((await api.delete(`/multi-smtp/routing-rules/${vip}`)).status).toBe(204);
+    }
+  }, 60_000);
+
   it('answers "where would this message go?" as the engine decides', async () => {
     const ruled = await api.post('/multi-smtp/routing-rules/test', { from: 'site@example.com', to: ['lee@eu.gmail.com'] });
     expect(ruled.status).toBe(200);

@@ -80,6 +80,15 @@ describe('routing rules matcher', () => {
     expect(match(rules, facts())).toBeNull();
   });
 
+  it("matches a segment on the recipient's own attributes, as segment routing compares them", () => {
+    const rules = [rule('vip', 1, { segments: [{ attribute: 'tier', value: 'VIP' }, { attribute: 'score', value: '5' }] })];
+    expect(match(rules, facts({ attributes: { tier: ' vip ' } }))).toBe('vip');
+    expect(match(rules, facts({ attributes: { score: 5 } }))).toBe('vip');
+    expect(match(rules, facts({ attributes: { tier: 'basic', other: 'VIP' } }))).toBeNull();
+    expect(match(rules, facts({ attributes: { tier: ['vip'] } }))).toBeNull();
+    expect(match(rules, facts({ attributes: null }))).toBeNull();
+  });
+
   it('takes the first enabled rule by position, skips disabled ones and unusable targets; a rule without conditions catches all', () => {
     const rules = [
       rule('catch-all', 9, {}),

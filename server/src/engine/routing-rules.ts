@@ -1,4 +1,5 @@
 import { domainOf } from './from-domains';
+import { segmentValueOf } from './segments';
 
 /**
  * Routing rules: an ordered list that sends a message to a group or a server by what it is (its type
@@ -19,7 +20,9 @@ import { domainOf } from './from-domains';
  *   pool must not take along a message that also goes to outlook.com (campaign mail has one
  *   recipient, so there the question does not arise).
  * - `campaigns`: campaign documentIds. Mail that is not campaign mail never matches.
- * - `segments`: `attribute = value` pairs of the campaign batch's audience segment.
+ * - `segments`: `attribute = value` pairs: the campaign batch's audience segment, or the recipient's
+ *   own subscriber attribute (campaign mail), compared as segment routing compares them (trimmed,
+ *   case-insensitive, numbers and booleans as text; engine/segments.ts).
  *
  * A rule with no condition at all is a catch-all: it matches everything that reaches it (useful as
  * the last rule to send unmatched mail somewhere other than the default group).
@@ -57,6 +60,8 @@ export interface MessageFacts {
   recipients: readonly string[];
   campaignId: string | null;
   segment: SegmentCondition | null;
+  /** Campaign mail: the recipient's subscriber attributes, for `segments` conditions. */
+  attributes?: Readonly<Record<string, unknown>> | null;
 }
 
 // The pattern checks live with the admin API's contract, which validates rules before they are stored.
@@ -120,8 +125,17 @@ const compileRule = (rule: RoutingRule): CompiledRule => {
     checks.push((facts) => facts.campaignId !== null && wanted.has(facts.campaignId));
   }
   if (segments?.length) {
-    const wanted = new Set(segments.map((segment) => `${segment.attribute}\u0000${segment.value}`));
-    checks.push((facts) => facts.segment !== null && wanted.has(`${facts.segment.attribute}\u0000${facts.segment.value}`));
+    const wanted = segments.flatMap((segment) => {
+      const value = segmentValueOf(segment.value);
+      return value === null ? [] : [{ attribute: segment.attribute, value }];
+    });
+    checks.push((facts) =>
+      wanted.some(
+        ({ attribute, value }) =>
+          (facts.segment?.attribute === attribute && segmentValueOf(facts.segment.value) === value) ||
+          segmentValueOf(facts.attributes?.[attribute]) === value
+      )
+    );
   }
   return { rule, test: (facts) => checks.every((check) => check(facts)) };
 };

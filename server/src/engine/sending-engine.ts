@@ -1300,7 +1300,8 @@ export const createSendingEngine = (options: EngineOptions) => {
         const recipients = entry.recipient ? [entry.recipient.email] : recipientsOf(message);
         const from = message.from?.address ?? batch.from ?? null;
         const target =
-          named ?? routedTarget(directory, { tags: tags!, from, recipients, campaignId: batch.campaignId, segment: batch.segment ?? null });
+          named ??
+          routedTarget(directory, { tags: tags!, from, recipients, campaignId: batch.campaignId, segment: batch.segment ?? null, attributes: entry.recipient?.attributes ?? null });
         const partKey = target.serverId ? `srv-${target.serverId}` : target.groupId!;
         let part = parts.get(partKey);
         if (!part) {
