@@ -5,8 +5,7 @@ import { crudController, type Context } from './crud';
 
 /** Admin API for routing rules (shared/contracts/routing-rules.ts); the service validates everything. */
 const routingRules = ({ strapi }: { strapi: Core.Strapi }) => {
-  // The CRUD handlers of every resource (crud.ts's list of names predates this one, hence the cast).
-  const crud = crudController('routingRules' as never)({ strapi });
+  const crud = crudController('routingRules')({ strapi });
   const service = () => getService(strapi, 'routingRules');
   return {
     ...crud,
