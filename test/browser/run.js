@@ -20,7 +20,11 @@
  *    endpoint; the reports overview draws its charts with that data, the relay, campaign, delivery
  *    log and alerts pages show it, and lifting the alert lets the relay finish the campaign,
  * 9. runs the routing scenario (routing-scenario.js): edits a routing rule's recipient domain and
- *    uses the "where would this message go?" tester to see a message routed by it.
+ *    uses the "where would this message go?" tester to see a message routed by it,
+ * 10. runs the sending scenario (sending-scenario.js): response rules (a custom rule added, a bad
+ *     pattern refused, a shipped rule turned off), a server's allowed From domains, local address and
+ *     destination limits, a group's sticky rotation and a campaign's segment routing, each saved and
+ *     kept across a reload.
  *
  * Prints `browser: N passed, N failed` last and exits non-zero on any failure. Screenshots (key steps
  * and failures) and Strapi's output go to test/browser/screenshots/.
@@ -40,6 +44,7 @@ const { defineAudienceTests } = require('./audience-scenario');
 const { defineCampaignTests } = require('./campaign-scenario');
 const { defineReportsTests } = require('./reports-scenario');
 const { defineRoutingTests } = require('./routing-scenario');
+const { defineSendingTests } = require('./sending-scenario');
 const {
   PLAYGROUND_DIR,
   REPO_ROOT,
@@ -332,6 +337,14 @@ function defineTests({ baseUrl, sink, adminToken, inboundToken }) {
     }),
     // Routing rules: edit a rule, then the "where would this message go?" tester (test/browser/routing-scenario.js).
     ...defineRoutingTests({ baseUrl, sink, adminToken, ui: { field, buttonOrLink, screenshot, log, UI_TIMEOUT_MS } }),
+    // Response rules, the server form's sending fields, group rotation, campaign segment routing (test/browser/sending-scenario.js).
+    ...defineSendingTests({
+      baseUrl,
+      sink,
+      adminToken,
+      onCleanup: (cleanup) => cleanups.push(cleanup),
+      ui: { field, buttonOrLink, screenshot, log, UI_TIMEOUT_MS },
+    }),
   ];
 }
 
