@@ -11,6 +11,9 @@ export const singleLine = (max: number) =>
     .max(max, { error: `must be at most ${max} characters` })
     .refine((value) => !/[\r\n]/.test(value), { error: 'must not contain a line break (CR or LF)' });
 
+/** For a route that takes no parameters: anything sent (a query field, a body field) is refused with a 400 naming it. */
+export const noParametersSchema = z.strictObject({});
+
 /** A required single-line string. */
 export const requiredLine = (max: number) =>
   singleLine(max).refine((value) => value.length > 0, { error: 'is required' });

@@ -1,12 +1,8 @@
 import type { Core } from '@strapi/strapi';
-import { z } from 'zod';
-
+import { noParametersSchema as nothing } from '../../../shared/contracts/common';
 import { getService } from '../utils/get-service';
 import { parseInput } from '../utils/validation';
 import type { Context } from './crud';
-
-/** Neither route takes parameters: anything sent is refused with a 400 naming it. */
-const nothing = z.strictObject({});
 
 /** Admin API for bounce mailboxes (services/bounce-mailboxes.ts). */
 const bounceMailboxes = ({ strapi }: { strapi: Core.Strapi }) => {

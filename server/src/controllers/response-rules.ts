@@ -1,6 +1,8 @@
 import type { Core } from '@strapi/strapi';
 
+import { noParametersSchema } from '../../../shared/contracts/common';
 import { getService } from '../utils/get-service';
+import { parseInput } from '../utils/validation';
 import type { Context } from './crud';
 
 /** Admin API for response rules (shared/contracts/response-rules.ts). */
@@ -9,6 +11,7 @@ const responseRules = ({ strapi }: { strapi: Core.Strapi }) => {
   return {
     /** The shipped rules (with their on/off state) and the custom ones. */
     async find(ctx: Context) {
+      parseInput(noParametersSchema, ctx.query);
       ctx.body = { data: await service().list() };
     },
     async findOne(ctx: Context) {

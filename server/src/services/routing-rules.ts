@@ -17,6 +17,7 @@ import type { RoutingRule } from '../engine/routing-rules';
 import { tagsOf } from '../engine/routing-rules';
 import { MessageValidationError } from '../engine/sending-engine';
 import { createRoutingRuleRepository, type RoutingRuleEntity } from '../repositories/routing-rules';
+import { noParametersSchema } from '../../../shared/contracts/common';
 import { getService } from '../utils/get-service';
 import { fieldError, parseInput, throwFieldErrors } from '../utils/validation';
 
@@ -77,7 +78,9 @@ const routingRules = ({ strapi }: { strapi: Core.Strapi }) => {
   };
 
   return {
-    async list(): Promise<{ data: RoutingRuleDto[] }> {
+    /** Every rule, in order; the list takes no query parameters (one sent is refused, naming it). */
+    async list(query: unknown = {}): Promise<{ data: RoutingRuleDto[] }> {
+      parseInput(noParametersSchema, query);
       const [rows, current] = await Promise.all([repository.findAll(), currentDirectory()]);
       return { data: rows.map((row) => toDto(row, current)) };
     },
