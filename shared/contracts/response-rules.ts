@@ -163,7 +163,8 @@ export const shippedRuleToggleSchema = z.strictObject({
   enabled: z.boolean({ error: 'must be true or false' }),
 });
 
-interface ResponseRuleFields {
+/** The fields every response rule has, shipped or custom (exported: the admin API client's declarations name it). */
+export interface ResponseRuleFields {
   /** The rule's id in the engine: a shipped rule's name, or custom.<documentId>. */
   ruleId: string;
   pattern: string;

@@ -53,7 +53,11 @@ describe('waiting for the quota window', () => {
     for (const message of late) expect(message.receivedAt).toBeGreaterThanOrEqual(hourBoundaryReal - 50);
     const ids = sink.messages.map((message) => message.headers['x-multi-smtp-id']);
     expect(new Set(ids).size).toBe(8);
-    const finalStatuses = await Promise.all(queued.map((message: { id: string }) => mailer.status(message.id)));
-    expect(finalStatuses.every((status) => status.status === 'sent' && status.attempts.length === 1)).toBe(true);
+    // The sink has a message a moment before the engine writes its state (after the server's answer).
+    const finalStatuses = await waitFor('every state written', async () => {
+      const statuses = await Promise.all(queued.map((message: { id: string }) => mailer.status(message.id)));
+      return statuses.every((status) => status.status === 'sent') ? statuses : undefined;
+    }, 10_000, 100);
+    expect(finalStatuses.map((status) => status.attempts.length)).toEqual(Array(8).fill(1));
   }, 90_000);
 });
