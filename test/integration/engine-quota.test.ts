@@ -93,7 +93,14 @@ describe('quotas through the engine', () => {
     } catch (error) {
       const statuses = await Promise.all(queued.map((message: { id: string }) => mailer.status(message.id)));
       const summary = statuses.map((entry) => `${entry?.status}:${entry?.attempts.length}`).join(' ');
-      throw new Error(`${(error as Error).message}; warm ${warm.messages.length}, plain ${plain.messages.length}; ${summary}`);
+      // What the waiting messages wait for (reason, until) and why each skipped a server: the clue
+      // when mail is stuck (seen twice in CI under load, never alone).
+      const overview = (await api.get('/multi-smtp/status')).body.data;
+      const waiting = overview.groups.find((entry: { slug: string }) => entry.slug === 'warming')?.waiting ?? null;
+      const skips = statuses.filter((entry) => entry?.status === 'deferred').map((entry) => JSON.stringify(entry?.decision?.skips ?? null));
+      throw new Error(
+        `${(error as Error).message}; warm ${warm.messages.length}, plain ${plain.messages.length}; now ${Date.now()}, group waiting ${JSON.stringify(waiting)}; ${summary}; deferred skips ${[...new Set(skips)].join(' | ')}`
+      );
     }
     await sleep(1000);
     expect(warm.messages).toHaveLength(50); // day 1 of the standard ramp
