@@ -38,5 +38,3 @@ export const segmentMatcher = (routing: SegmentRoutes): ((attributes: Record<str
   };
 };
 
-/** The label of a segment in the delivery log, e.g. `region = eu`. */
-export const segmentLabel = (attribute: string, value: string): string => `${attribute} = ${value}`;
