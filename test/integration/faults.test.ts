@@ -23,7 +23,7 @@ interface LogRow {
   status: string;
   serverName: string | null;
   recipients: string | null;
-  attempts: { serverName: string; outcome: string; at: number }[] | null;
+  attempts: { serverName: string; outcome: string; at: number; latencyMs?: number }[] | null;
   finishedAt: string | null;
 }
 
@@ -339,6 +339,7 @@ describe('faults: an SMTP server of a group dies mid-campaign', () => {
       const index = attempts.findIndex((attempt) => attempt.serverName === 'dying');
       return (attempts[index + 1]?.at ?? Number.NaN) - attempts[index]!.at;
     });
+    const refusedLatencies = moved.map((row) => (row.attempts ?? []).find((attempt) => attempt.serverName === 'dying')?.latencyMs);
     const receivedAt = new Map(of(survivor).map((message) => [message.to[0]!, message.receivedAt]));
     const movedTimes = moved.map((row) => (receivedAt.get(row.recipients!) ?? Number.NaN) - closedAt).sort((a, b) => a - b);
     // The longest pause in deliveries after the death (over both sinks: in-flight ones may still land on the dying).
@@ -349,7 +350,7 @@ describe('faults: an SMTP server of a group dies mid-campaign', () => {
     console.log(
       `[faults] SMTP server dies: recipients ${RECIPIENTS}, delivered ${overall.size}, duplicates ${duplicates} (twice at the survivor: ${twiceAtSurvivor.length}), ` +
         `lost ${lost.length}; at the death ${atDeath.dying} at the dying / ${atDeath.survivor} at the survivor; ` +
-        `${moved.length} messages moved (next attempt ${Math.max(...failoverDelays)} ms at most after the refused one), first delivered ${movedTimes[0]} ms after the close, longest pause in deliveries ${maxGap} ms; ` +
+        `${moved.length} messages moved (next attempt ${Math.max(...failoverDelays)} ms at most after the refused one: ${[...failoverDelays].sort((a, b) => a - b).join(', ')} ms; refused attempts took ${refusedLatencies.join(', ')} ms), first delivered ${movedTimes[0]} ms after the close, longest pause in deliveries ${maxGap} ms; ` +
         `${dyingAttempts.length} attempts on the dead server after its close; log rows by status ${JSON.stringify(countBy(rows, (row) => row.status))}`
     );
 

@@ -17,7 +17,7 @@ import { writeAttempt } from './attempt-script';
 import { createMessageStore, FINAL_STATUSES, toLogEntry, type CampaignBatchRecord, type CampaignRecipient, type MessageMeta, type MessageRecord, type StateChange } from './message-store';
 import { noteSkip, type RouteChoice } from './route-decision';
 import { firstMatch, segmentLabel, tagsOf, TAG_PATTERN, type MessageFacts } from './routing-rules';
-import { createQuotaStore, type QuotaLimits, type Reservation } from './quota';
+import { createQuotaStore, type QuotaLimits, type QuotaRefusal, type Reservation } from './quota';
 import { Router, type GroupSnapshot, type ServerSnapshot } from './router';
 import { allowsFromDomain, domainOf } from './from-domains';
 import { createStickyStore, stickyDomainOf, type BatchServers } from './rotation';
@@ -194,7 +194,13 @@ export interface DkimSigning {
 type RunResult =
   | { kind: 'final'; status: 'sent' | 'failed' | 'bounced' }
   | { kind: 'retry'; reason: string }
-  | { kind: 'wait'; until: number; reason: 'quota' | 'suspended' | 'no-server' | 'destination' };
+  | {
+      kind: 'wait';
+      until: number;
+      reason: 'quota' | 'suspended' | 'no-server' | 'destination';
+      /** The servers whose freed connection is worth another look before `until`. */
+      servers?: ReadonlySet<string>;
+    };
 
 /** Where a message goes and how that was chosen, decided when it is accepted. */
 type Target = { groupId: string | null; groupSlug: string | null; serverId: string | null; route: RouteChoice };
@@ -234,7 +240,10 @@ const HEALTH_CACHE_MS = 1000;
 const ADAPTIVE_CACHE_MS = 2000;
 /** A quota wait this short is spent in the worker; a longer one delays the job. */
 const SHORT_WAIT_MS = 1000;
-const MAX_SHORT_WAITS = 20;
+/** How long in all a message may spend in short waits before its job is delayed instead (it holds a send slot meanwhile). */
+const SHORT_WAIT_BUDGET_MS = 5000;
+/** A bound on the looks again within that time (a freed connection wakes a wait early). */
+const MAX_SHORT_WAITS = 100;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** When nothing is known about when a server frees up, look again after this. */
 const UNKNOWN_WAIT_MS = 30_000;
@@ -319,6 +328,13 @@ export const createSendingEngine = (options: EngineOptions) => {
     renewLeases: (serverId, tokens, reservationIds) => quota.renewLeases(serverId, tokens, reservationIds, clock()),
     renewEveryMs: leaseMs / 4,
     onError: (error) => options.onError?.(error, 'connection lease'),
+    // A connection freed here (idle again, or closed and its lease returned): the server's connections
+    // are no longer all busy, whatever the last refusal guessed (quota.ts: a short retry). A send
+    // waiting for one (handle()) is woken and must find the server offered again, not skipped until
+    // the guess runs out behind mail that takes the connection meanwhile.
+    onFreed: (serverId) => {
+      if (exhausted.get(serverId)?.reason === 'connections') exhausted.delete(serverId);
+    },
   });
   // Hash-tagged prefix: all of the queue's keys in one Redis Cluster slot, as BullMQ requires.
   const bullPrefix = options.bullPrefix ?? `{${keyPrefix}}`;
@@ -339,7 +355,13 @@ export const createSendingEngine = (options: EngineOptions) => {
   const sendSlots = createSlots(2 * Math.max(1, options.worker.concurrency));
 
   /** Servers known to be out of quota until a time (this process's view; the quota store is the truth). */
-  const exhaustedUntil = new Map<string, number>();
+  const exhausted = new Map<string, { until: number; reason: QuotaRefusal }>();
+  const exhaustedUntil = {
+    /** Until when the server is known to be at a limit; 0 if it is not known to be. */
+    get: (serverId: string): number => exhausted.get(serverId)?.until ?? 0,
+    set: (serverId: string, until: number, reason: QuotaRefusal) => exhausted.set(serverId, { until, reason }),
+    delete: (serverId: string) => exhausted.delete(serverId),
+  };
   let lastDirectory: Directory | null = null;
   let healthCache: { at: number; byServer: Map<string, ServerHealth> } = { at: 0, byServer: new Map() };
 
@@ -400,11 +422,11 @@ export const createSendingEngine = (options: EngineOptions) => {
     priority: server.priority,
     enabled: server.enabled,
     suspendedUntil: serverHealth?.suspendedUntil ?? null,
-    quotaExhaustedUntil: exhaustedUntil.get(server.id) ?? null,
+    quotaExhaustedUntil: exhaustedUntil.get(server.id) || null,
     // adaptive only: recent acceptance rate and the fraction left of the tightest quota (engine/adaptive.ts);
     // a reservation refused for quota since the last read counts as none left.
     health: adaptiveCache.byServer.get(server.id)?.acceptance ?? 1,
-    quotaHeadroom: (exhaustedUntil.get(server.id) ?? 0) > now ? 0 : (adaptiveCache.byServer.get(server.id)?.quotaFraction ?? 1),
+    quotaHeadroom: exhaustedUntil.get(server.id) > now ? 0 : (adaptiveCache.byServer.get(server.id)?.quotaFraction ?? 1),
   });
 
   const groupLookup = (directory: Directory, byServer: Map<string, ServerHealth>, now: number) => {
@@ -585,24 +607,30 @@ export const createSendingEngine = (options: EngineOptions) => {
     countStats(server.id, 'failed', now);
   };
 
+  /** The servers a message may go through: its pinned server, or those of its group and the group's fallbacks. */
+  const serversOf = (directory: Directory, record: MessageRecord): Set<string> => {
+    if (record.meta.serverId) return new Set([record.meta.serverId]);
+    const serverIds = new Set<string>();
+    const seen = new Set<string>();
+    let groupId = record.meta.groupId ?? directory.defaultGroupId;
+    while (groupId && !seen.has(groupId)) {
+      seen.add(groupId);
+      const group = directory.groups.get(groupId);
+      for (const id of group?.serverIds ?? []) serverIds.add(id);
+      groupId = group?.fallbackGroupId ?? null;
+    }
+    return serverIds;
+  };
+
+  type KnownFree = { until: number; reason: 'quota' | 'suspended' };
+  const earlierKnown = (a: KnownFree | null, b: KnownFree | null) => (!a ? b : !b ? a : b.until < a.until ? b : a);
+
   /** The earliest moment a server the message may use frees up, from this process's view; null if none is known. */
   const knownFreeAt = (directory: Directory, record: MessageRecord, byServer: Map<string, ServerHealth>, now: number) => {
-    const serverIds: string[] = [];
-    if (record.meta.serverId) serverIds.push(record.meta.serverId);
-    else {
-      const seen = new Set<string>();
-      let groupId = record.meta.groupId ?? directory.defaultGroupId;
-      while (groupId && !seen.has(groupId)) {
-        seen.add(groupId);
-        const group = directory.groups.get(groupId);
-        serverIds.push(...(group?.serverIds ?? []));
-        groupId = group?.fallbackGroupId ?? null;
-      }
-    }
-    let best: { until: number; reason: 'quota' | 'suspended' } | null = null;
-    for (const id of serverIds) {
+    let best: KnownFree | null = null;
+    for (const id of serversOf(directory, record)) {
       if (!directory.servers.get(id)?.enabled) continue;
-      const quotaUntil = exhaustedUntil.get(id) ?? 0;
+      const quotaUntil = exhaustedUntil.get(id);
       const suspendedUntil = byServer.get(id)?.suspendedUntil ?? 0;
       const until = Math.max(quotaUntil, suspendedUntil);
       if (until === 0) continue;
@@ -628,7 +656,7 @@ export const createSendingEngine = (options: EngineOptions) => {
       if (!server.enabled) noteSkip((record.skips ??= []), serverId, 'disabled');
       else if (serverHealth?.suspendedUntil && serverHealth.suspendedUntil > now) {
         noteSkip((record.skips ??= []), serverId, serverHealth.reason ? `suspended: ${serverHealth.reason.slice(0, 120)}` : 'suspended');
-      } else if ((exhaustedUntil.get(serverId) ?? 0) > now) noteSkip((record.skips ??= []), serverId, 'quota or connection limit reached');
+      } else if (exhaustedUntil.get(serverId) > now) noteSkip((record.skips ??= []), serverId, 'quota or connection limit reached');
     }
   };
 
@@ -742,9 +770,18 @@ export const createSendingEngine = (options: EngineOptions) => {
     /** A server passed over only because of a destination limit: the message waits on its own (see handle()). */
     let heldByDestination = false;
     let lastServerTrouble: Classification | null = null;
+    /**
+     * The earliest moment a server known here to be at its limit frees up, as the router saw it: the
+     * router passes over such a server, and another message's send may clear that knowledge while
+     * this run awaits (exhaustedUntil.delete on its reservation). Read only at the end, the wait would
+     * then fall to a later server's (a warm-up's cap: tomorrow) though the passed-over one frees in a
+     * moment. (Seen in CI under load: a batch held until the next day, test/integration/engine-quota.)
+     */
+    let knownAtRouting: KnownFree | null = null;
 
     for (let round = 0; round < MAX_SERVERS_PER_RUN; round += 1) {
       const now = clock();
+      knownAtRouting = earlierKnown(knownAtRouting, knownFreeAt(directory, record, byServer, now));
       const lookup = groupLookup(directory, byServer, now);
       let candidates: string[];
       if (record.meta.serverId) {
@@ -802,7 +839,7 @@ export const createSendingEngine = (options: EngineOptions) => {
           releaseSmtpSlot();
           if (held) connections.putBack(held);
           await shaping.release(destinationSlot, false);
-          exhaustedUntil.set(serverId, reservation.retryAt);
+          exhaustedUntil.set(serverId, reservation.retryAt, reservation.reason);
           noteSkip((record.skips ??= []), serverId, LIMIT_REACHED[reservation.reason] ?? `${reservation.reason} limit reached`);
           earliestFree = Math.min(earliestFree, reservation.retryAt);
           waitReason = 'quota';
@@ -856,7 +893,9 @@ export const createSendingEngine = (options: EngineOptions) => {
     const now = clock();
     // The router also skips servers on what this process already knows (quota spent, suspended):
     // the wait ends when the first of all of them frees, tried or skipped.
-    const known = knownFreeAt(directory, record, byServer, now);
+    const earliestKnown = earlierKnown(knownAtRouting, knownFreeAt(directory, record, byServer, now));
+    // One that has freed meanwhile is worth another look straight away.
+    const known = earliestKnown && { ...earliestKnown, until: Math.max(earliestKnown.until, now + 1) };
     // Server trouble: retried after the backoff (30 s by default), unless another server was passed
     // over (by the reservation, or by the router on this process's view) only because its
     // connections were all busy or its rate paced it for a moment: that slot is waited for instead,
@@ -870,6 +909,8 @@ export const createSendingEngine = (options: EngineOptions) => {
         : { kind: 'wait', until: Number.isFinite(earliestFree) ? earliestFree : now + UNKNOWN_WAIT_MS, reason: waitReason };
     // A suspension may be lifted early (resume, a protection alert lifted): look again at least this often.
     if (wait.reason === 'suspended') wait.until = Math.min(wait.until, now + SUSPENDED_RECHECK_MS);
+    // A short wait ends early when this process frees a connection to one of them (handle()).
+    wait.servers = serversOf(directory, record);
     // Held by a destination limit on some server: other mail may still go there now, so this one
     // waits on its own rather than holding back its batch.
     if (heldByDestination) wait.reason = 'destination';
@@ -956,8 +997,16 @@ export const createSendingEngine = (options: EngineOptions) => {
     // rather than by a trip through the delayed set. A campaign paused or cancelled meanwhile
     // stops it (the gate's answer is cached, so asking again costs next to nothing).
     // (A destination wait is never spent here: it would hold a send slot other destinations could use.)
-    for (let wait = 0; result.kind === 'wait' && result.reason !== 'destination' && result.until - clock() <= SHORT_WAIT_MS && wait < MAX_SHORT_WAITS; wait += 1) {
-      await sleep(Math.max(1, result.until - clock()) + Math.floor(Math.random() * 10));
+    // It also ends when this process frees a connection to one of its servers, so a message that
+    // waits here is first in line for it, ahead of mail that starts meanwhile.
+    const shortWaitsEnd = clock() + SHORT_WAIT_BUDGET_MS;
+    for (
+      let wait = 0;
+      result.kind === 'wait' && result.reason !== 'destination' && result.until - clock() <= SHORT_WAIT_MS && clock() < shortWaitsEnd && wait < MAX_SHORT_WAITS;
+      wait += 1
+    ) {
+      const ms = Math.max(1, result.until - clock()) + Math.floor(Math.random() * 10);
+      await (result.servers ? connections.whenFreed(result.servers, ms) : sleep(ms));
       const gated = await passGate(record);
       if (gated) return gated;
       result = await run(record);

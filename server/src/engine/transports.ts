@@ -43,6 +43,8 @@ export const createConnectionPool = (options: {
   /** How often the leases of open connections are renewed (well under the lease length). */
   renewEveryMs: number;
   onError?: (error: unknown) => void;
+  /** Called when a connection to the server is freed: back to idle, or closed with its lease returned. */
+  onFreed?: (serverId: string) => void;
   /**
    * SMTP threads to run the transports on (plugin config smtp.threads); 0 sends on this thread.
    * Default: 1 on a machine with two cores or fewer, else one per core but one, at most 4.
@@ -54,6 +56,12 @@ export const createConnectionPool = (options: {
   const idle = new Map<string, SmtpConnection[]>();
   const all = new Set<SmtpConnection>();
   let renewTimer: NodeJS.Timeout | null = null;
+  /** Sends waiting a moment for a connection of these servers (see whenFreed). */
+  const freedWaiters = new Set<{ serverIds: ReadonlySet<string>; wake: () => void }>();
+  const signalFreed = (serverId: string) => {
+    options.onFreed?.(serverId);
+    for (const waiter of freedWaiters) if (waiter.serverIds.has(serverId)) waiter.wake();
+  };
 
   /** One script call per server that has open connections; idle connections whose lease was lost close at once. */
   const renewAll = async () => {
@@ -86,7 +94,11 @@ export const createConnectionPool = (options: {
     const list = idle.get(connection.serverId);
     if (list) idle.set(connection.serverId, list.filter((entry) => entry !== connection));
     connection.transport.close();
-    return options.releaseLease(connection.serverId, connection.leaseToken).catch((error) => options.onError?.(error));
+    return options
+      .releaseLease(connection.serverId, connection.leaseToken)
+      .catch((error) => options.onError?.(error))
+      // Its slot is free in Redis now: a send waiting here for one may take it.
+      .finally(() => signalFreed(connection.serverId));
   };
 
   return {
@@ -130,6 +142,30 @@ export const createConnectionPool = (options: {
       const list = idle.get(connection.serverId) ?? [];
       list.push(connection);
       idle.set(connection.serverId, list);
+      signalFreed(connection.serverId);
+    },
+
+    /**
+     * Resolves when this process next frees a connection to one of these servers (back to idle, or
+     * closed with its lease returned), or after `ms`. A send refused for busy connections waits on
+     * this rather than polling: a poll every few hundred ms loses every time to the sends that take
+     * a freed connection at once, and a message failed over from a dead server would starve behind
+     * fresh mail (test/integration/faults.test.ts). Other processes' connections are not seen here:
+     * `ms` covers them.
+     */
+    whenFreed(serverIds: ReadonlySet<string>, ms: number): Promise<void> {
+      return new Promise((resolve) => {
+        const waiter = {
+          serverIds,
+          wake: () => {
+            clearTimeout(timer);
+            freedWaiters.delete(waiter);
+            resolve();
+          },
+        };
+        const timer = setTimeout(waiter.wake, Math.max(0, ms));
+        freedWaiters.add(waiter);
+      });
     },
 
     /** Closes a connection now (server trouble, or its lease was lost) and returns its lease. */
