@@ -216,6 +216,11 @@ const engine = ({ strapi }: { strapi: Core.Strapi }) => {
       instance.start();
     },
 
+    /** Whether the engine runs on this node (started in bootstrap, not yet stopped). */
+    isRunning(): boolean {
+      return instance !== null;
+    },
+
     get(): SendingEngine {
       if (!instance) throw new Error('multi-smtp: the sending engine has not started (it starts in bootstrap)');
       return instance;

@@ -13,20 +13,16 @@ import {
 import { compileRules, DEFAULT_RESPONSE_RULES, type HealthStore, type ResponseRule } from '../engine/health';
 import { createResponseRuleRepository, type ResponseRuleEntity } from '../repositories/response-rules';
 import { getService } from '../utils/get-service';
+import { createVersionedReload } from '../utils/versioned-reload';
 import { parseInput } from '../utils/validation';
 
 /**
  * Response rules: the shipped ones (engine/health.ts, read-only, each can be turned off) and the
  * admin's own (rows of the response-rule content type). The engine's health tracker matches replies
- * against the enabled ones; it gets them when the engine starts (`attach()`), and again:
- * - at once on the node that made a change, before its response;
- * - on the other nodes within POLL_MS: a change bumps a version number in Redis, which every node
- *   with a running engine reads every POLL_MS (one GET), reloading from the database when it moved;
- * - at the latest after FULL_RELOAD_MS whatever Redis says (a change made around the API).
- * The same mechanism as the sending domains (services/sending-domains.ts).
+ * against the enabled ones; it gets them when the engine starts (`attach()`), and they are kept
+ * current on every node by utils/versioned-reload.ts (at once on the node that made a change, within
+ * seconds on the others), like the sending domains.
  */
-const POLL_MS = 2000;
-const FULL_RELOAD_MS = 60_000;
 
 const numberOrNull = (value: number | string | null): number | null =>
   value === null || value === '' ? null : Number(value);
@@ -88,23 +84,7 @@ const responseRules = ({ strapi }: { strapi: Core.Strapi }) => {
   const warn = (message: string) => strapi.log.warn(`[multi-smtp] response rules: ${message}`);
 
   let target: HealthStore | null = null;
-  let loadedAt = 0;
-  let loadedVersion: string | null = null;
-  /** Loads run one after the other, so an older one never overwrites newer rules. */
-  let loads: Promise<void> = Promise.resolve();
-  let poller: NodeJS.Timeout | null = null;
-  let polling = false;
   const warnedRules = new Set<string>();
-
-  const versionKey = () => `${engine().keyPrefix()}:response-rules:version`;
-
-  const readVersion = async (): Promise<string | null> => {
-    try {
-      return await engine().redis().get(versionKey());
-    } catch {
-      return null;
-    }
-  };
 
   const listAll = async (): Promise<ResponseRulesList> => {
     const rows = await repository.findAll();
@@ -139,57 +119,16 @@ const responseRules = ({ strapi }: { strapi: Core.Strapi }) => {
 
   const load = async () => {
     if (!target) return;
-    const version = await readVersion();
     target.setRules(await enabledRules());
-    loadedAt = Date.now();
-    loadedVersion = version;
   };
 
-  const reload = (): Promise<void> => {
-    const next = loads.catch(() => undefined).then(load);
-    loads = next;
-    return next;
-  };
-
-  /** After a change here: this node reloads now, the others at their next poll. */
-  const changed = async () => {
-    try {
-      await engine().redis().incr(versionKey());
-    } catch (error) {
-      warn(
-        `announcing a change failed (${(error as Error).message}); other nodes see it within ${FULL_RELOAD_MS / 1000} s`
-      );
-    }
-    await reload().catch((error: Error) => warn(`reloading failed: ${error.message}`));
-  };
-
-  const engineRunning = () => {
-    try {
-      engine().get();
-      return true;
-    } catch {
-      return false;
-    }
-  };
-
-  const poll = async () => {
-    if (polling) return;
-    if (!engineRunning()) {
-      // The engine stopped (shutdown): so does the poll; attach() starts it again with the engine.
-      if (poller) clearInterval(poller);
-      poller = null;
-      return;
-    }
-    polling = true;
-    try {
-      const version = await readVersion();
-      if (version !== loadedVersion || Date.now() - loadedAt > FULL_RELOAD_MS) await reload();
-    } catch (error) {
-      if (engineRunning()) warn(`reloading failed: ${(error as Error).message}`);
-    } finally {
-      polling = false;
-    }
-  };
+  const reloads = createVersionedReload({
+    versionKey: () => `${engine().keyPrefix()}:response-rules:version`,
+    redis: () => engine().redis(),
+    running: () => engine().isRunning(),
+    load,
+    warn,
+  });
 
   const requireCustom = async (documentId: string): Promise<ResponseRuleEntity> => {
     const row = await repository.findOne(documentId);
@@ -207,7 +146,7 @@ const responseRules = ({ strapi }: { strapi: Core.Strapi }) => {
     async create(input: unknown): Promise<CustomResponseRule> {
       const data = parseInput(responseRuleSchema, input);
       const created = await repository.create({ kind: 'custom', shippedId: null, ...writeOf(data) });
-      await changed();
+      await reloads.changed();
       return customDto(created);
     },
 
@@ -215,14 +154,14 @@ const responseRules = ({ strapi }: { strapi: Core.Strapi }) => {
       const data = parseInput(responseRuleSchema, input);
       await requireCustom(documentId);
       const updated = await repository.update(documentId, writeOf(data));
-      await changed();
+      await reloads.changed();
       return customDto(updated);
     },
 
     async delete(documentId: string): Promise<void> {
       await requireCustom(documentId);
       await repository.delete(documentId);
-      await changed();
+      await reloads.changed();
     },
 
     /** Turns a shipped rule on or off (its switch is a row of its own, made on first use). */
@@ -233,7 +172,7 @@ const responseRules = ({ strapi }: { strapi: Core.Strapi }) => {
       const row = await repository.findShipped(ruleId);
       if (row) await repository.update(row.documentId, { enabled });
       else await repository.create({ kind: 'shipped', shippedId: ruleId, enabled });
-      await changed();
+      await reloads.changed();
       return shippedDto(rule, enabled);
     },
 
@@ -243,16 +182,12 @@ const responseRules = ({ strapi }: { strapi: Core.Strapi }) => {
      */
     attach(health: HealthStore): void {
       target = health;
-      reload().catch((error: Error) => warn(`loading failed (the shipped rules apply meanwhile): ${error.message}`));
-      if (!poller) {
-        poller = setInterval(() => void poll(), POLL_MS);
-        poller.unref();
-      }
+      reloads.start('loading failed (the shipped rules apply meanwhile)');
     },
 
     /** Waits for the loads asked for so far (engine start, tests). */
     async ready(): Promise<void> {
-      await loads;
+      await reloads.ready();
     },
   };
 };

@@ -30,6 +30,7 @@ import type { DkimSigning } from '../engine/sending-engine';
 import { createSendingDomainRepository, type SendingDomainEntity } from '../repositories/sending-domains';
 import { createServerRepository } from '../repositories/servers';
 import { getService } from '../utils/get-service';
+import { createVersionedReload } from '../utils/versioned-reload';
 import { fieldError, parseInput } from '../utils/validation';
 
 /**
@@ -39,17 +40,11 @@ import { fieldError, parseInput } from '../utils/validation';
  *
  * Signing: every node keeps the domains in memory, keys decrypted once (`dkimFor()` is synchronous:
  * the engine asks it for each attempt). The map is loaded when the engine starts (`signer()`), and
- * reloaded:
- * - at once on the node that made a change (create, delete), before its response;
- * - on the other nodes within POLL_MS: a change bumps a version number in Redis, which every node
- *   with a running engine reads every POLL_MS (one GET), reloading from the database when it moved;
- * - at the latest after FULL_RELOAD_MS whatever Redis says (a change made around the API).
+ * kept current on every node by utils/versioned-reload.ts (at once on the node that made a change,
+ * within seconds on the others).
  * Mail From a registered domain, or from a subdomain of one (signed d=<registered domain>, which
  * DMARC's relaxed alignment accepts), is signed; other mail goes out unsigned.
  */
-const POLL_MS = 2000;
-const FULL_RELOAD_MS = 60_000;
-
 const toDto = (row: SendingDomainEntity): SendingDomain => ({
   documentId: row.documentId,
   domain: row.domain,
@@ -68,28 +63,9 @@ const sendingDomains = ({ strapi }: { strapi: Core.Strapi }) => {
   const warn = (message: string) => strapi.log.warn(`[multi-smtp] sending domains: ${message}`);
 
   let signings = new Map<string, DkimSigning>();
-  let loaded = false;
-  let loadedAt = 0;
-  let loadedVersion: string | null = null;
-  /** Loads run one after the other, so an older one never overwrites a newer map. */
-  let loads: Promise<void> = Promise.resolve();
-  let poller: NodeJS.Timeout | null = null;
-  let polling = false;
   const warnedDomains = new Set<string>();
 
-  const versionKey = () => `${engine().keyPrefix()}:sending-domains:version`;
-
-  /** The change counter in Redis, or null when Redis cannot be asked (then FULL_RELOAD_MS applies). */
-  const readVersion = async (): Promise<string | null> => {
-    try {
-      return await engine().redis().get(versionKey());
-    } catch {
-      return null;
-    }
-  };
-
   const load = async () => {
-    const version = await readVersion();
     const rows = await repository.findAll();
     const box = secrets();
     const next = new Map<string, DkimSigning>();
@@ -112,62 +88,15 @@ const sendingDomains = ({ strapi }: { strapi: Core.Strapi }) => {
       }
     }
     signings = next;
-    loaded = true;
-    loadedAt = Date.now();
-    loadedVersion = version;
   };
 
-  const reload = (): Promise<void> => {
-    const next = loads.catch(() => undefined).then(load);
-    loads = next;
-    return next;
-  };
-
-  /** Reloads in the background; a failure keeps the current map (and says so). */
-  const reloadSoon = () => {
-    reload().catch((error: Error) => warn(`reloading failed: ${error.message}`));
-  };
-
-  /** After a change here: this node reloads now, the others at their next poll. */
-  const changed = async () => {
-    try {
-      await engine().redis().incr(versionKey());
-    } catch (error) {
-      warn(
-        `announcing a change failed (${(error as Error).message}); other nodes see it within ${FULL_RELOAD_MS / 1000} s`
-      );
-    }
-    // Committed already: a failed reload is retried by the poll rather than failing the request.
-    await reload().catch((error: Error) => warn(`reloading failed: ${error.message}`));
-  };
-
-  const engineRunning = () => {
-    try {
-      engine().get();
-      return true;
-    } catch {
-      return false;
-    }
-  };
-
-  const poll = async () => {
-    if (polling) return;
-    if (!engineRunning()) {
-      // The engine stopped (shutdown): so does the poll; signer() starts it again with the engine.
-      if (poller) clearInterval(poller);
-      poller = null;
-      return;
-    }
-    polling = true;
-    try {
-      const version = await readVersion();
-      if (version !== loadedVersion || Date.now() - loadedAt > FULL_RELOAD_MS) await reload();
-    } catch (error) {
-      if (engineRunning()) warn(`reloading failed: ${(error as Error).message}`);
-    } finally {
-      polling = false;
-    }
-  };
+  const reloads = createVersionedReload({
+    versionKey: () => `${engine().keyPrefix()}:sending-domains:version`,
+    redis: () => engine().redis(),
+    running: () => engine().isRunning(),
+    load,
+    warn,
+  });
 
   const requireDomain = async (documentId: string): Promise<SendingDomainEntity> => {
     const row = await repository.findOne(documentId);
@@ -238,14 +167,14 @@ const sendingDomains = ({ strapi }: { strapi: Core.Strapi }) => {
 
   /** The DKIM options for mail From this address (its domain's, or a parent domain's), or null: unsigned. */
   const dkimFor = (fromAddress: string): DkimSigning | null => {
-    if (!loaded) {
+    if (!reloads.loaded()) {
       // Only before the first load finished (the engine's first message can race it at boot).
-      reloadSoon();
+      reloads.reloadSoon();
       if (!warnedEarly) warn(`a message From ${fromAddress} went out before the sending domains were loaded: unsigned`);
       warnedEarly = true;
       return null;
     }
-    if (!poller && Date.now() - loadedAt > FULL_RELOAD_MS) reloadSoon();
+    if (reloads.staleWithoutPoll()) reloads.reloadSoon();
     if (signings.size === 0) return null;
     const domain = domainOfAddress(fromAddress);
     if (!domain) return null;
@@ -290,14 +219,14 @@ const sendingDomains = ({ strapi }: { strapi: Core.Strapi }) => {
           keySource: generate ? 'generated' : 'imported',
         });
       });
-      await changed();
+      await reloads.changed();
       return toDto(created);
     },
 
     async delete(documentId: string): Promise<void> {
       await requireDomain(documentId);
       await repository.delete(documentId);
-      await changed();
+      await reloads.changed();
     },
 
     /** The DNS records to publish for a domain and, unless `check=false`, what DNS says of each. */
@@ -329,11 +258,7 @@ const sendingDomains = ({ strapi }: { strapi: Core.Strapi }) => {
      * domains now and keeps them current while the engine runs (see the top of this file).
      */
     signer(): (fromAddress: string) => DkimSigning | null {
-      reloadSoon();
-      if (!poller) {
-        poller = setInterval(() => void poll(), POLL_MS);
-        poller.unref();
-      }
+      reloads.start();
       return dkimFor;
     },
 
@@ -341,7 +266,7 @@ const sendingDomains = ({ strapi }: { strapi: Core.Strapi }) => {
 
     /** Waits for the loads asked for so far (tests, and callers that just changed a domain). */
     async ready(): Promise<void> {
-      await loads;
+      await reloads.ready();
     },
 
     /**
@@ -359,7 +284,7 @@ const sendingDomains = ({ strapi }: { strapi: Core.Strapi }) => {
         });
         reencrypted += 1;
       }
-      if (reencrypted > 0) await changed();
+      if (reencrypted > 0) await reloads.changed();
       return { checked: rows.length, reencrypted };
     },
   };
