@@ -222,5 +222,21 @@ describe('campaign segment routing', () => {
     expect(start.status).toBe(400);
     expect(fieldErrors(start.body)).toEqual({ 'segmentRouting.routes.0.group': 'does not exist' });
     expect((await api.get(`/multi-smtp/campaigns/${orphaned.documentId}`)).body.data.status).toBe('draft');
+
+    // A scheduled (or sending, or paused) campaign's segment group cannot be deleted under it.
+    const kept = (await api.post('/multi-smtp/groups', { name: 'Kept', slug: 'segment-kept' })).body.data.documentId as string;
+    const scheduled = await createCampaign(
+      api,
+      readyCampaign([list], { name: 'Scheduled segments', group: main, segmentRouting: { attribute: 'region', routes: [{ value: 'eu', group: kept }] } })
+    );
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    expect((await campaignAction(api, scheduled.documentId, 'schedule', { scheduledAt: later })).status).toBe('scheduled');
+    const refused = await api.delete(`/multi-smtp/groups/${kept}`);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.message).toBe(
+      'The segment routing of campaign(s) Scheduled segments sends through this group; finish, cancel or change them first'
+    );
+    expect((await campaignAction(api, scheduled.documentId, 'cancel')).status).toBe('cancelled');
+    expect((await api.delete(`/multi-smtp/groups/${kept}`)).status).toBe(204);
   }, 60_000);
 });

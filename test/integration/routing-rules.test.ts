@@ -238,6 +238,30 @@ describe('routing rules', () => {
     expect((await api.get(`/multi-smtp/routing-rules/${catchAll}`)).status).toBe(404);
   });
 
+  it('refuses to delete a group or a server a rule sends to, naming the rule, until the rule is gone', async () => {
+    const spare = await api.post('/multi-smtp/groups', { name: 'Spare', slug: 'spare', strategy: 'weighted' });
+    expect(spare.status).toBe(201);
+    const server = await api.post('/multi-smtp/servers', { name: 'spare-server', host: sinks.main.host, port: sinks.main.port, security: 'none', group: groups.main });
+    expect(server.status).toBe(201);
+    const toGroup = await createRule({ name: 'To spare', conditions: { tags: ['spare'] }, target: { kind: 'group', id: spare.body.data.documentId } });
+    const toServer = await createRule({ name: 'To spare server', conditions: { tags: ['spare-server'] }, target: { kind: 'server', id: server.body.data.documentId } });
+
+    const groupRefused = await api.delete(`/multi-smtp/groups/${spare.body.data.documentId}`);
+    expect(groupRefused.status).toBe(400);
+    expect(groupRefused.body.error.message).toBe('This group is the target of routing rule(s): To spare; change or delete them first');
+    const serverRefused = await api.delete(`/multi-smtp/servers/${server.body.data.documentId}`);
+    expect(serverRefused.status).toBe(400);
+    expect(serverRefused.body.error.message).toBe('This server is the target of routing rule(s): To spare server; change or delete them first');
+    // Nothing was deleted.
+    expect((await api.get(`/multi-smtp/groups/${spare.body.data.documentId}`)).status).toBe(200);
+    expect((await api.get(`/multi-smtp/servers/${server.body.data.documentId}`)).status).toBe(200);
+
+    expect((await api.delete(`/multi-smtp/routing-rules/${toGroup}`)).status).toBe(204);
+    expect((await api.delete(`/multi-smtp/routing-rules/${toServer}`)).status).toBe(204);
+    expect((await api.delete(`/multi-smtp/groups/${spare.body.data.documentId}`)).status).toBe(204);
+    expect((await api.delete(`/multi-smtp/servers/${server.body.data.documentId}`)).status).toBe(204);
+  });
+
   it('answers 403 to a role without the routing actions', async () => {
     const reader = asAdmin(app, await app.createAdmin([ACTIONS.routingRead]));
     expect((await reader.get('/multi-smtp/routing-rules')).status).toBe(200);

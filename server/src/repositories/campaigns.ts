@@ -50,6 +50,18 @@ export const createCampaignRepository = (strapi: Core.Strapi) => {
   const rows = () => strapi.db.query(CAMPAIGN_UID as never);
 
   return {
+    /** Campaigns in these statuses whose segment routing sends a part of the audience through the group. */
+    async findSegmentRoutedTo(groupDocumentId: string, statuses: readonly CampaignStatus[]): Promise<Pick<CampaignEntity, 'documentId' | 'name'>[]> {
+      // segmentRouting is JSON: a handful of live campaigns, filtered here rather than in SQL.
+      const live = (await documents().findMany({ filters: { status: { $in: [...statuses] } }, fields: ['name', 'segmentRouting'] })) as Pick<
+        CampaignEntity,
+        'documentId' | 'name' | 'segmentRouting'
+      >[];
+      return live
+        .filter((campaign) => campaign.segmentRouting?.routes?.some((route) => route.group === groupDocumentId))
+        .map(({ documentId, name }) => ({ documentId, name }));
+    },
+
     async findPage(params: { filters: Record<string, unknown>; sort: string; start: number; limit: number }): Promise<Page<CampaignEntity>> {
       const [results, total] = await Promise.all([
         documents().findMany({ ...params, populate }),

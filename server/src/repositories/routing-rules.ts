@@ -31,6 +31,11 @@ export const createRoutingRuleRepository = (strapi: Core.Strapi) => {
       return documents().findMany({ sort: ['position:asc', 'name:asc'] });
     },
 
+    /** The rules that send to this group or server (a delete is refused while there are any). */
+    findTargeting(targetKind: RoutingRuleEntity['targetKind'], targetId: string): Promise<RoutingRuleEntity[]> {
+      return documents().findMany({ filters: { targetKind: { $eq: targetKind }, targetId: { $eq: targetId } }, sort: ['position:asc'] });
+    },
+
     findOne(documentId: string): Promise<RoutingRuleEntity | null> {
       return documents().findOne({ documentId });
     },

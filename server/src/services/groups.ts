@@ -8,7 +8,9 @@ import {
   updateGroupSchema,
   type SmtpGroup,
 } from '../../../shared/contracts/groups';
+import { createCampaignRepository } from '../repositories/campaigns';
 import { createGroupRepository } from '../repositories/groups';
+import { createRoutingRuleRepository } from '../repositories/routing-rules';
 import { createServerRepository } from '../repositories/servers';
 import type { GroupEntity } from '../repositories/types';
 import { fieldError, parseInput } from '../utils/validation';
@@ -30,6 +32,8 @@ export const formsFallbackCycle = (links: Map<string, string | null>, start: str
 const groups = ({ strapi }: { strapi: Core.Strapi }) => {
   const repository = createGroupRepository(strapi);
   const serverRepository = createServerRepository(strapi);
+  const ruleRepository = createRoutingRuleRepository(strapi);
+  const campaignRepository = createCampaignRepository(strapi);
 
   const requireGroup = async (documentId: string): Promise<GroupEntity> => {
     const group = await repository.findOne(documentId);
@@ -90,7 +94,10 @@ const groups = ({ strapi }: { strapi: Core.Strapi }) => {
       });
     },
 
-    /** Refuses to delete a group that still routes mail: the default, one with servers, or someone's fallback. */
+    /**
+     * Refuses to delete a group that still routes mail: the default, one with servers, someone's
+     * fallback, a routing rule's target, or a route of a scheduled or sending campaign's segments.
+     */
     async delete(documentId: string): Promise<void> {
       const group = await requireGroup(documentId);
       if (group.isDefault) {
@@ -104,6 +111,19 @@ const groups = ({ strapi }: { strapi: Core.Strapi }) => {
       if (users.length > 0) {
         throw new errors.ApplicationError(
           `This group is the fallback of: ${users.map((user) => user.name).join(', ')}; change their fallback first`
+        );
+      }
+      const rules = await ruleRepository.findTargeting('group', documentId);
+      if (rules.length > 0) {
+        throw new errors.ApplicationError(
+          `This group is the target of routing rule(s): ${rules.map((rule) => rule.name).join(', ')}; change or delete them first`
+        );
+      }
+      // A campaign under way would fail on its next page for the missing route (a draft is checked when it starts).
+      const campaigns = await campaignRepository.findSegmentRoutedTo(documentId, ['scheduled', 'sending', 'paused']);
+      if (campaigns.length > 0) {
+        throw new errors.ApplicationError(
+          `The segment routing of campaign(s) ${campaigns.map((campaign) => campaign.name).join(', ')} sends through this group; finish, cancel or change them first`
         );
       }
       await repository.delete(documentId);

@@ -12,6 +12,7 @@ import {
 } from '../../../shared/contracts/servers';
 import type { SmtpEndpoint } from '../engine/smtp-probe';
 import { createGroupRepository } from '../repositories/groups';
+import { createRoutingRuleRepository } from '../repositories/routing-rules';
 import { createServerRepository } from '../repositories/servers';
 import type { ImapMailboxEntity, ServerEntity } from '../repositories/types';
 import { getService } from '../utils/get-service';
@@ -24,6 +25,7 @@ type ImapMailboxInput = z.output<typeof imapMailboxSchema>;
 const servers = ({ strapi }: { strapi: Core.Strapi }) => {
   const repository = createServerRepository(strapi);
   const groups = createGroupRepository(strapi);
+  const ruleRepository = createRoutingRuleRepository(strapi);
   const secrets = () => getService(strapi, 'runtime').secrets();
 
   const requireServer = async (documentId: string): Promise<ServerEntity> => {
@@ -134,8 +136,15 @@ const servers = ({ strapi }: { strapi: Core.Strapi }) => {
       });
     },
 
+    /** Refuses to delete a server a routing rule sends to (its mail would silently go elsewhere). */
     async delete(documentId: string): Promise<void> {
       await requireServer(documentId);
+      const rules = await ruleRepository.findTargeting('server', documentId);
+      if (rules.length > 0) {
+        throw new errors.ApplicationError(
+          `This server is the target of routing rule(s): ${rules.map((rule) => rule.name).join(', ')}; change or delete them first`
+        );
+      }
       await repository.delete(documentId);
     },
 
