@@ -113,4 +113,18 @@ describe('server groups admin API', () => {
     expect(fieldError?.message).toMatch(reason);
     expect((await api.get('/multi-smtp/groups')).body.meta.pagination.total).toBe(before);
   });
+
+  // Last: it empties the groups. Nodes booting together on an empty database each run the bootstrap's
+  // ensureDefaultGroup at the same moment; three calls at once stand for three nodes.
+  it('leaves exactly one default group when several nodes boot on an empty database at once', async () => {
+    const groups = app.strapi.db.query('plugin::multi-smtp.group' as never);
+    await groups.deleteMany({ where: {} } as never);
+    const service = app.strapi.plugin('multi-smtp').service('groups');
+    await Promise.all([service.ensureDefaultGroup(), service.ensureDefaultGroup(), service.ensureDefaultGroup()]);
+    const list = await api.get('/multi-smtp/groups');
+    expect(list.body.data).toEqual([expect.objectContaining({ slug: 'default', isDefault: true })]);
+    // And a node booting later adds none.
+    await service.ensureDefaultGroup();
+    expect((await api.get('/multi-smtp/groups')).body.meta.pagination.total).toBe(1);
+  });
 });

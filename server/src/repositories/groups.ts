@@ -42,6 +42,11 @@ export const createGroupRepository = (strapi: Core.Strapi) => {
       return documents().findFirst({ filters });
     },
 
+    /** Every group with this slug, oldest first (two only after a race: see ensureDefaultGroup). */
+    findAllWithSlug(slug: string): Promise<GroupRefEntity[]> {
+      return documents().findMany({ filters: { slug: { $eq: slug } }, fields: ['name', 'slug'], sort: 'id:asc' });
+    },
+
     /** Every group's id and fallback, to check a new fallback link for cycles. */
     async fallbackLinks(): Promise<Map<string, string | null>> {
       const rows: GroupEntity[] = await documents().findMany({

@@ -138,7 +138,18 @@ const groups = ({ strapi }: { strapi: Core.Strapi }) => {
     /** On a fresh install, one default group so servers can be added and mail routed at once. */
     async ensureDefaultGroup(): Promise<void> {
       if ((await repository.count()) > 0) return;
-      await repository.create({ name: 'Default', slug: 'default', strategy: 'weighted', isDefault: true });
+      // Nodes booting together on an empty database race here. Strapi checks the slug's uniqueness
+      // before inserting (not in the database): a node that finds another's group there is done, and
+      // when both inserted, the first created stays and the others remove their own.
+      let mine: GroupEntity;
+      try {
+        mine = await repository.create({ name: 'Default', slug: 'default', strategy: 'weighted', isDefault: true });
+      } catch (error) {
+        if (error instanceof errors.ValidationError && (await repository.findBySlug('default'))) return;
+        throw error;
+      }
+      const created = await repository.findAllWithSlug('default');
+      if (created.length > 1 && created[0]!.documentId !== mine.documentId) await repository.delete(mine.documentId);
     },
   };
 };
