@@ -174,6 +174,31 @@ describe('campaign segment routing', () => {
     expect(done).toMatchObject({ totalRecipients: 5, queuedCount: 3, sentCount: 3, skippedCount: 2, failedCount: 0 });
   }, 120_000);
 
+  it("test-sends through the group of the chosen subscriber's segment, as the campaign would", async () => {
+    const list = (await createList(api, 'Test sends')).documentId;
+    const euReader = (await createSubscriber(api, { email: 'eu-reader@example.com', lists: [list], attributes: { region: 'EU' } })).documentId;
+    const campaign = await createCampaign(
+      api,
+      readyCampaign([list], { name: 'Segment test send', group: main, segmentRouting: { attribute: 'region', routes: [{ value: 'eu', group: eu }], otherwise: 'skip' } })
+    );
+    const sendTest = async (body: object) => {
+      const response = await api.post(`/multi-smtp/campaigns/${campaign.documentId}/test-send`, body);
+      expect(response.status).toBe(200);
+      expect(response.body.data.results[0]).toMatchObject({ accepted: true });
+      return response.body.data.results[0].messageId as string;
+    };
+    const at = (sink: TestSmtpServer, id: string) => sink.messages.some((message) => message.headers['x-multi-smtp-id'] === id);
+
+    const bySubscriber = await sendTest({ to: ['qa-eu@example.com'], subscriberId: euReader });
+    const bySample = await sendTest({ to: ['qa-sample@example.com'], sampleData: { name: 'Sam', attributes: { region: ' eu ' } } });
+    // Outside every segment (the campaign would skip them): a test still goes out, through the campaign's group.
+    const outside = await sendTest({ to: ['qa-none@example.com'], sampleData: { name: 'Nat', attributes: { region: 'apac' } } });
+    expect(at(euSink, bySubscriber)).toBe(true);
+    expect(at(euSink, bySample)).toBe(true);
+    expect(at(mainSink, outside)).toBe(true);
+    expect(at(euSink, outside)).toBe(false);
+  });
+
   it('refuses bad segment routing with a 400 naming the field, and clears it with null', async () => {
     const list = (await createList(api, 'Checks')).documentId;
     const attempt = async (segmentRouting: unknown) => {

@@ -40,7 +40,9 @@ import {
   type CampaignCounts,
   type ProgressSample,
 } from '../engine/campaign-progress';
+import { NO_SEGMENT } from '../engine/fan-out';
 import type { OutgoingMessageInput } from '../engine/message';
+import { segmentMatcher } from '../engine/segments';
 import { MessageValidationError } from '../engine/sending-engine';
 import { createTemplateEngine, TemplateError, validateTemplate, type CampaignContent, type RecipientData } from '../engine/template';
 import { createCampaignRepository, type CampaignEntity } from '../repositories/campaigns';
@@ -233,6 +235,19 @@ const campaigns = ({ strapi }: { strapi: Core.Strapi }) => {
       }
     }
     if (missing.length) throwFieldErrors(missing);
+  };
+
+  /**
+   * The slug of the group a recipient's segment sends through (as the real send would route them),
+   * or null for the campaign's own group: no segment routing, or no route for these attributes (a
+   * test send goes out even when the campaign would skip the recipient).
+   */
+  const segmentGroupOf = async (routing: SegmentRouting | null | undefined, attributes: Record<string, unknown> | undefined): Promise<string | null> => {
+    if (!routing) return null;
+    await checkSegmentGroups(routing);
+    const index = segmentMatcher(routing)(attributes);
+    const route = index === null || index === NO_SEGMENT ? undefined : routing.routes[index];
+    return route ? ((await groupRepository.findOne(route.group))?.slug ?? null) : null;
   };
 
   /**
@@ -481,7 +496,8 @@ const campaigns = ({ strapi }: { strapi: Core.Strapi }) => {
 
     /**
      * Sends the campaign to test addresses now, one message each, rendered with a subscriber's data
-     * or sample data, through the campaign's group or a chosen server. The subject starts with
+     * or sample data, through a chosen server, else the group that data's segment routes to, else the
+     * campaign's group. The subject starts with
      * "[Test] "; headers are those of real campaign mail. Not counted in the campaign's figures.
      */
     async testSend(documentId: string, input: unknown): Promise<TestSendResponse> {
@@ -497,7 +513,8 @@ const campaigns = ({ strapi }: { strapi: Core.Strapi }) => {
       const recipient = await recipientFor(subscriberId, sampleData, { email: to[0]!, name: null, attributes: {} });
       const unsubscribe = getService(strapi, 'unsubscribe');
       const engine = engineService().get();
-      const options = { group: server ? undefined : campaign.group?.slug, server, source: 'campaign-test' };
+      const group = server ? undefined : ((await segmentGroupOf(campaign.segmentRouting, recipient.data.attributes)) ?? campaign.group?.slug);
+      const options = { group, server, source: 'campaign-test' };
 
       // Rendered first, so a template that fails for this data sends nothing at all.
       const messages = to.map((address) => {
