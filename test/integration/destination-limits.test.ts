@@ -108,7 +108,7 @@ describe('per-destination limits across two processes', () => {
             text: 'x',
           }
     );
-    const queued = await mailer.sendBulk(messages, { group: 'to-gmail-per-minute' });
+    const queued = await mailer.sendBulk(messages, { group: 'to-gmail-per-minute', priority: 3 });
     const gmailIds = queued.filter((_, index) => index % 2 === 0).map((entry) => entry.id);
 
     const toGmail = () => minuteSink.messages.filter((message) => message.to[0]!.endsWith('@gmail.com'));
@@ -131,6 +131,11 @@ describe('per-destination limits across two processes', () => {
     }[];
     const reasons = heldEntries.flatMap((entry) => entry.decision.skips.map((skip) => skip.reason));
     expect(reasons).toContain(`destination gmail: ${GMAIL_PER_MINUTE}/min reached`);
+    // Each held message waits in a job of its own, with the priority it was sent with.
+    const queue = app.strapi.plugin('multi-smtp').service('engine').get().queue as { getJob(id: string): Promise<{ opts: { priority?: number } } | undefined> };
+    const ownJobs = (await Promise.all(gmailIds.map((id) => queue.getJob(id)))).filter((entry) => entry !== undefined);
+    expect(ownJobs).toHaveLength(50 - GMAIL_PER_MINUTE);
+    for (const entry of ownJobs) expect(entry!.opts.priority).toBe(3);
     expect(new Set(minuteSink.messages.map((message) => message.to[0])).size).toBe(minuteSink.messages.length);
     expect(minuteSink.peakInFlightTo('gmail.com')).toBeGreaterThanOrEqual(1);
     expect(minuteSink.peakInFlightTo('gmail.com')).toBeLessThanOrEqual(GMAIL_CONNECTIONS);

@@ -1082,6 +1082,8 @@ export const createSendingEngine = (options: EngineOptions) => {
     };
     /** Not sent, and waiting with the batch for the group's quota. */
     const waiting: MessageRecord[] = [];
+    /** A message that goes on alone (a retry, a destination hold) keeps its batch's place in the queue. */
+    const sameRank = { priority: job.opts.priority || undefined };
     const handleOne = async (record: MessageRecord) => {
       // A worker shutting down finishes what it started and hands the rest of the batch back at once.
       if (stopping && !stop.current) stopAt('hold', clock());
@@ -1098,13 +1100,13 @@ export const createSendingEngine = (options: EngineOptions) => {
         }
         // Queued before it is marked: a crash in between leaves it to the batch's rerun as well; the
         // first to send it finishes it, and the other then finds it final.
-        await queue.add(QUEUE_NAME, { id: record.id }, { ...jobOptions(record.id, {}, backoffMs), attempts: retryAttempts - 1 });
+        await queue.add(QUEUE_NAME, { id: record.id }, { ...jobOptions(record.id, sameRank, backoffMs), attempts: retryAttempts - 1 });
         await setDeferred(record, true);
         return;
       }
       if (handled.kind === 'destination') {
         // Its own delayed job (no attempt used): the batch's other messages go on now.
-        await queue.add(QUEUE_NAME, { id: record.id }, jobOptions(record.id, {}, handled.until - clock()));
+        await queue.add(QUEUE_NAME, { id: record.id }, jobOptions(record.id, sameRank, handled.until - clock()));
         await setDeferred(record, true);
         return;
       }
