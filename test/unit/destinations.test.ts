@@ -5,6 +5,7 @@ import {
   createDestinationMap,
   providerOfMx,
   SHIPPED_PROVIDERS,
+  type MxRecord,
   type MxResolver,
 } from '../../server/src/engine/destinations';
 import { destinationLimitsSchema } from '../../shared/contracts/destinations';
@@ -97,6 +98,25 @@ describe('recipient domain -> provider', () => {
     expect(slow.destinationOf('slow.test')).toBe('slow.test');
     await slow.settled();
     expect(slow.destinationOf('slow.test')).toBe('slow.test');
+  });
+
+  it('runs at most maxConcurrentLookups lookups at once; a domain asked for meanwhile is looked up when next asked', async () => {
+    const asked: string[] = [];
+    const answers = new Map<string, (records: MxRecord[]) => void>();
+    const resolveMx: MxResolver = (domain) => {
+      asked.push(domain);
+      return new Promise((resolve) => answers.set(domain, resolve));
+    };
+    const map = createDestinationMap({ resolveMx, maxConcurrentLookups: 2 });
+    for (const domain of ['a.test', 'b.test', 'c.test', 'd.test']) expect(map.destinationOf(domain)).toBe(domain);
+    expect(asked).toEqual(['a.test', 'b.test']);
+    answers.get('a.test')!([{ exchange: 'aspmx.l.google.com', priority: 1 }]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(map.destinationOf('a.test')).toBe('gmail');
+    // A lookup is free again: c.test, asked again, is looked up now; d.test waits for another.
+    map.destinationOf('c.test');
+    map.destinationOf('d.test');
+    expect(asked).toEqual(['a.test', 'b.test', 'c.test']);
   });
 
   it('reads an MX answer: a null MX or none gives nothing; a provider suffix wins over the preferred host', () => {

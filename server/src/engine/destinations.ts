@@ -88,6 +88,12 @@ export interface DestinationMapOptions {
   failureCacheMs?: number;
   /** Domains cached at most; the oldest are dropped beyond it. Default 10,000. */
   maxCached?: number;
+  /**
+   * Lookups under way at most. A domain asked for while this many are pending stands for itself and
+   * is looked up when next asked with a lookup free: a campaign's first page to thousands of new
+   * domains does not fire thousands of DNS queries at once. Default 16.
+   */
+  maxConcurrentLookups?: number;
   clock?: () => number;
 }
 
@@ -95,6 +101,7 @@ const DEFAULT_LOOKUP_TIMEOUT_MS = 2000;
 const DEFAULT_CACHE_MS = 3600_000;
 const DEFAULT_FAILURE_CACHE_MS = 300_000;
 const DEFAULT_MAX_CACHED = 10_000;
+const DEFAULT_MAX_CONCURRENT_LOOKUPS = 16;
 
 /** The last two labels of a host name: `mx1.mailhost.example` -> `mailhost.example`. No public suffix list: a grouping key only. */
 const parentDomainOf = (host: string) => host.split('.').slice(-2).join('.');
@@ -133,9 +140,10 @@ export const createDestinationMap = (options: DestinationMapOptions = {}) => {
   /** Looked-up domains: the provider key (null: no answer, the domain stands for itself) until `expires`. */
   const looked = new Map<string, { key: string | null; expires: number }>();
   const pending = new Map<string, Promise<void>>();
+  const maxConcurrentLookups = options.maxConcurrentLookups ?? DEFAULT_MAX_CONCURRENT_LOOKUPS;
 
   const lookUp = (domain: string) => {
-    if (!resolveMx || pending.has(domain)) return;
+    if (!resolveMx || pending.has(domain) || pending.size >= maxConcurrentLookups) return;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error('MX lookup timed out')), lookupTimeoutMs);
