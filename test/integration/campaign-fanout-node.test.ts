@@ -8,7 +8,7 @@ import { deleteKeys, redisTestPrefix, testRedis } from '../helpers/redis';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-servers';
 import { startWorkerCommand, type WorkerCommand } from '../helpers/strapi-process';
 import { asAdmin, startStrapi, type TestStrapi } from '../helpers/strapi';
-import { sleep } from '../helpers/wait';
+import { sleep, waitFor } from '../helpers/wait';
 
 /**
  * `campaigns.fanOut: true` on a node whose queue worker is off: that node reads the audience and
@@ -96,9 +96,11 @@ describe('campaign fan-out on a node without queue workers', () => {
     expect(first.subject).toBe('Hello Reader 7');
     expect(first.html).toContain(`${PUBLIC_URL}/`);
 
-    // The fan-out ran here, on the node without queue workers, from start to end.
-    const finished = reports.filter((report) => report.campaignId === campaign && report.outcome === 'done');
-    expect(finished).toHaveLength(1);
+    // The fan-out ran here, on the node without queue workers, from start to end. Its report comes a
+    // moment after the campaign shows completed (the task's last writes and lock release come first).
+    const finishedReports = () => reports.filter((report) => report.campaignId === campaign && report.outcome === 'done');
+    await waitFor('the fan-out task to report done', () => finishedReports().length > 0, 10_000);
+    expect(finishedReports()).toHaveLength(1);
     expect(reports.filter((report) => report.campaignId === campaign).reduce((sum, report) => sum + report.stats.queued, 0)).toBe(RECIPIENTS);
     expect(worker.output()).not.toMatch(/error/i);
 
