@@ -626,10 +626,10 @@ export const createSendingEngine = (options: EngineOptions) => {
   const earlierKnown = (a: KnownFree | null, b: KnownFree | null) => (!a ? b : !b ? a : b.until < a.until ? b : a);
 
   /** The earliest moment a server the message may use frees up, from this process's view; null if none is known. */
-  const knownFreeAt = (directory: Directory, record: MessageRecord, byServer: Map<string, ServerHealth>, now: number) => {
+  const knownFreeAt = (directory: Directory, record: MessageRecord, byServer: Map<string, ServerHealth>, now: number, barred: ReadonlySet<string>) => {
     let best: KnownFree | null = null;
     for (const id of serversOf(directory, record)) {
-      if (!directory.servers.get(id)?.enabled) continue;
+      if (!directory.servers.get(id)?.enabled || barred.has(id)) continue;
       const quotaUntil = exhaustedUntil.get(id);
       const suspendedUntil = byServer.get(id)?.suspendedUntil ?? 0;
       const until = Math.max(quotaUntil, suspendedUntil);
@@ -764,6 +764,8 @@ export const createSendingEngine = (options: EngineOptions) => {
     // Servers that may not send its From domain count as tried: never chosen for it.
     const refused = passOverByFromDomain(record, directory, tried);
     if (refused) return refused;
+    /** Never usable for this message (its From domain): their freeing is no reason to look again. */
+    const barred: ReadonlySet<string> = new Set(tried);
     noteIneligible(record, directory, byServer, clock());
     let earliestFree = Number.POSITIVE_INFINITY;
     let waitReason: 'quota' | 'suspended' | 'no-server' = 'no-server';
@@ -781,7 +783,7 @@ export const createSendingEngine = (options: EngineOptions) => {
 
     for (let round = 0; round < MAX_SERVERS_PER_RUN; round += 1) {
       const now = clock();
-      knownAtRouting = earlierKnown(knownAtRouting, knownFreeAt(directory, record, byServer, now));
+      knownAtRouting = earlierKnown(knownAtRouting, knownFreeAt(directory, record, byServer, now, barred));
       const lookup = groupLookup(directory, byServer, now);
       let candidates: string[];
       if (record.meta.serverId) {
@@ -893,7 +895,7 @@ export const createSendingEngine = (options: EngineOptions) => {
     const now = clock();
     // The router also skips servers on what this process already knows (quota spent, suspended):
     // the wait ends when the first of all of them frees, tried or skipped.
-    const earliestKnown = earlierKnown(knownAtRouting, knownFreeAt(directory, record, byServer, now));
+    const earliestKnown = earlierKnown(knownAtRouting, knownFreeAt(directory, record, byServer, now, barred));
     // One that has freed meanwhile is worth another look straight away.
     const known = earliestKnown && { ...earliestKnown, until: Math.max(earliestKnown.until, now + 1) };
     // Server trouble: retried after the backoff (30 s by default), unless another server was passed
@@ -910,7 +912,7 @@ export const createSendingEngine = (options: EngineOptions) => {
     // A suspension may be lifted early (resume, a protection alert lifted): look again at least this often.
     if (wait.reason === 'suspended') wait.until = Math.min(wait.until, now + SUSPENDED_RECHECK_MS);
     // A short wait ends early when this process frees a connection to one of them (handle()).
-    wait.servers = serversOf(directory, record);
+    wait.servers = new Set([...serversOf(directory, record)].filter((id) => !barred.has(id)));
     // Held by a destination limit on some server: other mail may still go there now, so this one
     // waits on its own rather than holding back its batch.
     if (heldByDestination) wait.reason = 'destination';
