@@ -284,6 +284,42 @@ describe('SMTP threads', () => {
     expect(workers.map((worker) => worker.threadId)).toEqual([-1, -1]);
   });
 
+  it('wakes a send waiting for a connection of its servers when one is put back or closed, not for other servers', async () => {
+    const freed: string[] = [];
+    const connections = createConnectionPool({
+      timeouts: TIMEOUTS,
+      idleMs: 60_000,
+      releaseLease: async () => undefined,
+      renewLeases: async () => [],
+      renewEveryMs: 60_000,
+      threads: 0,
+      onFreed: (serverId) => freed.push(serverId),
+    });
+    const endpoint = { host: '127.0.0.1', port: 9, security: 'none', tlsRejectUnauthorized: true, username: null, password: null } as const;
+    const a = connections.open({ id: 'a', version: 'v1', endpoint } as ServerConfig, 'lease-a');
+    const b = connections.open({ id: 'b', version: 'v1', endpoint } as ServerConfig, 'lease-b');
+    const woken: string[] = [];
+    const waitingForA = connections.whenFreed(new Set(['a']), 60_000).then(() => woken.push('a'));
+    const waitingForB = connections.whenFreed(new Set(['b']), 60_000).then(() => woken.push('b'));
+
+    connections.putBack(b);
+    await waitingForB;
+    expect(woken).toEqual(['b']);
+    expect(freed).toEqual(['b']);
+
+    // Closed (server trouble): woken once its lease is returned.
+    await connections.discard(a);
+    await waitingForA;
+    expect(woken).toEqual(['b', 'a']);
+    expect(freed).toEqual(['b', 'a']);
+
+    // Nothing freed: the wait ends at its time.
+    const started = Date.now();
+    await connections.whenFreed(new Set(['a']), 30);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(25);
+    await connections.closeAll();
+  });
+
   it('threads: 0 sends on the main thread', async () => {
     const server = await start();
     const connections = createConnectionPool({
