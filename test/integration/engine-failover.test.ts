@@ -99,6 +99,35 @@ describe('failover and server health', () => {
     }
   });
 
+  it('sends the mail waiting for a suspended server as soon as it is resumed, single messages and batches alike', async () => {
+    const sink = await startSmtpServer();
+    try {
+      const group = (await api.post('/multi-smtp/groups', { name: 'Paused', slug: 'paused', strategy: 'weighted' })).body.data.documentId;
+      const added = await api.post('/multi-smtp/servers', { name: 'only', host: '127.0.0.1', port: sink.port, security: 'none', fromAddress: 'f@example.com', group });
+      const serverId = added.body.data.documentId as string;
+      expect((await api.post(`/multi-smtp/servers/${serverId}/suspend`, { minutes: 30, reason: 'maintenance' })).status).toBe(200);
+      const mailer = app.strapi.plugin('multi-smtp').service('mailer');
+      const single = await mailer.send({ to: 'wait-1@example.com', subject: 'waits', text: 'x' }, { group: 'paused' });
+      const bulk = await mailer.sendBulk(
+        Array.from({ length: 5 }, (_, index) => ({ to: `wait-b${index}@example.com`, subject: 'waits', text: 'x' })),
+        { group: 'paused' }
+      );
+      const ids = [single.id, ...bulk.map((entry: { id: string }) => entry.id)];
+      await waitFor('the mail deferred', async () => (await Promise.all(ids.map((id) => mailer.status(id)))).every((entry) => entry?.status === 'deferred'));
+      await sleep(500);
+      expect(sink.messages).toHaveLength(0);
+
+      const resumedAt = Date.now();
+      expect((await api.post(`/multi-smtp/servers/${serverId}/resume`)).status).toBe(200);
+      // Without the wake-up it would look again only after its recheck (60 s).
+      await waitFor('the waiting mail delivered', () => sink.messages.length >= ids.length, 15_000);
+      console.log(`[failover] mail waiting for a suspended server delivered ${Date.now() - resumedAt} ms after the resume`);
+      expect(new Set(sink.messages.map((message) => message.headers['x-multi-smtp-id']))).toEqual(new Set(ids));
+    } finally {
+      await sink.close();
+    }
+  });
+
   it('suspends at once a server that refuses authentication (535), and sends through the others', async () => {
     const authSink = await startSmtpServer({ auth: { username: 'u', password: 'right' } });
     try {

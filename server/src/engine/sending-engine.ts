@@ -190,6 +190,9 @@ export interface DkimSigning {
   headerFieldNames?: string;
 }
 
+/** Why a message waits: a quota or busy connections, suspended servers, none at all, or a destination limit. */
+type RunWaitReason = 'quota' | 'suspended' | 'no-server' | 'destination';
+
 /** What a delivery run ended with. */
 type RunResult =
   | { kind: 'final'; status: 'sent' | 'failed' | 'bounced' }
@@ -197,7 +200,7 @@ type RunResult =
   | {
       kind: 'wait';
       until: number;
-      reason: 'quota' | 'suspended' | 'no-server' | 'destination';
+      reason: RunWaitReason;
       /** The servers whose freed connection is worth another look before `until`. */
       servers?: ReadonlySet<string>;
     };
@@ -940,7 +943,7 @@ export const createSendingEngine = (options: EngineOptions) => {
   type Handled =
     | { kind: 'done' }
     | { kind: 'hold'; until: number }
-    | { kind: 'wait'; until: number }
+    | { kind: 'wait'; until: number; reason?: RunWaitReason }
     /** Held by a destination limit: waits on its own (its own delayed job), never holding back its batch. */
     | { kind: 'destination'; until: number }
     | { kind: 'retry'; reason: string };
@@ -1026,13 +1029,28 @@ export const createSendingEngine = (options: EngineOptions) => {
     }
     if (result.kind === 'wait') {
       await markWaiting(record, result.until, result.reason);
-      return { kind: 'wait', until: withJitter(result.until, now) };
+      return { kind: 'wait', until: withJitter(result.until, now), reason: result.reason };
     }
     return { kind: 'retry', reason: result.reason };
   };
 
-  /** Puts the job back until `until` (engine clock) without using an attempt. */
-  const delayJob = async (job: Job<JobData>, token: string | undefined, until: number): Promise<never> => {
+  /** Jobs waiting for a suspended server (job id -> until): a resume wakes them at once (wakeSuspended). */
+  const suspendedWaitsKey = `${keyPrefix}:suspended-waits`;
+
+  /**
+   * Puts the job back until `until` (engine clock) without using an attempt. One that waits for a
+   * suspended server is noted, so that lifting the suspension (resume) sends its mail now rather
+   * than at its next look (up to SUSPENDED_RECHECK_MS).
+   */
+  const delayJob = async (job: Job<JobData>, token: string | undefined, until: number, forSuspension = false): Promise<never> => {
+    if (forSuspension && job.id) {
+      await redis
+        .multi()
+        .zremrangebyscore(suspendedWaitsKey, '-inf', clock())
+        .zadd(suspendedWaitsKey, until, job.id)
+        .pexpire(suspendedWaitsKey, Math.max(1000, until - clock() + 60_000))
+        .exec();
+    }
     // BullMQ schedules on the real clock; the engine's may be shifted (tests), so pass the delay along.
     const delay = Math.max(0, until - clock());
     try {
@@ -1059,7 +1077,7 @@ export const createSendingEngine = (options: EngineOptions) => {
       throw new Error(handled.reason);
     }
     if (handled.kind === 'wait' || handled.kind === 'destination') await setDeferred(record);
-    await delayJob(job, token, handled.until);
+    await delayJob(job, token, handled.until, handled.kind === 'wait' && handled.reason === 'suspended');
   };
 
   /**
@@ -1082,6 +1100,8 @@ export const createSendingEngine = (options: EngineOptions) => {
     const stopAt = (kind: 'wait' | 'hold', until: number) => {
       if (!stop.current || until < stop.current.until) stop.current = { kind: stop.current?.kind ?? kind, until };
     };
+    /** Whether a message stopped for a suspended server (a resume then wakes the batch). */
+    let waitsForSuspension = false;
     /** Not sent, and waiting with the batch for the group's quota. */
     const waiting: MessageRecord[] = [];
     /** A message that goes on alone (a retry, a destination hold) keeps its batch's place in the queue. */
@@ -1112,8 +1132,10 @@ export const createSendingEngine = (options: EngineOptions) => {
         await setDeferred(record, true);
         return;
       }
-      if (handled.kind === 'wait') waiting.push(record);
-      else record.status = record.attempts.length > 0 ? 'deferred' : 'queued';
+      if (handled.kind === 'wait') {
+        waiting.push(record);
+        waitsForSuspension ||= handled.reason === 'suspended';
+      } else record.status = record.attempts.length > 0 ? 'deferred' : 'queued';
       // The earliest moment any of them may go: the rerun looks again then.
       stopAt(handled.kind, handled.until);
     };
@@ -1143,7 +1165,7 @@ export const createSendingEngine = (options: EngineOptions) => {
       entry.status = 'deferred';
       report('deferred', entry);
     }
-    await delayJob(job, token, stopped.until);
+    await delayJob(job, token, stopped.until, waitsForSuspension);
   };
 
   /** The worker's job: one message, or a batch of them. */
@@ -1708,6 +1730,36 @@ export const createSendingEngine = (options: EngineOptions) => {
       }
       await queue.close();
       await connections.closeAll();
+    },
+
+    /**
+     * After a suspension was lifted (resume): the jobs waiting for a suspended server run now. Again a
+     * moment later, for a job another node ran in between on its cached health (HEALTH_CACHE_MS),
+     * which then waits anew.
+     */
+    async wakeSuspended(): Promise<number> {
+      const wakeOnce = async () => {
+        const ids = await redis.zrangebyscore(suspendedWaitsKey, clock(), '+inf');
+        if (ids.length === 0) return 0;
+        await redis.zrem(suspendedWaitsKey, ...ids);
+        let woken = 0;
+        for (const id of ids) {
+          const job = await queue.getJob(id);
+          // Gone (done meanwhile) or no longer delayed (running, taken up already): nothing to do.
+          if (!job || !(await job.isDelayed())) continue;
+          await job.promote().then(
+            () => (woken += 1),
+            () => undefined
+          );
+        }
+        return woken;
+      };
+      const woken = await wakeOnce();
+      const again = setTimeout(() => {
+        wakeOnce().catch((error: unknown) => reportError(error, 'waking mail after a resume'));
+      }, HEALTH_CACHE_MS + 250);
+      again.unref();
+      return woken;
     },
 
     /** After settings changed: the next message reads the directory again. */

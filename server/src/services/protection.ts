@@ -239,6 +239,7 @@ const protection = ({ strapi }: { strapi: Core.Strapi }) => {
       await current().store.reset(serverId, [alert.rule]);
       const health = engineService().get().health;
       const now = engineService().get().now();
+      let resumed = false;
       if (alert.action === 'pause' && !remaining.some((other) => other.action === 'pause')) {
         const state = await health.get(serverId, now);
         if (state.suspendedUntil !== null && state.reason?.startsWith(PROTECTION_REASON_PREFIX)) {
@@ -246,6 +247,7 @@ const protection = ({ strapi }: { strapi: Core.Strapi }) => {
           await health.resume(serverId);
           const factors = remaining.filter((other) => other.action === 'reduce-weight').map((other) => other.evidence?.weightFactor ?? 1);
           if (factors.length > 0) await health.setWeightFactor(serverId, Math.min(...factors), now);
+          resumed = true;
         }
       }
       if (alert.action === 'reduce-weight') {
@@ -253,6 +255,8 @@ const protection = ({ strapi }: { strapi: Core.Strapi }) => {
         await health.setWeightFactor(serverId, factors.length > 0 ? Math.min(...factors) : null, now);
       }
       engineService().invalidate();
+      // Mail waiting for the paused server goes now, not at its next look.
+      if (resumed) await engineService().get().wakeSuspended();
     },
 
     /** A server's window as it is now (counts, sends, tripped rules). */

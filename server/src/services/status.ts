@@ -102,6 +102,8 @@ const status = ({ strapi }: { strapi: Core.Strapi }) => {
       const server = await requireServer(documentId);
       await engine().health.resume(documentId);
       getService(strapi, 'engine').invalidate();
+      // Mail waiting for it (or for its group's other suspended servers) goes now, not at its next look.
+      await engine().wakeSuspended();
       return serverStatus(server, engine().now());
     },
   };
