@@ -51,6 +51,7 @@ import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 
 import type { AttemptOutcome } from './classify';
+import { createReplyMatcher } from './reply-matcher';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -191,6 +192,8 @@ export interface HealthStoreOptions {
   probeLeaseMs?: number;
   /** How long state is kept after the last thing it remembers ends. Default 7 days. */
   retentionMs?: number;
+  /** An admin's pattern ran over the time limit on a reply: it is left out from now on (reply-matcher.ts). */
+  onSlowPattern?: (ruleId: string, timeoutMs: number) => void;
 }
 
 export interface HealthStore {
@@ -427,7 +430,11 @@ interface HealthCommands {
 
 interface CompiledRule extends ResponseRule {
   regex: RegExp;
+  /** Not one of the shipped rules (an admin's): matched under a time limit (reply-matcher.ts). */
+  custom: boolean;
 }
+
+const SHIPPED_PATTERNS = new Map(DEFAULT_RESPONSE_RULES.map((rule) => [rule.id, rule.pattern]));
 
 const RULE_ID = /^[A-Za-z0-9_.-]{1,100}$/;
 
@@ -461,7 +468,7 @@ export function compileRules(rules: ResponseRule[]): CompiledRule[] {
     } catch (error) {
       throw new RangeError(`multi-smtp health: rule ${rule.id}: invalid pattern: ${(error as Error).message}`);
     }
-    return { ...rule, regex };
+    return { ...rule, regex, custom: SHIPPED_PATTERNS.get(rule.id) !== rule.pattern };
   });
 }
 
@@ -527,6 +534,7 @@ export function createHealthStore(redis: Redis | Cluster, options: HealthStoreOp
   let rules = compileRules(options.rules ?? DEFAULT_RESPONSE_RULES);
   /** Ids of every rule used since start: resume() clears their windows even after a reload dropped one. */
   const knownRuleIds = new Set(rules.map((rule) => rule.id));
+  const matcher = createReplyMatcher({ onSlowPattern: options.onSlowPattern });
 
   redis.defineCommand('multiSmtpHealthAdmit', { numberOfKeys: 1, lua: ADMIT_LUA });
   // The record script touches a varying number of rule windows: the key count is passed per call.
@@ -616,7 +624,7 @@ export function createHealthStore(redis: Redis | Cluster, options: HealthStoreOp
     const keys = keysOf(serverId);
     // What the breaker's reason says when there was no reply (refused, timed out...).
     const replyText = reply ?? (outcome ? `${outcome} (no reply)` : '');
-    const matched = reply === null ? [] : rules.filter((rule) => rule.regex.test(reply));
+    const matched = reply === null ? [] : matcher.match(rules, reply);
 
     const windowKeys: string[] = [];
     const ruleArgs: Reply[] = [];

@@ -305,7 +305,11 @@ export const createSendingEngine = (options: EngineOptions) => {
   const lockDurationMs = options.lockDurationMs ?? 30_000;
   const leaseMs = Math.min(60_000, Math.max(10_000, lockDurationMs));
   const quota = createQuotaStore(redis, { keyPrefix, timeZone: options.timeZone, leaseMs });
-  const health = createHealthStore(redis, { keyPrefix });
+  const health = createHealthStore(redis, {
+    keyPrefix,
+    onSlowPattern: (ruleId, timeoutMs) =>
+      reportError(new Error(`response rule ${ruleId} took over ${timeoutMs} ms on a reply: left out until its pattern is changed (make it simpler)`), 'response rules'),
+  });
   // Per-destination shaping (issue 12, item 3): limits per server toward gmail, microsoft... (destination-limits.ts).
   const shaping = createDestinationShaping({
     redis,
