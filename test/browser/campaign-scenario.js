@@ -24,14 +24,12 @@ const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
 
 /**
  * @param {object} context
- * @param {string} context.baseUrl
  * @param {object} context.sink          the capturing SMTP server (run.js)
- * @param {string} context.adminToken  the admin JWT, for the admin API
  * @param {string} context.serverName    the server run.js's test added, pointing at the sink
- * @param {object} context.ui            helpers from run.js: { field, buttonOrLink, screenshot, log, UI_TIMEOUT_MS }
+ * @param {object} context.ui            run.js's helpers: field, buttonOrLink, screenshot, log, UI_TIMEOUT_MS, and the admin API's api() and call() (admin-api.js)
  */
-function defineCampaignTests({ baseUrl, sink, adminToken, serverName, ui }) {
-  const { field, buttonOrLink, screenshot, log, UI_TIMEOUT_MS } = ui;
+function defineCampaignTests({ sink, serverName, ui }) {
+  const { field, buttonOrLink, screenshot, log, UI_TIMEOUT_MS, api } = ui;
   const runId = `${process.pid}-${Date.now()}`;
   const campaignName = `Browser campaign ${runId}`;
   const subject = `Spring news ${runId}`;
@@ -40,18 +38,6 @@ function defineCampaignTests({ baseUrl, sink, adminToken, serverName, ui }) {
   const listName = `Browser list ${runId}`;
   const subscriberAddress = (index) => `reader-${String(index).padStart(2, '0')}-${process.pid}@example.com`;
 
-  /** One admin API call with the admin's token; the body of the answer, or an error naming the call. */
-  async function api(method, path, body) {
-    const response = await fetch(`${baseUrl}/multi-smtp${path}`, {
-      method,
-      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(UI_TIMEOUT_MS),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${text}`);
-    return text ? JSON.parse(text) : null;
-  }
 
   /** The campaign page's progress bar value (0-100), read from its ARIA attributes. */
   async function progressValue(page) {

@@ -180,13 +180,12 @@ const numberIn = (text) => Number(String(text).replace(/[^\d.]/g, ''));
  * @param {object} context
  * @param {string} context.baseUrl
  * @param {object} context.sink            run.js's capturing sink (it got the earlier campaign)
- * @param {string} context.adminToken      the admin JWT, for the admin API
  * @param {string} context.inboundToken    the inbound endpoint's token (config bounces.inboundToken)
  * @param {(cleanup: () => Promise<void>) => void} context.onCleanup
- * @param {object} context.ui              helpers from run.js: { field, buttonOrLink, screenshot, log, UI_TIMEOUT_MS }
+ * @param {object} context.ui              run.js's helpers: field, buttonOrLink, screenshot, log, UI_TIMEOUT_MS, and the admin API's api() and call() (admin-api.js)
  */
-function defineReportsTests({ baseUrl, sink, adminToken, inboundToken, onCleanup, ui }) {
-  const { buttonOrLink, screenshot, log, UI_TIMEOUT_MS } = ui;
+function defineReportsTests({ baseUrl, sink, inboundToken, onCleanup, ui }) {
+  const { buttonOrLink, screenshot, log, UI_TIMEOUT_MS, api } = ui;
   const runId = `${process.pid}-${Date.now()}`;
   const relayName = `Reports relay ${process.pid}`;
   const campaignName = `Reports campaign ${runId}`;
@@ -196,17 +195,6 @@ function defineReportsTests({ baseUrl, sink, adminToken, inboundToken, onCleanup
   const refusedCount = Array.from({ length: REPORT_SUBSCRIBERS }, (_, offset) => offset + 1).filter(isRefused).length;
   const seeded = { relayId: '', campaignId: '', alertId: '', complainedAbout: '', refusedMessageId: '' };
 
-  async function api(method, path, body) {
-    const response = await fetch(`${baseUrl}/multi-smtp${path}`, {
-      method,
-      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(UI_TIMEOUT_MS),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${text}`);
-    return text ? JSON.parse(text) : null;
-  }
 
   async function postInbound(message) {
     const response = await fetch(`${baseUrl}/api/multi-smtp/inbound`, {

@@ -9,29 +9,16 @@
 
 /**
  * @param {object} context
- * @param {string} context.baseUrl     the running Strapi
  * @param {{ host: string, port: number }} context.sink  run.js's SMTP sink
- * @param {string} context.adminToken  the admin JWT, for the admin API
- * @param {object} context.ui          run.js's helpers: field, buttonOrLink, screenshot, log, UI_TIMEOUT_MS
+ * @param {object} context.ui          run.js's helpers: field, buttonOrLink, screenshot, log, UI_TIMEOUT_MS, and the admin API's api() and call() (admin-api.js)
  */
-function defineRoutingTests({ baseUrl, sink, adminToken, ui }) {
-  const { field, screenshot, log, UI_TIMEOUT_MS } = ui;
+function defineRoutingTests({ sink, ui }) {
+  const { field, screenshot, log, api } = ui;
   const runId = `${process.pid}`;
   const groupName = `Pool B ${runId}`;
   const serverName = `Pool B relay ${runId}`;
   const ruleName = `Gmail via pool B ${runId}`;
 
-  async function api(method, path, body) {
-    const response = await fetch(`${baseUrl}/multi-smtp${path}`, {
-      method,
-      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(UI_TIMEOUT_MS),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${text}`);
-    return text ? JSON.parse(text) : null;
-  }
 
   /** Runs the tester for one address and waits for its answer to say `summary`. */
   async function testRouting(page, to, summary) {

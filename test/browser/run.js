@@ -40,6 +40,7 @@ const path = require('node:path');
 const { chromium } = require('playwright-core');
 
 const { startCapturingSmtpServer } = require('../../playground/scripts/capture-smtp');
+const { createAdminApi } = require('./admin-api');
 const { defineAudienceTests } = require('./audience-scenario');
 const { defineCampaignTests } = require('./campaign-scenario');
 const { defineReportsTests } = require('./reports-scenario');
@@ -248,6 +249,9 @@ function defineTests({ baseUrl, sink, adminToken, inboundToken }) {
   const serverName = `Browser test relay ${process.pid}`;
   const recipient = 'browser-test-recipient@example.com';
   const subject = `Browser test ${new Date().toISOString()}`;
+  // The scenarios seed and check data through the admin API (admin-api.js).
+  const { api, call } = createAdminApi({ baseUrl, adminToken, timeoutMs: UI_TIMEOUT_MS });
+  const ui = { field, buttonOrLink, screenshot, log, UI_TIMEOUT_MS, api, call };
 
   return [
     {
@@ -318,32 +322,28 @@ function defineTests({ baseUrl, sink, adminToken, inboundToken }) {
     },
     // Campaigns: compose, test-send, start, pause, resume (test/browser/campaign-scenario.js).
     ...defineCampaignTests({
-      baseUrl,
       sink,
-      adminToken,
       serverName,
-      ui: { field, buttonOrLink, screenshot, log, UI_TIMEOUT_MS },
+      ui,
     }),
     // Lists, CSV import and export, suppressions (test/browser/audience-scenario.js).
-    ...defineAudienceTests({ ui: { field, buttonOrLink, screenshot, log } }),
+    ...defineAudienceTests({ ui }),
     // Reports, a server's and a campaign's report, the delivery log, alerts (test/browser/reports-scenario.js).
     ...defineReportsTests({
       baseUrl,
       sink,
-      adminToken,
       inboundToken,
       onCleanup: (cleanup) => cleanups.push(cleanup),
-      ui: { field, buttonOrLink, screenshot, log, UI_TIMEOUT_MS },
+      ui,
     }),
     // Routing rules: edit a rule, then the "where would this message go?" tester (test/browser/routing-scenario.js).
-    ...defineRoutingTests({ baseUrl, sink, adminToken, ui: { field, buttonOrLink, screenshot, log, UI_TIMEOUT_MS } }),
+    ...defineRoutingTests({ sink, ui }),
     // Response rules, the server form's sending fields, group rotation, campaign segment routing (test/browser/sending-scenario.js).
     ...defineSendingTests({
       baseUrl,
       sink,
-      adminToken,
       onCleanup: (cleanup) => cleanups.push(cleanup),
-      ui: { field, buttonOrLink, screenshot, log, UI_TIMEOUT_MS },
+      ui,
     }),
   ];
 }

@@ -21,34 +21,15 @@ const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  * @param {object} context
  * @param {string} context.baseUrl     the running Strapi
  * @param {{ host: string, port: number }} context.sink  run.js's SMTP sink
- * @param {string} context.adminToken  the admin JWT, for the admin API
  * @param {(cleanup: () => Promise<void>) => void} context.onCleanup  runs at the end, pass or fail
- * @param {object} context.ui          run.js's helpers: field, buttonOrLink, screenshot, log, UI_TIMEOUT_MS
+ * @param {object} context.ui          run.js's helpers: field, buttonOrLink, screenshot, log, UI_TIMEOUT_MS, and the admin API's api() and call() (admin-api.js)
  */
-function defineSendingTests({ baseUrl, sink, adminToken, onCleanup, ui }) {
-  const { screenshot, log, UI_TIMEOUT_MS } = ui;
+function defineSendingTests({ baseUrl, sink, onCleanup, ui }) {
+  const { screenshot, log, api, call } = ui;
   const field = (scope, label) => ui.field(scope, escapeRegExp(label));
   const runId = `${process.pid}`;
   const pluginPage = (path) => `${baseUrl}/admin/plugins/multi-smtp${path}`;
 
-  /** One admin API call: its status and parsed body, whatever the status. */
-  async function call(method, path, body) {
-    const response = await fetch(`${baseUrl}/multi-smtp${path}`, {
-      method,
-      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(UI_TIMEOUT_MS),
-    });
-    const text = await response.text();
-    return { status: response.status, ok: response.ok, text, body: text ? JSON.parse(text) : null };
-  }
-
-  /** One admin API call that must succeed; the body of the answer, or an error naming the call. */
-  async function api(method, path, body) {
-    const answer = await call(method, path, body);
-    if (!answer.ok) throw new Error(`${method} ${path}: HTTP ${answer.status} ${answer.text}`);
-    return answer.body;
-  }
 
   /** JSON with object keys sorted, so stored data compares whatever order its keys come in. */
   const canonical = (value) =>
