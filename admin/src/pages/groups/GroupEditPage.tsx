@@ -158,7 +158,7 @@ function GroupEditor({ group, otherGroups, canManage }: GroupEditorProps) {
               confirmText: formatMessage(
                 {
                   id: getTranslation('group.delete.confirm'),
-                  defaultMessage: 'Delete the group “{name}”? A group that still holds servers cannot be deleted: move them to another group first.',
+                  defaultMessage: 'Delete the group “{name}”? A group that still holds servers, is another group’s fallback or is a routing rule’s target cannot be deleted: change those first.',
                 },
                 { name: group.name },
               ),

@@ -171,7 +171,7 @@ function ServerEditor({ server, groups, canManage, canTest }: ServerEditorProps)
               confirmText: formatMessage(
                 {
                   id: getTranslation('server.delete.confirm'),
-                  defaultMessage: 'Delete the server “{name}”? Messages will no longer be routed through it.',
+                  defaultMessage: 'Delete the server “{name}”? Messages will no longer be routed through it. A server that a routing rule sends to cannot be deleted: change the rule first.',
                 },
                 { name: server.name },
               ),
