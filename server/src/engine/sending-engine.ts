@@ -1040,6 +1040,8 @@ export const createSendingEngine = (options: EngineOptions) => {
 
   /** Jobs waiting for a suspended server (job id -> until): a resume wakes them at once (wakeSuspended). */
   const suspendedWaitsKey = `${keyPrefix}:suspended-waits`;
+  /** wakeSuspended()'s second passes still to come (cleared by stop()). */
+  const wakeTimers = new Set<NodeJS.Timeout>();
 
   /**
    * Puts the job back until `until` (engine clock) without using an attempt. One that waits for a
@@ -1728,6 +1730,8 @@ export const createSendingEngine = (options: EngineOptions) => {
     /** Graceful: in-flight sends finish, then connections close. */
     async stop() {
       stopping = true;
+      for (const timer of wakeTimers) clearTimeout(timer);
+      wakeTimers.clear();
       if (worker) {
         await worker.close();
         worker = null;
@@ -1760,9 +1764,12 @@ export const createSendingEngine = (options: EngineOptions) => {
       };
       const woken = await wakeOnce();
       const again = setTimeout(() => {
+        wakeTimers.delete(again);
+        if (stopping) return;
         wakeOnce().catch((error: unknown) => reportError(error, 'waking mail after a resume'));
       }, HEALTH_CACHE_MS + 250);
       again.unref();
+      wakeTimers.add(again);
       return woken;
     },
 
