@@ -431,4 +431,93 @@ describe('quota store (real Redis)', () => {
       }
     }, 30_000);
   });
+  describe('credits (slots counted ahead, used with no Redis call)', () => {
+    it('counts a few slots ahead when plenty is left, and takeCredit hands them out without Redis', async () => {
+      const store = newStore();
+      const server = newServerId();
+      const roomy = limits({ perHour: 100_000 });
+      const first = granted(await store.reserve(server, roomy, BASE, '', { credits: true }));
+      const counted = Number(await redis.get(`${prefix}:quota:{srv:${server}}:hour:${first.hourWindow}`));
+      expect(counted).toBeGreaterThan(1);
+      // What usage() shows is what was used: the slots this store holds ahead are not sends.
+      expect((await store.usage(server, roomy, BASE)).hour).toBe(1);
+      const credits: Reservation[] = [];
+      for (;;) {
+        const credit = store.takeCredit(server, roomy, BASE + 1, first.token);
+        if (!credit) break;
+        credits.push(credit);
+      }
+      expect(credits).toHaveLength(counted - 1);
+      expect(credits.every((credit) => credit.credit === true && credit.token === first.token)).toBe(true);
+      // All used: the counter did not move, and it holds exactly the sends.
+      expect(Number(await redis.get(`${prefix}:quota:{srv:${server}}:hour:${first.hourWindow}`))).toBe(counted);
+      expect((await store.usage(server, roomy, BASE + 2)).hour).toBe(counted);
+    });
+
+    it('gives none near a cap: a cap is filled one reservation at a time, exactly', async () => {
+      const store = newStore();
+      const server = newServerId();
+      const capped = limits({ perHour: 10 });
+      for (let i = 0; i < 10; i++) granted(await store.reserve(server, capped, BASE + i, '', { credits: true }));
+      expect(store.takeCredit(server, capped, BASE + 20)).toBeNull();
+      expect(await store.reserve(server, capped, BASE + 21, '', { credits: true })).toEqual({ ok: false, reason: 'hour', retryAt: HOUR_END });
+      expect((await store.usage(server, capped, BASE + 22)).hour).toBe(10);
+    });
+
+    it('gives unused credits back (returnCredits), and a returned or refused credit is not lost', async () => {
+      const store = newStore();
+      const server = newServerId();
+      const roomy = limits({ perHour: 100_000, maxConnections: 1 });
+      const first = granted(await store.reserve(server, roomy, BASE, '', { credits: true }));
+      const hourKey = `${prefix}:quota:{srv:${server}}:hour:${first.hourWindow}`;
+      const counted = Number(await redis.get(hourKey));
+      // A credit with no connection of its own: the only connection slot is taken, so it is refused
+      // and the credit goes back to the store.
+      const credit = store.takeCredit(server, roomy, BASE + 1)!;
+      expect(credit).not.toBeNull();
+      expect(await store.reserve(server, roomy, BASE + 1, '', { credit })).toMatchObject({ ok: false, reason: 'connections' });
+      expect(Number(await redis.get(hourKey))).toBe(counted);
+      // On the held connection it is a reservation as it is; not accepted, it is used again.
+      const onConnection = store.takeCredit(server, roomy, BASE + 2, first.token)!;
+      store.returnCredit(onConnection, BASE + 3);
+      await store.returnCredits();
+      // Everything not used went back: only the first send is counted.
+      expect(Number(await redis.get(hourKey))).toBe(1);
+      expect(store.takeCredit(server, roomy, BASE + 4, first.token)).toBeNull();
+    });
+
+    it('never in another hour window, or with other limits, or with a per-second limit', async () => {
+      const store = newStore();
+      const server = newServerId();
+      const roomy = limits({ perHour: 100_000 });
+      const first = granted(await store.reserve(server, roomy, BASE, '', { credits: true }));
+      expect(store.takeCredit(server, limits({ perHour: 100_000, perSecond: 50 }), BASE + 1, first.token)).toBeNull();
+      expect(store.takeCredit(server, roomy, HOUR_END, first.token)).toBeNull();
+      // The hour passed: what was counted ahead went back to the old window.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(Number(await redis.get(`${prefix}:quota:{srv:${server}}:hour:${first.hourWindow}`))).toBe(1);
+    });
+
+    it('holds a cap exactly across stores taking credits at once', async () => {
+      const server = newServerId();
+      const cap = limits({ perHour: 1_300 });
+      const stores = [newStore(), newStore(), newStore()];
+      let sent = 0;
+      await Promise.all(
+        stores.map(async (store) => {
+          const token = granted(await store.reserve(server, cap, BASE, '', { credits: true })).token;
+          sent += 1;
+          for (let i = 0; i < 1_000; i++) {
+            const credit = store.takeCredit(server, cap, BASE + 1, token);
+            const result = credit ? { ok: true as const, reservation: credit } : await store.reserve(server, cap, BASE + 1, token, { credits: true });
+            if (!result.ok) break;
+            sent += 1;
+          }
+          await store.returnCredits();
+        })
+      );
+      expect(sent).toBe(1_300);
+      expect((await stores[0]!.usage(server, cap, BASE + 2)).hour).toBe(1_300);
+    }, 30_000);
+  });
 });
