@@ -846,8 +846,10 @@ export const createSendingEngine = (options: EngineOptions) => {
         // earlier reserve counted ahead, quota.ts) saves the round trip: in the benchmark the reserve
         // was a quarter of a send's time in its SMTP slot. Otherwise one script call checks every limit.
         // Without such a connection the credit still spares the hour and day check: the script only
-        // takes a connection slot for it.
-        const credit = quota.takeCredit(serverId, limits, now, held?.leaseToken);
+        // takes a connection slot for it. Never while Redis is away: a send whose accept cannot be
+        // written goes out again after the outage (test/integration/faults.test.ts), so none may
+        // start then that a failing script call would have held back.
+        const credit = redis.status === 'ready' ? quota.takeCredit(serverId, limits, now, held?.leaseToken) : null;
         const leaseFresh = !!held && Date.now() - held.leaseConfirmedAt < leaseMs / 2;
         const reservation: ReserveResult =
           credit && leaseFresh
