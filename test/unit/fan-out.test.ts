@@ -42,7 +42,7 @@ const world = (entries: Entry[], options: { suppressed?: string[]; drainPerSleep
   let unfinished = 0;
   let peakInFlight = 0;
   const suppressed = new Set(options.suppressed ?? []);
-  const control = { crashAfterQueue: -1, crashBeforeQueue: -1, stopAfterPages: Infinity, pagesRead: 0, cursorWrites: 0, dead: false };
+  const control = { crashAfterQueue: -1, crashBeforeQueue: -1, stopAfterPages: Infinity, pagesRead: 0, pagesDone: 0, cursorWrites: 0, dead: false };
 
   const deps: FanOutDeps<string> = {
     campaignId: 'c1',
@@ -88,12 +88,14 @@ const world = (entries: Entry[], options: { suppressed?: string[]; drainPerSleep
     },
     async saveCursor(cursor) {
       control.cursorWrites += 1;
+      if (!cursor.pending) control.pagesDone += 1;
       storedCursor = { ...cursor };
     },
     async inFlight() {
       return unfinished;
     },
-    shouldStop: () => control.pagesRead >= control.stopAfterPages,
+    // Pages finished (their cursor saved), not pages read: the fan-out reads one page ahead.
+    shouldStop: () => control.pagesDone >= control.stopAfterPages,
     async sleep() {
       unfinished = Math.max(0, unfinished - (options.drainPerSleep ?? Infinity));
     },
@@ -267,6 +269,35 @@ describe('campaign fan-out', () => {
     expect(w.queuedEmails()).toEqual(range(31, 40).map((id) => `user${id}@example.com`));
     // Empty pages queue nothing but still take a sequence number: a batch id is never reused.
     expect([...w.batches.keys()]).toEqual(['c1:3:0']);
+  });
+
+  it('reads and renders the next page while a page is being queued, and counts that work, not waits', async () => {
+    const w = world(range(1, 30).map((id) => entry(id)));
+    const events: string[] = [];
+    const readPage = w.deps.readPage;
+    w.deps.readPage = async (after, limit, upTo) => {
+      events.push(`read after ${after}`);
+      return readPage(after, limit, upTo);
+    };
+    const queueBatch = w.deps.queueBatch;
+    w.deps.queueBatch = async (batch) => {
+      events.push(`queue ${batch.batchId}`);
+      // A queue round trip that takes a while: the next page is read meanwhile.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      events.push(`queued ${batch.batchId}`);
+      return queueBatch(batch);
+    };
+    const result = await runFanOut(w.deps, { pageSize: 10, maxInFlight: 100 });
+    expect(result.outcome).toBe('done');
+    expect(w.queuedEmails()).toEqual(range(1, 30).map((id) => `user${id}@example.com`));
+    // The next page is read before the page ahead of it is done queueing (and the last page has no next).
+    expect(events.indexOf('read after 10')).toBeLessThan(events.indexOf('queued c1:0:0'));
+    expect(events.indexOf('read after 20')).toBeLessThan(events.indexOf('queued c1:1:0'));
+    expect(events.filter((event) => event.startsWith('queue ')).map((event) => event.slice(6))).toEqual(['c1:0:0', 'c1:1:0', 'c1:2:0']);
+    // Each page was read once: a prepared page is used, never read again.
+    expect(w.control.pagesRead).toBe(3);
+    expect(result.stats.waitMs).toBe(0);
+    expect(result.stats.workMs).toBeGreaterThanOrEqual(15);
   });
 
   it('stops when told and resumes from the cursor', async () => {

@@ -245,7 +245,27 @@ export const classifyPage = async (
   return { send, skipped };
 };
 
-/** Runs the fan-out until the audience is exhausted or `shouldStop` says so. Errors propagate (the caller fails the campaign). */
+/** A page read, sorted out and rendered, ready to be queued. */
+interface PreparedPage<M> {
+  page: FanOutPage;
+  /** The page's `next` (for a replayed page: what it was when first read). */
+  next: string | null;
+  skipped: Record<SkipReason, number>;
+  send: (FanOutRecipient & { email: string })[];
+  /** Per recipient of `send`: its segment (null without segment routing). */
+  segments: number[] | null;
+  messages: BatchMessage<M>[];
+}
+
+/**
+ * Runs the fan-out until the audience is exhausted or `shouldStop` says so. Errors propagate (the caller fails the campaign).
+ *
+ * Pipelined: while a page is queued and checkpointed (round trips to Redis and the database), the
+ * next one is read, sorted out and rendered, so the fan-out's CPU work overlaps its waits. The
+ * next page is awaited before the loop looks for room again: its work counts in workMs, never in
+ * the wait for room. A prepared page is only data; what is queued, and when the cursor moves, is as
+ * without it (a crash loses the prepared page, which is read again).
+ */
 export const runFanOut = async <M>(deps: FanOutDeps<M>, options: FanOutOptions): Promise<FanOutResult> => {
   const sleep = deps.sleep ?? defaultSleep;
   const now = deps.now ?? (() => performance.now());
@@ -256,30 +276,14 @@ export const runFanOut = async <M>(deps: FanOutDeps<M>, options: FanOutOptions):
   const stats = emptyFanOutStats();
   let cursor: FanOutCursor = { ...INITIAL_CURSOR, ...(await deps.loadCursor()) };
 
-  for (;;) {
-    if (cursor.done) return { outcome: 'done', cursor, stats };
-    if (await deps.shouldStop()) return { outcome: 'stopped', cursor, stats };
-
-    // Back-pressure: room for a whole page under maxInFlight.
-    const waitStarted = now();
-    let waited = false;
-    while ((await deps.inFlight()) + pageSize > options.maxInFlight) {
-      waited = true;
-      if (await deps.shouldStop()) {
-        stats.waitMs += now() - waitStarted;
-        return { outcome: 'stopped', cursor, stats };
-      }
-      await sleep(pollMs);
-    }
-    if (waited) stats.waitMs += now() - waitStarted;
-
-    const workStarted = now();
+  /** Reads the page after `after` (or exactly a pending one again), sorts it out and renders it. */
+  const prepare = async (after: string | null, pending: PendingPage | null | undefined): Promise<PreparedPage<M>> => {
+    const readStarted = now();
     // A page read before a crash and maybe queued: read exactly its entries again (same batch id).
-    const { pending } = cursor;
-    const page = pending ? await deps.readPage(cursor.after, pending.limit, pending.upTo) : await deps.readPage(cursor.after, pageSize);
+    const page = pending ? await deps.readPage(after, pending.limit, pending.upTo) : await deps.readPage(after, pageSize);
     const next = pending ? pending.next : page.next;
     const classifyStarted = now();
-    stats.phaseMs.read += classifyStarted - workStarted;
+    stats.phaseMs.read += classifyStarted - readStarted;
     const classified = await classifyPage(page.recipients, (emails) => deps.filterSuppressed(emails));
     const { skipped } = classified;
     let { send } = classified;
@@ -305,8 +309,42 @@ export const runFanOut = async <M>(deps: FanOutDeps<M>, options: FanOutOptions):
       const id = messageIdOf(deps.campaignId, recipient.key);
       return { id, subscriberId: recipient.subscriberId, message: deps.render(recipient, id) };
     });
+    stats.phaseMs.render += now() - renderStarted;
+    return { page, next, skipped, send, segments, messages };
+  };
+
+  /** The next page, prepared while the one before it was queued: for the cursor `after` it was read after. */
+  let ahead: { after: string | null; prepared: Promise<PreparedPage<M>> } | null = null;
+
+  for (;;) {
+    if (cursor.done) return { outcome: 'done', cursor, stats };
+    if (await deps.shouldStop()) return { outcome: 'stopped', cursor, stats };
+
+    // Back-pressure: room for a whole page under maxInFlight.
+    const waitStarted = now();
+    let waited = false;
+    while ((await deps.inFlight()) + pageSize > options.maxInFlight) {
+      waited = true;
+      if (await deps.shouldStop()) {
+        stats.waitMs += now() - waitStarted;
+        return { outcome: 'stopped', cursor, stats };
+      }
+      await sleep(pollMs);
+    }
+    if (waited) stats.waitMs += now() - waitStarted;
+
+    const workStarted = now();
+    const { pending } = cursor;
+    const prepared: PreparedPage<M> = ahead && !pending && ahead.after === cursor.after ? await ahead.prepared : await prepare(cursor.after, pending);
+    ahead = null;
+    const { page, next, skipped, send, segments, messages } = prepared;
+    const after: string | null = next ?? page.recipients.at(-1)?.key ?? cursor.after;
+    if (next !== null) {
+      // The next page is prepared while this one is queued. A failure is thrown when it is used.
+      ahead = { after, prepared: prepare(after, null) };
+      ahead.prepared.catch(() => undefined);
+    }
     const queueStarted = now();
-    stats.phaseMs.render += queueStarted - renderStarted;
     let queuedHere = 0;
     let replayed = false;
     if (messages.length > 0) {
@@ -344,7 +382,7 @@ export const runFanOut = async <M>(deps: FanOutDeps<M>, options: FanOutOptions):
     stats.phaseMs.queue += now() - queueStarted;
     const skippedHere = Object.values(skipped).reduce((sum, count) => sum + count, 0);
     cursor = {
-      after: next ?? page.recipients.at(-1)?.key ?? cursor.after,
+      after,
       // Every page moves the sequence on, queued or not, so a batch id is never used for two pages.
       seq: cursor.seq + 1,
       skipped: cursor.skipped + skippedHere,
@@ -359,6 +397,8 @@ export const runFanOut = async <M>(deps: FanOutDeps<M>, options: FanOutOptions):
     for (const reason of Object.keys(skipped) as SkipReason[]) stats.byReason[reason] += skipped[reason];
     stats.queued += queuedHere;
     if (replayed) stats.replayedPages += 1;
+    // The next page's work is part of this turn's (never hidden in the wait for room that follows).
+    if (ahead) await ahead.prepared.catch(() => undefined);
     stats.workMs += now() - workStarted;
   }
 };
