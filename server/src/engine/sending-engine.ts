@@ -235,6 +235,8 @@ const BULK_CHUNK = 1000;
 const QUEUE_NAME = 'send';
 /** How often a job may lose its worker (crash, kill) and be run again: in practice without limit. */
 const MAX_STALLED_RUNS = 1000;
+/** Jobs woken at once after a resume (see wakeSuspended). */
+const WAKE_CHUNK = 50;
 /** Servers one message may try in one run before it backs off. */
 const MAX_SERVERS_PER_RUN = 5;
 /** How long a health snapshot serves before it is read again from Redis. */
@@ -1770,15 +1772,18 @@ export const createSendingEngine = (options: EngineOptions) => {
         if (ids.length === 0) return 0;
         await redis.zrem(suspendedWaitsKey, ...ids);
         let woken = 0;
-        for (const id of ids) {
+        const wake = async (id: string) => {
           const job = await queue.getJob(id);
           // Gone (done meanwhile) or no longer delayed (running, taken up already): nothing to do.
-          if (!job || !(await job.isDelayed())) continue;
+          if (!job || !(await job.isDelayed())) return;
           await job.promote().then(
             () => (woken += 1),
             () => undefined
           );
-        }
+        };
+        // WAKE_CHUNK jobs at a time: their commands share round trips (a long suspension may have
+        // thousands waiting), without one burst of them all.
+        for (let start = 0; start < ids.length; start += WAKE_CHUNK) await Promise.all(ids.slice(start, start + WAKE_CHUNK).map(wake));
         return woken;
       };
       const woken = await wakeOnce();
