@@ -32,6 +32,7 @@
  * Settings (environment):
  *   BENCH_MESSAGES            messages per throughput phase, over all rounds (default 6000)
  *   BENCH_ROUNDS              rounds of raw/bulk/single (default 2)
+ *   BENCH_WARMUP              warm-up messages, not measured, each way (default 400)
  *   BENCH_CONCURRENCY         plugin worker concurrency = raw sendMail calls in flight (default 20)
  *   BENCH_SEND_CONCURRENCY    send() calls in flight in the single phase (default 20)
  *   BENCH_PHASES              comma list of raw,bulk,single,overshoot (default all)
@@ -100,7 +101,7 @@ const WEIGHTS = [4, 3, 2, 1];
 /** High but real limits: the quota script checks and counts them for every message. */
 const THROUGHPUT_HOURLY_LIMIT = 10_000_000;
 const THROUGHPUT_DAILY_LIMIT = 100_000_000;
-const WARMUP_MESSAGES = 400;
+const WARMUP_MESSAGES = numberFromEnv('BENCH_WARMUP', 400);
 
 /** Overshoot phase: low hourly caps, more messages than they sum to, extra worker processes. */
 const CAPS = [30, 20, 15, 10];
