@@ -55,11 +55,6 @@ export interface Reservation {
   dayWindow: string;
   /** `now` at reservation time (epoch ms). */
   at: number;
-  /**
-   * Taken from this store's credits (takeCredit): counted in Redis already, with no open
-   * reservation there. Not accepted, it is handed back with returnCredit (release refunds nothing).
-   */
-  credit?: true;
 }
 
 export type ReserveResult =
@@ -99,30 +94,7 @@ export interface QuotaStore {
    * `heldLeaseToken`: the lease of a connection the caller keeps open from an earlier send. Still
    * valid, it is renewed and no new connection slot is taken.
    */
-  reserve(
-    serverId: string,
-    limits: QuotaLimits,
-    now?: number,
-    heldLeaseToken?: string,
-    options?: {
-      /** Count a few more slots ahead, as this store's credits, when the limits leave room. */
-      credits?: boolean;
-      /** A credit from takeCredit(): only a connection slot is reserved (refused, the credit goes back). */
-      credit?: Reservation | null;
-    }
-  ): Promise<ReserveResult>;
-  /**
-   * A slot of the hour and the day counted ahead by an earlier reserve() with `credits: true`, taken
-   * with no Redis call: on a server with no per-second limit, in the same hour and day windows and
-   * under the same limits as when it was counted. Null when there is none. It is a reservation
-   * as it is on a connection whose lease the caller holds (`heldLeaseToken`, shown held by Redis
-   * lately); otherwise hand it to reserve() as `credit`, which takes a connection slot for it.
-   */
-  takeCredit(serverId: string, limits: QuotaLimits, now: number, heldLeaseToken?: string): Reservation | null;
-  /** A credit reservation whose message the server did not accept: its slot is used again (or given back). */
-  returnCredit(reservation: Reservation, now?: number): void;
-  /** Gives every unused credit back to Redis (the engine's stop; done by itself after a short idle time too). */
-  returnCredits(): Promise<void>;
+  reserve(serverId: string, limits: QuotaLimits, now?: number, heldLeaseToken?: string): Promise<ReserveResult>;
   /**
    * After the attempt. accepted=false gives the hour/day slot back (the server did not accept the
    * message); always frees the connection slot. Idempotent: a second release of the same token does
@@ -159,17 +131,6 @@ const KEY_MARGIN_MS = 60_000;
 /** Retry suggestion while a server's per-second limit is 0 (paused). */
 const PAUSED_RETRY_MS = 1_000;
 
-/**
- * Credits (see takeCredit): at most this many extra slots per reserve() call, handed back after this
- * long unused.
- */
-const CREDIT_BATCH = 16;
-/** No credits while the hour or the day has fewer slots left than this. */
-const CREDIT_MIN_LEFT = 1000;
-const CREDIT_IDLE_MS = 1000;
-/** How long other callers treat a full hour or day as "may free soon" after credits were taken. */
-const CREDIT_HOLD_MS = 2 * CREDIT_IDLE_MS + 500;
-
 /** Stands for "no limit" in script arguments. */
 const NO_LIMIT = -1;
 
@@ -195,12 +156,6 @@ export const RESERVE_LUA = `
 -- ARGV[11] key margin ms (how long a key outlives the moment it stops mattering)
 -- ARGV[12] lease token the caller already holds for an open connection, '' if none
 -- ARGV[13] id of this reservation (for release)
--- ARGV[14] extra slots wanted as credits (counted now, used later by this caller without a script
---          call; see takeCredit), 0 for none
--- ARGV[15] how long a caller may hold credits unused before giving them back (ms)
--- ARGV[16] '1' when the hour and day slot of this send is a credit, counted already: only the
---          connection (and pace) are checked and taken
--- KEYS[7]  credits (string: set while some caller may hold credits of this server)
 
 local now = tonumber(ARGV[1])
 local token = ARGV[2]
@@ -215,9 +170,6 @@ local connectionRetryMs = tonumber(ARGV[10])
 local keyMarginMs = tonumber(ARGV[11])
 local heldToken = ARGV[12]
 local reservationId = ARGV[13]
-local creditsWanted = tonumber(ARGV[14])
-local creditHoldMs = tonumber(ARGV[15])
-local precounted = ARGV[16] == '1'
 
 -- Step 1. Drop expired leases. A lease whose expiry is not after now belongs to a worker that never
 -- released it (crashed, killed); its connection slot is free again.
@@ -241,10 +193,10 @@ end
 
 -- Day and hour: a counter per window; full means wait for the window to end.
 local dayCount = tonumber(redis.call('GET', KEYS[4]) or '0')
-if perDay >= 0 and dayCount >= perDay and not precounted then refuse('day', dayEnd) end
+if perDay >= 0 and dayCount >= perDay then refuse('day', dayEnd) end
 
 local hourCount = tonumber(redis.call('GET', KEYS[3]) or '0')
-if perHour >= 0 and hourCount >= perHour and not precounted then refuse('hour', hourEnd) end
+if perHour >= 0 and hourCount >= perHour then refuse('hour', hourEnd) end
 
 -- Connections: each unexpired lease is an open connection (or a send in flight). Full means wait until one is released;
 -- we cannot know when, so suggest a short retry, or the earliest lease expiry if that comes sooner.
@@ -270,23 +222,7 @@ if paceInterval >= 0 then
 end
 
 if refusedReason ~= nil then
-  -- Full for the hour or the day, but part of it may be credits another caller has not used and
-  -- gives back within creditHoldMs: look again then, not at the window's end.
-  if refusedReason == 'hour' or refusedReason == 'day' then
-    local held = redis.call('PTTL', KEYS[7])
-    if held > 0 then refusedUntil = math.min(refusedUntil, now + held) end
-  end
   return {0, refusedReason, math.ceil(refusedUntil)}
-end
-
--- Credits: extra slots counted now for this caller's next sends, only while the hour and the day
--- have plenty left (CREDIT_MIN_LEFT), so near a cap there are none and every send is reserved on its
--- own: a cap is filled exactly as before, and no slot held ahead by one caller turns another away.
-local extra = 0
-if creditsWanted > 0 and not precounted then
-  extra = creditsWanted
-  if perHour >= 0 and perHour - hourCount - 1 < ${CREDIT_MIN_LEFT} then extra = 0 end
-  if perDay >= 0 and perDay - dayCount - 1 < ${CREDIT_MIN_LEFT} then extra = 0 end
 end
 
 -- Step 3. Every limit passed: take a slot from each.
@@ -307,7 +243,7 @@ if redis.call('PTTL', KEYS[6]) < leasesTtl then redis.call('PEXPIRE', KEYS[6], l
 -- mid-window starts from the real count. A counter is created with a TTL a little past its window
 -- (a late refund must still find it) and listed in the windows index so reset() can delete it.
 local function countIn(key, windowEnd)
-  if redis.call('INCRBY', key, 1 + extra) == 1 + extra then
+  if redis.call('INCR', key) == 1 then
     local keepUntil = windowEnd + leaseMs + keyMarginMs
     redis.call('PEXPIRE', key, math.ceil(keepUntil - now))
     redis.call('ZADD', KEYS[5], keepUntil, key)
@@ -317,10 +253,8 @@ local function countIn(key, windowEnd)
     end
   end
 end
-if not precounted then
-  countIn(KEYS[3], hourEnd)
-  countIn(KEYS[4], dayEnd)
-end
+countIn(KEYS[3], hourEnd)
+countIn(KEYS[4], dayEnd)
 
 -- Pacing: the next send may start one interval from now. The key may vanish once that time passed
 -- (a missing key means "no wait"). '%.3f' keeps fractional intervals (0.5/s, 3/s) precise.
@@ -329,9 +263,7 @@ if paceInterval >= 0 then
   redis.call('SET', KEYS[2], string.format('%.3f', nextAfterThis), 'PX', math.ceil(paceInterval + keyMarginMs))
 end
 
-if extra > 0 then redis.call('SET', KEYS[7], '1', 'PX', creditHoldMs) end
-
-return {1, leaseToken, extra}
+return {1, leaseToken}
 `;
 
 /**
@@ -370,22 +302,6 @@ end
  */
 export const RELEASE_LUA = `${RELEASE_FUNCTION_LUA}
 return releaseReservation(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
-`;
-
-/**
- * Gives back credits a caller took and did not use (see takeCredit): the hour and day counters of the
- * windows they were counted in go down by that many, never below zero, and a counter that expired
- * (its window is over) is not recreated.
- *
- * KEYS: hour counter, day counter. ARGV: how many.
- */
-export const REFUND_CREDITS_LUA = `
-local count = tonumber(ARGV[1])
-for _, key in ipairs(KEYS) do
-  local current = tonumber(redis.call('GET', key) or '0')
-  if current > 0 then redis.call('DECRBY', key, math.min(count, current)) end
-end
-return 1
 `;
 
 /**
@@ -440,25 +356,10 @@ return {hourCount, dayCount, connections, math.ceil(nextAllowed)}
 interface QuotaCommands {
   multiSmtpQuotaReserve(
     ...keysThenArgs: (string | number)[]
-  ): Promise<[1, string, number] | [0, QuotaRefusal, number]>;
+  ): Promise<[1, string] | [0, QuotaRefusal, number]>;
   multiSmtpQuotaRelease(...keysThenArgs: (string | number)[]): Promise<number>;
   multiSmtpQuotaUsage(...keysThenArgs: (string | number)[]): Promise<[number, number, number, number]>;
   multiSmtpQuotaRenew(...keysThenArgs: (string | number)[]): Promise<string[]>;
-  multiSmtpQuotaRefundCredits(...keysThenArgs: (string | number)[]): Promise<number>;
-}
-
-/** Slots of one server counted in Redis ahead of use by this store (see takeCredit). */
-interface CreditPool {
-  count: number;
-  hourWindow: string;
-  dayWindow: string;
-  /** On the callers' clock: the earlier of the two windows' ends. */
-  validUntil: number;
-  /** The limits they were taken under: changed limits give them back. */
-  perHour: number;
-  perDay: number;
-  /** Date.now() of the last use, for the idle give-back. */
-  lastUsedAt: number;
 }
 
 const optionalLimit = (name: string, value: number | null): number => {
@@ -488,8 +389,7 @@ export const createQuotaStore = (redis: Redis | Cluster, options: QuotaStoreOpti
   let idSequence = 0;
   const nextId = () => `${idPrefix}${(idSequence += 1).toString(36)}`;
 
-  redis.defineCommand('multiSmtpQuotaReserve', { numberOfKeys: 7, lua: RESERVE_LUA });
-  redis.defineCommand('multiSmtpQuotaRefundCredits', { numberOfKeys: 2, lua: REFUND_CREDITS_LUA });
+  redis.defineCommand('multiSmtpQuotaReserve', { numberOfKeys: 6, lua: RESERVE_LUA });
   redis.defineCommand('multiSmtpQuotaRelease', { numberOfKeys: 4, lua: RELEASE_LUA });
   redis.defineCommand('multiSmtpQuotaUsage', { numberOfKeys: 4, lua: USAGE_LUA });
   redis.defineCommand('multiSmtpQuotaRenew', { numberOfKeys: 2, lua: RENEW_LUA });
@@ -502,7 +402,6 @@ export const createQuotaStore = (redis: Redis | Cluster, options: QuotaStoreOpti
       open: `${base}:open`,
       pace: `${base}:pace`,
       windows: `${base}:windows`,
-      credits: `${base}:credits`,
       hour: (windowId: string) => `${base}:hour:${windowId}`,
       day: (windowId: string) => `${base}:day:${windowId}`,
     };
@@ -513,82 +412,8 @@ export const createQuotaStore = (redis: Redis | Cluster, options: QuotaStoreOpti
     return [keys.leases, keys.hour(reservation.hourWindow), keys.day(reservation.dayWindow), keys.open];
   };
 
-  /**
-   * Credits: a reserve() on a server with no per-second limit may count a few more hour and day
-   * slots than the one it grants (none near a cap: the script gives them only while plenty is left). They are this
-   * store's to use through takeCredit() with no round trip to Redis, and exact across processes as
-   * before, since every slot is counted in Redis before it is used. Slots not used go back
-   * (refundCredits) after CREDIT_IDLE_MS unused, when the window or the limits change, and on stop;
-   * a process that dies holding some leaves them counted (under-use until the window ends, never
-   * overshoot). Meanwhile the others see the `credits` key and look again within CREDIT_HOLD_MS
-   * rather than at the window's end.
-   */
-  const credits = new Map<string, CreditPool>();
-  /** Servers with a reserve() asking for credits in flight: one at a time is enough. */
-  const fetching = new Set<string>();
-  let idleTimer: NodeJS.Timeout | null = null;
-
-  const refundCredits = async (serverId: string, pool: CreditPool) => {
-    const count = pool.count;
-    pool.count = 0;
-    if (count <= 0) return;
-    const keys = keysOf(serverId);
-    await commands.multiSmtpQuotaRefundCredits(keys.hour(pool.hourWindow), keys.day(pool.dayWindow), count);
-  };
-  /** A refund that fails (Redis away) leaves the slots counted: under-use until the window ends. */
-  const dropPool = (serverId: string, pool: CreditPool) => {
-    if (credits.get(serverId) === pool) credits.delete(serverId);
-    refundCredits(serverId, pool).catch(() => undefined);
-  };
-  const watchIdle = () => {
-    if (idleTimer) return;
-    idleTimer = setInterval(() => {
-      const now = Date.now();
-      for (const [serverId, pool] of credits) if (now - pool.lastUsedAt >= CREDIT_IDLE_MS) dropPool(serverId, pool);
-      if (credits.size === 0 && idleTimer) {
-        clearInterval(idleTimer);
-        idleTimer = null;
-      }
-    }, CREDIT_IDLE_MS / 2);
-    idleTimer.unref?.();
-  };
-
-  /** A credit not used after all (not accepted, or no connection slot for it): kept for the next send, or given back. */
-  const returnCredit = (reservation: Reservation, now = Date.now()) => {
-    if (!reservation.credit) return;
-    const pool = credits.get(reservation.serverId);
-    if (pool && pool.hourWindow === reservation.hourWindow && pool.dayWindow === reservation.dayWindow && now < pool.validUntil) {
-      pool.count += 1;
-      return;
-    }
-    const keys = keysOf(reservation.serverId);
-    commands.multiSmtpQuotaRefundCredits(keys.hour(reservation.hourWindow), keys.day(reservation.dayWindow), 1).catch(() => undefined);
-  };
-
   return {
-    takeCredit(serverId, limits, now, heldLeaseToken) {
-      const pool = credits.get(serverId);
-      if (!pool || pool.count <= 0 || limits.perSecond !== null) return null;
-      if (now >= pool.validUntil || countLimit('perHour', limits.perHour) !== pool.perHour || countLimit('perDay', limits.perDay) !== pool.perDay) {
-        dropPool(serverId, pool);
-        return null;
-      }
-      pool.count -= 1;
-      pool.lastUsedAt = Date.now();
-      return { serverId, token: heldLeaseToken ?? '', id: nextId(), hourWindow: pool.hourWindow, dayWindow: pool.dayWindow, at: now, credit: true };
-    },
-
-    returnCredit,
-
-    async returnCredits() {
-      if (idleTimer) clearInterval(idleTimer);
-      idleTimer = null;
-      const pools = [...credits];
-      credits.clear();
-      await Promise.all(pools.map(([serverId, pool]) => refundCredits(serverId, pool)));
-    },
-
-    async reserve(serverId, limits, now = Date.now(), heldLeaseToken = '', reserveOptions = {}) {
+    async reserve(serverId, limits, now = Date.now(), heldLeaseToken = '') {
       const perSecond = optionalLimit('perSecond', limits.perSecond);
       const perHour = countLimit('perHour', limits.perHour);
       const perDay = countLimit('perDay', limits.perDay);
@@ -603,10 +428,6 @@ export const createQuotaStore = (redis: Redis | Cluster, options: QuotaStoreOpti
       const day = calendar.dayAt(now);
       const keys = keysOf(serverId);
       const reservationId = nextId();
-      const pool = credits.get(serverId);
-      const precounted = reserveOptions.credit ?? null;
-      const wantCredits = !precounted && reserveOptions.credits === true && paceInterval === NO_LIMIT && !fetching.has(serverId) && (!pool || pool.count === 0);
-      if (wantCredits) fetching.add(serverId);
 
       const reply = await commands.multiSmtpQuotaReserve(
         keys.leases,
@@ -615,7 +436,6 @@ export const createQuotaStore = (redis: Redis | Cluster, options: QuotaStoreOpti
         keys.day(day.id),
         keys.windows,
         keys.open,
-        keys.credits,
         now,
         reservationId,
         leaseMs,
@@ -628,31 +448,9 @@ export const createQuotaStore = (redis: Redis | Cluster, options: QuotaStoreOpti
         connectionRetryMs,
         KEY_MARGIN_MS,
         heldLeaseToken,
-        reservationId,
-        wantCredits ? CREDIT_BATCH : 0,
-        CREDIT_HOLD_MS,
-        precounted ? '1' : '0'
-      ).then(
-        (answer) => {
-          if (wantCredits) fetching.delete(serverId);
-          // No connection slot for it: the credit is kept for the next send.
-          if (precounted && answer[0] !== 1) returnCredit(precounted, now);
-          return answer;
-        },
-        (error: unknown) => {
-          if (wantCredits) fetching.delete(serverId);
-          if (precounted) returnCredit(precounted, now);
-          throw error;
-        }
+        reservationId
       );
       if (reply[0] === 1) {
-        const extra = Number(reply[2] ?? 0);
-        if (extra > 0) {
-          const earlier = credits.get(serverId);
-          if (earlier) dropPool(serverId, earlier);
-          credits.set(serverId, { count: extra, hourWindow: hour.id, dayWindow: day.id, validUntil: Math.min(hour.end, day.end), perHour, perDay, lastUsedAt: Date.now() });
-          watchIdle();
-        }
         return {
           ok: true,
           reservation: { serverId, token: reply[1], id: reservationId, hourWindow: hour.id, dayWindow: day.id, at: now },
@@ -694,12 +492,9 @@ export const createQuotaStore = (redis: Redis | Cluster, options: QuotaStoreOpti
         keys.day(day.id),
         now
       );
-      // Slots this store counted ahead and has not used are not sends.
-      const pool = credits.get(serverId);
-      const ahead = pool && pool.hourWindow === hour.id && pool.dayWindow === day.id ? pool.count : 0;
       return {
-        hour: Math.max(0, hourCount - ahead),
-        day: Math.max(0, dayCount - ahead),
+        hour: hourCount,
+        day: dayCount,
         connections,
         nextSlotAt: limits.perSecond === null ? now : Math.max(now, nextAllowed),
         hourResetsAt: hour.end,
@@ -711,9 +506,8 @@ export const createQuotaStore = (redis: Redis | Cluster, options: QuotaStoreOpti
       const keys = keysOf(serverId);
       // The index lists every hour/day counter of this server; all keys share one hash slot, so one
       // DEL removes them all, in a cluster too.
-      credits.delete(serverId);
       const windowKeys = await redis.zrange(keys.windows, 0, -1);
-      await redis.del(keys.leases, keys.open, keys.pace, keys.windows, keys.credits, ...windowKeys);
+      await redis.del(keys.leases, keys.open, keys.pace, keys.windows, ...windowKeys);
     },
   };
 };

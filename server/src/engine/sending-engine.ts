@@ -17,7 +17,7 @@ import { writeAttempt } from './attempt-script';
 import { createMessageStore, FINAL_STATUSES, toLogEntry, type CampaignBatchRecord, type CampaignRecipient, type MessageMeta, type MessageRecord, type StateChange } from './message-store';
 import { noteSkip, type RouteChoice } from './route-decision';
 import { firstMatch, segmentLabel, tagsOf, TAG_PATTERN, type MessageFacts } from './routing-rules';
-import { createQuotaStore, type QuotaLimits, type QuotaRefusal, type Reservation, type ReserveResult } from './quota';
+import { createQuotaStore, type QuotaLimits, type QuotaRefusal, type Reservation } from './quota';
 import { Router, type GroupSnapshot, type ServerSnapshot } from './router';
 import { allowsFromDomain, domainOf } from './from-domains';
 import { createStickyStore, stickyDomainOf, type BatchServers } from './rotation';
@@ -539,8 +539,7 @@ export const createSendingEngine = (options: EngineOptions) => {
     const started = clock();
     let info: Awaited<ReturnType<SmtpConnection['transport']['sendMail']>> | undefined;
     let error: unknown;
-    // Renewed with the lease while the send lasts (a credit has no open reservation in Redis to renew).
-    connection.reservationId = reservation.credit ? null : reservation.id;
+    connection.reservationId = reservation.id; // renewed with the lease while the send lasts
     try {
       info = await connection.transport.sendMail(mailOf(record, server));
     } catch (caught) {
@@ -608,8 +607,6 @@ export const createSendingEngine = (options: EngineOptions) => {
     if (classification.outcome === 'server-transient' || classification.outcome === 'server-condemned') void connections.discard(connection);
     else connections.putBack(connection);
     await written;
-    // Not accepted, the slot was not used: the script refunded a reserved one; a credit is used again.
-    if (!accepted && reservation.credit) quota.returnCredit(reservation, now);
     return { classification, info, now };
   };
 
@@ -843,26 +840,12 @@ export const createSendingEngine = (options: EngineOptions) => {
         const held = connections.take(server);
         // A reserve that fails (Redis away) puts the idle connection back, or it would never be idle
         // again and its lease would be renewed for ever (see attempt()).
-        const limits = limitsOf(server, serverHealth, now);
-        // On a connection this process holds under a lease Redis showed lately, a credit (a slot an
-        // earlier reserve counted ahead, quota.ts) saves the round trip: in the benchmark the reserve
-        // was a quarter of a send's time in its SMTP slot. Otherwise one script call checks every limit.
-        // Without such a connection the credit still spares the hour and day check: the script only
-        // takes a connection slot for it. Never while Redis is away: a send whose accept cannot be
-        // written goes out again after the outage (test/integration/faults.test.ts), so none may
-        // start then that a failing script call would have held back.
-        const credit = redis.status === 'ready' ? quota.takeCredit(serverId, limits, now, held?.leaseToken) : null;
-        const leaseFresh = !!held && Date.now() - held.leaseConfirmedAt < leaseMs / 2;
-        const reservation: ReserveResult =
-          credit && leaseFresh
-            ? { ok: true, reservation: credit }
-            : await quota.reserve(serverId, limits, now, held?.leaseToken, { credits: true, credit }).catch((error: unknown) => {
-                if (held) connections.putBack(held);
-                releaseSmtpSlot();
-                void shaping.release(destinationSlot, false).catch((failure: unknown) => reportError(failure, 'destination release'));
-                throw error;
-              });
-        if (held && reservation.ok && !reservation.reservation.credit && reservation.reservation.token === held.leaseToken) held.leaseConfirmedAt = Date.now();
+        const reservation = await quota.reserve(serverId, limitsOf(server, serverHealth, now), now, held?.leaseToken).catch((error: unknown) => {
+          if (held) connections.putBack(held);
+          releaseSmtpSlot();
+          void shaping.release(destinationSlot, false).catch((failure: unknown) => reportError(failure, 'destination release'));
+          throw error;
+        });
         if (!reservation.ok) {
           releaseSmtpSlot();
           if (held) connections.putBack(held);
@@ -1756,8 +1739,6 @@ export const createSendingEngine = (options: EngineOptions) => {
         worker = null;
       }
       await queue.close();
-      // Quota slots counted ahead and not used go back before the connections close.
-      await quota.returnCredits().catch((error: unknown) => reportError(error, 'returning quota credits'));
       await connections.closeAll();
     },
 

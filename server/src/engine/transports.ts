@@ -22,11 +22,6 @@ export interface SmtpConnection {
   /** Settings version it was opened with; a changed server gets new connections. */
   version: string;
   leaseToken: string;
-  /**
-   * When Redis last showed its lease held (Date.now()): opened under it, or renewed. A send may use
-   * a quota credit on it (no reserve() call, which would check the lease) only while this is recent.
-   */
-  leaseConfirmedAt: number;
   /** The quota reservation of the send under way on it, renewed with the lease; null while idle. */
   reservationId: string | null;
   /**
@@ -75,9 +70,7 @@ export const createConnectionPool = (options: {
     await Promise.all(
       [...byServer].map(async ([serverId, held]) => {
         const reservations = held.flatMap((connection) => (connection.reservationId ? [connection.reservationId] : []));
-        const asked = Date.now();
         const lost = new Set(await options.renewLeases(serverId, held.map((connection) => connection.leaseToken), reservations));
-        for (const connection of held) if (!lost.has(connection.leaseToken)) connection.leaseConfirmedAt = asked;
         // A busy connection with a lost lease is found out at its next reserve (the lease is not held) and replaced.
         for (const connection of held) if (lost.has(connection.leaseToken) && connection.idleTimer) void close(connection);
       })
@@ -131,16 +124,7 @@ export const createConnectionPool = (options: {
         if (connection.idleTimer) void close(connection);
       };
       const transport = smtpThreads?.open(transportOptions, onThreadDeath) ?? createPooledTransport(transportOptions);
-      const connection: SmtpConnection = {
-        serverId: server.id,
-        version: server.version,
-        leaseToken,
-        leaseConfirmedAt: Date.now(),
-        reservationId: null,
-        transport,
-        idleTimer: null,
-        dead: false,
-      };
+      const connection: SmtpConnection = { serverId: server.id, version: server.version, leaseToken, reservationId: null, transport, idleTimer: null, dead: false };
       all.add(connection);
       startRenewing();
       return connection;
