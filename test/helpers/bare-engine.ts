@@ -43,11 +43,12 @@ export interface BareEngine {
 /** Creates (does not start) an engine whose default group `slug` (id g1) holds `servers`. */
 export const createBareEngine = (
   servers: ServerConfig[],
-  options: { slug: string } & Partial<Omit<EngineOptions, 'redis' | 'bullConnection' | 'keyPrefix' | 'directory'>>
+  options: { slug: string; commandRedisUrl?: string } & Partial<Omit<EngineOptions, 'redis' | 'bullConnection' | 'keyPrefix' | 'directory'>>
 ): BareEngine => {
-  const { slug, ...engineOptions } = options;
+  const { slug, commandRedisUrl, ...engineOptions } = options;
   const prefix = redisTestPrefix();
-  const redis = testRedis();
+  // The engine's command connection; a test may route it through a proxy (helpers/faults.ts).
+  const redis = commandRedisUrl ? new Redis(commandRedisUrl, { maxRetriesPerRequest: 1 }) : testRedis();
   const bull = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
   const group: GroupConfig = { id: 'g1', slug, name: slug, strategy: 'weighted', fallbackGroupId: null, isDefault: true, rotation: 'message', stickyMinutes: 60, serverIds: servers.map((server) => server.id) };
   const directory = createDirectoryCache({ load: async () => ({ servers, groups: [group] }) }, { maxAgeMs: 60_000 });

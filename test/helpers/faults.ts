@@ -9,10 +9,14 @@
  * - `startTcpProxy(target)`: an in-process TCP proxy (e.g. in front of Postgres) whose `outage(ms)`
  *   cuts every open connection and refuses new ones (the port stops listening: ECONNREFUSED) for a
  *   while, so a database outage is real at the socket level for the one Strapi that goes through it.
+ *   `loseReplyTo(match, outageMs)` forwards the first request that matches, loses the server's reply
+ *   to it, then cuts and refuses as outage() does: the server ran the command, the client never
+ *   learns it (a Redis killed between running a command and answering it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { Transform } from 'node:stream';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -127,6 +131,12 @@ export interface TcpProxy {
    * accepts again. Resolves when it accepts again.
    */
   outage(ms: number): Promise<void>;
+  /**
+   * Arms a trap: the first client chunk for which `match` is true is forwarded, every reply from then
+   * on is dropped, and 100 ms later (the server has run it) an outage of `outageMs` follows. Resolves
+   * once the outage is over.
+   */
+  loseReplyTo(match: (request: Buffer) => boolean, outageMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -137,6 +147,10 @@ export const startTcpProxy = async (target: { host: string; port: number }): Pro
   let cut = 0;
   let down = false;
   let closed = false;
+  /** Set by loseReplyTo() until its request has passed. */
+  let trap: ((request: Buffer) => void) | null = null;
+  /** True from a trapped request until its outage: the server's replies are dropped. */
+  let losingReplies = false;
 
   const server = net.createServer((client) => {
     accepted += 1;
@@ -154,7 +168,17 @@ export const startTcpProxy = async (target: { host: string; port: number }): Pro
     client.on('close', end);
     upstream.on('close', end);
     client.pipe(upstream);
-    upstream.pipe(client);
+    // After the pipe's own listener, so a trapped request has been forwarded when the trap sees it.
+    client.on('data', (request: Buffer) => trap?.(request));
+    upstream
+      .pipe(
+        new Transform({
+          transform(reply, _encoding, callback) {
+            callback(null, losingReplies ? undefined : reply);
+          },
+        })
+      )
+      .pipe(client);
   });
 
   const listen = (port: number) =>
@@ -177,7 +201,7 @@ export const startTcpProxy = async (target: { host: string; port: number }): Pro
     for (const socket of pairs) socket.destroy();
   };
 
-  return {
+  const proxy: TcpProxy = {
     host: LOOPBACK,
     port,
     get accepted() {
@@ -201,6 +225,20 @@ export const startTcpProxy = async (target: { host: string; port: number }): Pro
       await listen(port);
       down = false;
     },
+    loseReplyTo(match, outageMs) {
+      return new Promise<void>((resolve, reject) => {
+        trap = (request) => {
+          if (!match(request)) return;
+          trap = null;
+          losingReplies = true;
+          setTimeout(() => {
+            proxy.outage(outageMs).then(resolve, reject).finally(() => {
+              losingReplies = false;
+            });
+          }, 100);
+        };
+      });
+    },
     async close() {
       if (closed) return;
       closed = true;
@@ -208,4 +246,5 @@ export const startTcpProxy = async (target: { host: string; port: number }): Pro
       if (!down) await stopListening();
     },
   };
+  return proxy;
 };

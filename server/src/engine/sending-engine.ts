@@ -606,7 +606,16 @@ export const createSendingEngine = (options: EngineOptions) => {
     connection.reservationId = null;
     if (classification.outcome === 'server-transient' || classification.outcome === 'server-condemned') void connections.discard(connection);
     else connections.putBack(connection);
-    await written;
+    try {
+      await written;
+    } catch (writeError) {
+      // The server accepted the message: the delivery log says so even when Redis could not be told.
+      // Redis may have run the script and lost only its reply (killed before answering); the rerun
+      // then finds the message final, or gone for campaign mail, and has nothing left to log. When
+      // the script did not run, the rerun sends the message again and logs that send too.
+      if (accepted) report('sent', record);
+      throw writeError;
+    }
     return { classification, info, now };
   };
 
@@ -880,7 +889,8 @@ export const createSendingEngine = (options: EngineOptions) => {
         }
         if (serverHealth && (serverHealth.state !== 'closed' || serverHealth.consecutiveFailures > 0)) {
           // Any answer about the message itself shows the server working (it closes a half-open breaker).
-          if (outcome === 'accepted') await health.recordSuccess(serverId, done);
+          // Accepted and recorded: a failure to note the success must not fail (and resend) the message.
+          if (outcome === 'accepted') await health.recordSuccess(serverId, done).catch((error: unknown) => reportError(error, 'health'));
           else await health.recordFailure(serverId, { outcome, reply: classification.reply }, done);
           healthCache.at = 0;
         }
