@@ -243,6 +243,8 @@ const printPhase = (name: string, result: PhaseResult, raw?: PhaseResult) => {
   say(
     `  cpu per message: this process ${usage.benchProcessCpuUs} µs, redis ${usage.redisCpuUs} µs, sinks ${usage.sinkCpuUs} µs`
   );
+  const loop = usage.loopDelayMs;
+  say(`  event loop delay of this process (worst round): mean ${loop.mean} ms, p50 ${loop.p50} ms, p99 ${loop.p99} ms, max ${loop.max} ms`);
   if (name !== 'raw' && usage.redisRoundTrips > 0) {
     const byName = Object.entries(usage.redisRoundTripsByName)
       .map(([command, count]) => `${command} ${count}`)

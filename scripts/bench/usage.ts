@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import inspector from 'node:inspector';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 import type { Redis } from 'ioredis';
 
@@ -23,6 +24,11 @@ export interface Usage {
   redisCommands: Map<string, { calls: number; usec: number }>;
   /** Round trips to Redis from this process, by command or script name (see round-trips.ts). */
   roundTrips: Map<string, number>;
+  /**
+   * How late this process's event loop ran its callbacks (ms): every Redis reply and SMTP answer
+   * waits that long before the engine sees it. Summed usages keep the worst round's.
+   */
+  loopDelayMs: { mean: number; p50: number; p99: number; max: number };
 }
 
 interface RedisCounters {
@@ -46,8 +52,13 @@ export const startUsage = async (redis: Redis, sinks: CountingSinks): Promise<()
   const redis0 = await readRedisCounters(redis);
   const sink0 = (await sinks.counts()).cpuUs;
   const roundTrips0 = roundTripCounts();
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
   return async () => {
     const processUs = process.cpuUsage(process0);
+    loopDelay.disable();
+    const ms = (nanoseconds: number) => round(nanoseconds / 1e6, 2);
+    const loopDelayMs = { mean: ms(loopDelay.mean), p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) };
     const roundTrips = new Map<string, number>();
     for (const [name, count] of roundTripCounts()) {
       const made = count - (roundTrips0.get(name) ?? 0);
@@ -69,6 +80,7 @@ export const startUsage = async (redis: Redis, sinks: CountingSinks): Promise<()
       redisCpuUs: redis1.cpuUs - redis0.cpuUs,
       redisCommands,
       roundTrips,
+      loopDelayMs,
     };
   };
 };
@@ -79,6 +91,7 @@ export const emptyUsage = (): Usage => ({
   redisCpuUs: 0,
   redisCommands: new Map(),
   roundTrips: new Map(),
+  loopDelayMs: { mean: 0, p50: 0, p99: 0, max: 0 },
 });
 
 export const addUsage = (a: Usage, b: Usage): Usage => {
@@ -95,6 +108,7 @@ export const addUsage = (a: Usage, b: Usage): Usage => {
     redisCpuUs: a.redisCpuUs + b.redisCpuUs,
     redisCommands,
     roundTrips,
+    loopDelayMs: b.loopDelayMs.p99 > a.loopDelayMs.p99 ? b.loopDelayMs : a.loopDelayMs,
   };
 };
 
@@ -108,6 +122,8 @@ export interface UsagePerMessage {
   /** Round trips to Redis this process made per message, in total and by command or script. */
   redisRoundTrips: number;
   redisRoundTripsByName: Record<string, number>;
+  /** The event loop's delay in the worst round (see Usage). */
+  loopDelayMs: Usage['loopDelayMs'];
 }
 
 export const perMessage = (usage: Usage, messages: number): UsagePerMessage => {
@@ -133,6 +149,7 @@ export const perMessage = (usage: Usage, messages: number): UsagePerMessage => {
         .map(([name, count]) => [name, per(count)] as const)
         .filter(([, count]) => count >= 0.05)
     ),
+    loopDelayMs: usage.loopDelayMs,
   };
 };
 

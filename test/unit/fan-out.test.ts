@@ -300,6 +300,45 @@ describe('campaign fan-out', () => {
     expect(result.stats.workMs).toBeGreaterThanOrEqual(15);
   });
 
+  it('queues without waiting for a checkpoint to be written, yet returns only once every one is, and fails when one fails', async () => {
+    const w = world(range(1, 30).map((id) => entry(id)));
+    const events: string[] = [];
+    const saveCursor = w.deps.saveCursor;
+    w.deps.saveCursor = (cursor) => {
+      const name = cursor.pending ? `pending ${cursor.seq}` : `checkpoint ${cursor.seq}`;
+      events.push(`save ${name}`);
+      // Applied at once (as Redis applies commands in order), acknowledged a round trip later.
+      const applied = saveCursor(cursor);
+      return new Promise((resolve) => setTimeout(resolve, 5)).then(() => {
+        events.push(`saved ${name}`);
+        return applied;
+      });
+    };
+    const queueBatch = w.deps.queueBatch;
+    w.deps.queueBatch = async (batch) => {
+      events.push(`queue ${batch.batchId}`);
+      return queueBatch(batch);
+    };
+    const result = await runFanOut(w.deps, { pageSize: 10, maxInFlight: 100 });
+    expect(result.outcome).toBe('done');
+    expect(w.queuedEmails()).toEqual(range(1, 30).map((id) => `user${id}@example.com`));
+    // Each page's pending note is issued before its batches are queued, and they are queued without waiting for it.
+    expect(events.slice(0, 3)).toEqual(['save pending 0', 'queue c1:0:0', 'saved pending 0']);
+    // The next page is queued while the checkpoint before it is still being written.
+    expect(events.indexOf('queue c1:1:0')).toBeLessThan(events.indexOf('saved checkpoint 1'));
+    expect(events.indexOf('save checkpoint 1')).toBeLessThan(events.indexOf('save pending 1'));
+    // The last checkpoint was written before the fan-out returned.
+    expect(events.at(-1)).toBe('saved checkpoint 3');
+
+    const failing = world(range(1, 30).map((id) => entry(id)));
+    failing.deps.saveCursor = async (cursor) => {
+      if (!cursor.pending && cursor.seq === 1) throw new Error('Redis away');
+    };
+    await expect(runFanOut(failing.deps, { pageSize: 10, maxInFlight: 100 })).rejects.toThrow('Redis away');
+    // The failure surfaced with the next page's queueing: the page after it was never queued.
+    expect(failing.batches.has('c1:2:0')).toBe(false);
+  });
+
   it('stops when told and resumes from the cursor', async () => {
     const w = world(range(1, 50).map((id) => entry(id)));
     w.control.stopAfterPages = 2;

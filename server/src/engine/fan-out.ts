@@ -119,6 +119,12 @@ export interface FanOutDeps<M> {
    */
   segmentOf?(recipient: FanOutRecipient): number | null;
   loadCursor(): Promise<FanOutCursor | null>;
+  /**
+   * Saves the cursor. The fan-out does not wait for it before queueing (a round trip fewer per
+   * checkpoint), so a save must take effect before anything queueBatch(es) writes after it is
+   * called: the plugin keeps both on one Redis connection, whose commands run in the order issued.
+   * A failed save fails the fan-out (it is awaited before the page after it is finished).
+   */
   saveCursor(cursor: FanOutCursor): Promise<void>;
   /** Messages of this campaign queued and not finished yet. */
   inFlight(): Promise<number>;
@@ -258,6 +264,15 @@ interface PreparedPage<M> {
 }
 
 /**
+ * A promise awaited later rather than now: marked handled, so a rejection meanwhile is not reported
+ * as unhandled; awaiting the returned promise still throws it.
+ */
+const guarded = (promise: Promise<void>): Promise<void> => {
+  promise.catch(() => undefined);
+  return promise;
+};
+
+/**
  * Runs the fan-out until the audience is exhausted or `shouldStop` says so. Errors propagate (the caller fails the campaign).
  *
  * Pipelined: while a page is queued and checkpointed (round trips to Redis and the database), the
@@ -315,10 +330,19 @@ export const runFanOut = async <M>(deps: FanOutDeps<M>, options: FanOutOptions):
 
   /** The next page, prepared while the one before it was queued: for the cursor `after` it was read after. */
   let ahead: { after: string | null; prepared: Promise<PreparedPage<M>> } | null = null;
+  /**
+   * The last page's checkpoint, still being written: awaited with the next page's queueing (whose
+   * writes it precedes, see saveCursor) or before the fan-out returns, never on its own.
+   */
+  let checkpoint: Promise<void> = Promise.resolve();
+  const finished = async (outcome: FanOutResult['outcome']): Promise<FanOutResult> => {
+    await checkpoint;
+    return { outcome, cursor, stats };
+  };
 
   for (;;) {
-    if (cursor.done) return { outcome: 'done', cursor, stats };
-    if (await deps.shouldStop()) return { outcome: 'stopped', cursor, stats };
+    if (cursor.done) return finished('done');
+    if (await deps.shouldStop()) return finished('stopped');
 
     // Back-pressure: room for a whole page under maxInFlight.
     const waitStarted = now();
@@ -327,7 +351,7 @@ export const runFanOut = async <M>(deps: FanOutDeps<M>, options: FanOutOptions):
       waited = true;
       if (await deps.shouldStop()) {
         stats.waitMs += now() - waitStarted;
-        return { outcome: 'stopped', cursor, stats };
+        return finished('stopped');
       }
       await sleep(pollMs);
     }
@@ -347,12 +371,15 @@ export const runFanOut = async <M>(deps: FanOutDeps<M>, options: FanOutOptions):
     const queueStarted = now();
     let queuedHere = 0;
     let replayed = false;
+    /** Checkpoints this page waits for before it is done: the last page's, and its own pending note. */
+    const checkpoints: Promise<void>[] = [checkpoint];
     if (messages.length > 0) {
       // Split by a hash of each recipient's key, so a replayed page puts everyone in the same batch.
       const parts = pending?.parts ?? Math.max(1, Math.ceil(pageSize / batchSize));
       if (!pending) {
         const upTo = page.recipients.at(-1)!.key;
-        await deps.saveCursor({ ...cursor, pending: { upTo, next, limit: pageSize, parts } });
+        // Applied before the batches are stored (saveCursor's contract); awaited with them below.
+        checkpoints.push(guarded(deps.saveCursor({ ...cursor, pending: { upTo, next, limit: pageSize, parts } })));
       }
       // Keyed by segment and part: one batch per (segment, part), in a stable order.
       const batches = new Map<string, { part: number; segment: number; messages: BatchMessage<M>[] }>();
@@ -379,6 +406,7 @@ export const runFanOut = async <M>(deps: FanOutDeps<M>, options: FanOutOptions):
         else replayed = true;
       });
     }
+    await Promise.all(checkpoints);
     stats.phaseMs.queue += now() - queueStarted;
     const skippedHere = Object.values(skipped).reduce((sum, count) => sum + count, 0);
     cursor = {
@@ -390,7 +418,8 @@ export const runFanOut = async <M>(deps: FanOutDeps<M>, options: FanOutOptions):
       done: next === null,
       pending: null,
     };
-    await deps.saveCursor(cursor);
+    // Not awaited here: the next page's writes follow it in order (saveCursor), and it is awaited with them.
+    checkpoint = guarded(deps.saveCursor(cursor));
 
     stats.pages += 1;
     stats.skipped += skippedHere;

@@ -304,6 +304,8 @@ const campaignRunner = ({ strapi }: { strapi: Core.Strapi }) => {
           queueBatches: (batches) => engine.queueCampaignBatches(batches.map(toCampaignBatch)),
           ...(segments ? { segmentOf: segments.segmentOf } : {}),
           loadCursor: () => loadCursor(campaignId),
+          // On the engine's command connection, as the batches' store script: a save is applied before
+          // the batches queued after it, so the fan-out need not wait for it (fan-out.ts, saveCursor).
           saveCursor: (cursor) => saveCursor(campaignId, cursor),
           inFlight: async () => (await engine.campaignCounts(campaignId)).inFlight,
           shouldStop,
