@@ -71,6 +71,21 @@ describe('campaign batches in the sending engine', () => {
     expect(sink.messages[0]!.headers['x-multi-smtp-id']).toBeDefined();
   });
 
+  it("stores each message with its whole meta, the batch's shared fields sent once and completed per message", async () => {
+    let held = true;
+    gate = async () => (held ? { kind: 'hold', untilMs: Date.now() + 200, reason: 'paused' } : { kind: 'send' });
+    const rendered = { id: randomUUID(), subscriberId: 'sub-r', message: { from: 'Shop <shop@example.com>', to: 'rendered@example.com', subject: 'Sale', text: 'Hi' } };
+    const asRecipient = { id: randomUUID(), subscriberId: 'sub-q', recipient: { email: 'queued@example.com', name: 'Q', attributes: { plan: 'gold' } } };
+    expect(await engine.queueCampaignBatch({ batchId: 'c9:0', campaignId: 'c9', group: 'news', messages: [rendered, asRecipient] })).toEqual({ queued: true });
+    const metaOf = async (id: string) => JSON.parse((await redis.hget(`${prefix}:msg:${id}`, 'meta'))!) as MessageMeta;
+    const shared = { groupId: 'g1', groupSlug: 'news', serverId: null, source: 'campaign', idempotencyKey: null, queuedAt: expect.any(Number), campaignId: 'c9', route: { via: 'group' } };
+    expect(await metaOf(rendered.id)).toEqual({ ...shared, from: 'shop@example.com', recipients: ['rendered@example.com'], subject: 'Sale', subscriberId: 'sub-r' });
+    expect(await metaOf(asRecipient.id)).toEqual({ ...shared, from: null, recipients: ['queued@example.com'], subject: '', subscriberId: 'sub-q' });
+    held = false;
+    await waitFor('both delivered', () => sink.messages.length >= 2, 10_000);
+    expect(deliveredTo().sort()).toEqual(['queued@example.com', 'rendered@example.com']);
+  });
+
   it('skips what the gate says to skip, counting it, and sends the rest', async () => {
     gate = async (meta) => (meta.recipients.includes('gone@example.com') ? { kind: 'skip', reason: 'suppressed' } : { kind: 'send' });
     const skipped = batch('c2', 0, ['keep1@example.com', 'gone@example.com', 'keep2@example.com']);

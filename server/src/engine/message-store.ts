@@ -109,10 +109,16 @@ export interface FinishedCounters {
 /** A campaign batch is stored once: this marker says it was (see storeCampaignBatches). */
 const BATCH_MARKER_SEC = 7 * 24 * 3600;
 
+/** The meta fields that differ from one message of a campaign batch to the next. */
+export type OwnMeta = Pick<MessageMeta, 'from' | 'recipients' | 'subject' | 'subscriberId'>;
+/** The meta fields every message of a campaign batch shares (its target, campaign, time). */
+export type SharedMeta = Omit<MessageMeta, keyof OwnMeta>;
+
 /** One message of a campaign batch as stored: rendered (`message`) or its recipient. */
 export interface CampaignBatchRecord {
   id: string;
-  meta: MessageMeta;
+  /** Its own meta fields; the batch's SharedMeta completes them. */
+  own: OwnMeta;
   message?: OutgoingMessage;
   recipient?: CampaignRecipient | null;
 }
@@ -120,12 +126,16 @@ export interface CampaignBatchRecord {
 /**
  * Stores several campaign batches at once. KEYS: the campaign's counters, the depth hash, each
  * batch's marker. ARGV: the depth field, the marker's lifetime, the prefix of message keys, the
- * number of batches, then per batch its size and its messages packed in one string: four fields
- * per message (id, content field, content, meta), each ended by a newline (JSON text has none, an
- * id may not). One packed string per batch rather than four arguments per message: the client's
- * cost is per argument. Message keys are built here from the prefix: on Cluster they share the
- * declared keys' hash tag, so the slot is the same (BullMQ's scripts build job keys the same way).
- * A batch whose marker exists is skipped whole. Returns 1 or 0 per batch: stored here or before.
+ * number of batches, then per batch its size, its shared meta and its messages packed in one
+ * string: four fields per message (id, content field, content, own meta), each ended by a newline
+ * (JSON text has none, an id may not). One packed string per batch rather than four arguments per
+ * message: the client's cost is per argument. The shared meta is the batch's SharedMeta as JSON
+ * without its closing brace, sent once: each message's stored meta is that, a comma, and its own
+ * meta's JSON without its opening brace (one JSON object, as if written whole), so the fan-out
+ * neither serialises nor sends the same fields for every message. Message keys are built here
+ * from the prefix: on Cluster they share the declared keys' hash tag, so the slot is the same
+ * (BullMQ's scripts build job keys the same way). A batch whose marker exists is skipped whole.
+ * Returns 1 or 0 per batch: stored here or before.
  */
 const STORE_BATCHES_LUA = `
 local batches = tonumber(ARGV[4])
@@ -134,9 +144,10 @@ local find, sub = string.find, string.sub
 local total = 0
 local stored = {}
 for b = 1, batches do
-  local size = tonumber(ARGV[3 + 2 * b])
+  local size = tonumber(ARGV[2 + 3 * b])
   if redis.call('exists', KEYS[2 + b]) == 0 then
-    local data = ARGV[4 + 2 * b]
+    local shared = ARGV[3 + 3 * b] .. ','
+    local data = ARGV[4 + 3 * b]
     local pos = 1
     for i = 1, size do
       local idEnd = find(data, '\\n', pos, true)
@@ -145,7 +156,7 @@ for b = 1, batches do
       local metaEnd = find(data, '\\n', contentEnd + 1, true)
       redis.call('hset', prefix .. sub(data, pos, idEnd - 1),
         sub(data, idEnd + 1, fieldEnd - 1), sub(data, fieldEnd + 1, contentEnd - 1),
-        'meta', sub(data, contentEnd + 1, metaEnd - 1), 'status', 'queued')
+        'meta', shared .. sub(data, contentEnd + 2, metaEnd - 1), 'status', 'queued')
       pos = metaEnd + 1
     end
     redis.call('set', KEYS[2 + b], size, 'EX', ARGV[2])
@@ -283,21 +294,24 @@ export const createMessageStore = (redis: Redis | Cluster, options: { keyPrefix:
      * one group).
      */
     async storeCampaignBatches(
-      batches: { batchId: string; records: CampaignBatchRecord[] }[],
+      batches: { batchId: string; shared: SharedMeta; records: CampaignBatchRecord[] }[],
       counters: { depthKey: string; depthField: string; campaignCountsKey: string }
     ): Promise<boolean[]> {
       if (batches.length === 0) return [];
       const keys = [counters.campaignCountsKey, counters.depthKey, ...batches.map((batch) => batchMarkerKey(batch.batchId))];
       const args: string[] = [counters.depthField, String(BATCH_MARKER_SEC), messageKey(''), String(batches.length)];
       for (const batch of batches) {
-        let packed = '';
-        for (const { id, message, recipient, meta } of batch.records) {
+        // Its JSON without the closing brace; it always has fields (source, queuedAt), so a comma may follow.
+        const shared = JSON.stringify(batch.shared).slice(0, -1);
+        const packed: string[] = [];
+        for (const { id, message, recipient, own } of batch.records) {
           if (id.includes('\n')) throw new Error(`a message id cannot hold a newline: ${JSON.stringify(id)}`);
-          // A rendered message, or (rendered by the worker) its recipient.
+          // A rendered message, or (rendered by the worker) its recipient. `own` always has fields (recipients).
           const content = recipient ? `rcpt\n${JSON.stringify(recipient)}` : `body\n${JSON.stringify(message)}`;
-          packed += `${id}\n${content}\n${JSON.stringify(meta)}\n`;
+          packed.push(`${id}\n${content}\n${JSON.stringify(own)}\n`);
         }
-        args.push(String(batch.records.length), packed);
+        // Joined once into a flat string (not grown by +=: a rope the socket write would flatten).
+        args.push(String(batch.records.length), shared, packed.join(''));
       }
       const stored = await storeBatchesScript<number[]>(redis, keys, args);
       return batches.map((_, index) => Number(stored[index]) === 1);

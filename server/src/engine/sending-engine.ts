@@ -14,7 +14,7 @@ import type { MxResolver } from './destinations';
 import { createHealthStore, type ServerHealth } from './health';
 import { outgoingMessageSchema, recipientsOf, type OutgoingMessage, type OutgoingMessageInput } from './message';
 import { writeAttempt } from './attempt-script';
-import { createMessageStore, FINAL_STATUSES, toLogEntry, type CampaignBatchRecord, type CampaignRecipient, type MessageMeta, type MessageRecord, type StateChange } from './message-store';
+import { createMessageStore, FINAL_STATUSES, toLogEntry, type CampaignBatchRecord, type CampaignRecipient, type MessageMeta, type MessageRecord, type SharedMeta, type StateChange } from './message-store';
 import { noteSkip, type RouteChoice } from './route-decision';
 import { firstMatch, segmentLabel, tagsOf, TAG_PATTERN, type MessageFacts } from './routing-rules';
 import { createQuotaStore, type QuotaLimits, type QuotaRefusal, type Reservation } from './quota';
@@ -1387,7 +1387,7 @@ export const createSendingEngine = (options: EngineOptions) => {
         batch.segment ? { via: 'segment', segment: segmentLabel(batch.segment) } : GROUP_ROUTE
       );
       const tags = named ? null : tagsOf('marketing', batch.tags);
-      const parts = new Map<string, { target: Target; records: CampaignBatchRecord[] }>();
+      const parts = new Map<string, { target: Target; shared: SharedMeta; records: CampaignBatchRecord[] }>();
       batch.messages.forEach((entry, index) => {
         const message = messages[batchIndex]![index] ?? ({ subject: '' } as OutgoingMessage);
         const recipients = entry.recipient ? [entry.recipient.email] : recipientsOf(message);
@@ -1398,38 +1398,37 @@ export const createSendingEngine = (options: EngineOptions) => {
         const partKey = target.serverId ? `srv-${target.serverId}` : target.groupId!;
         let part = parts.get(partKey);
         if (!part) {
-          part = { target, records: [] };
-          parts.set(partKey, part);
-        }
-        part.records.push({
-          id: entry.id,
-          message,
-          recipient: entry.recipient ?? null,
-          meta: {
-            // Named rather than spread: V8 builds a spread-then-extended object about 20 times
-            // slower, and a fan-out page builds hundreds of these.
+          // What every message of the part has in common, stored with each but sent once (message-store.ts).
+          const shared: SharedMeta = {
             groupId: target.groupId,
             groupSlug: target.groupSlug,
             serverId: target.serverId,
             source: 'campaign',
             idempotencyKey: null,
             queuedAt: now,
-            from: message.from?.address ?? null,
-            recipients,
-            subject: message.subject,
             campaignId: batch.campaignId,
-            subscriberId: entry.subscriberId,
             route: target.route,
-          },
+          };
+          part = { target, shared, records: [] };
+          parts.set(partKey, part);
+        }
+        part.records.push({
+          id: entry.id,
+          message,
+          recipient: entry.recipient ?? null,
+          // Named rather than spread: V8 builds a spread-then-extended object about 20 times
+          // slower, and a fan-out page builds hundreds of these.
+          own: { from: message.from?.address ?? null, recipients, subject: message.subject, subscriberId: entry.subscriberId },
         });
       });
       // A batch the rules split goes out as one batch per target, named after the target, so the
       // same recipients under the same rules make the same batches again (re-queueing stays idempotent).
-      return [...parts].map(([partKey, { target, records }]) => ({
+      return [...parts].map(([partKey, { target, shared, records }]) => ({
         batchIndex,
         batch,
         batchId: parts.size === 1 ? batch.batchId : `${batch.batchId}@${partKey}`,
         target,
+        shared,
         records,
         counters: { depthKey, depthField: target.groupId ?? 'pinned', campaignCountsKey: campaignCountsKey(batch.campaignId) },
       }));
@@ -1446,7 +1445,7 @@ export const createSendingEngine = (options: EngineOptions) => {
     await Promise.all(
       [...byCounters.values()].map(async (indexes) => {
         const results = await store.storeCampaignBatches(
-          indexes.map((index) => ({ batchId: prepared[index]!.batchId, records: prepared[index]!.records })),
+          indexes.map((index) => ({ batchId: prepared[index]!.batchId, shared: prepared[index]!.shared, records: prepared[index]!.records })),
           prepared[indexes[0]!]!.counters
         );
         results.forEach((result, position) => {
