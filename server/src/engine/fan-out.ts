@@ -267,7 +267,7 @@ interface PreparedPage<M> {
  * A promise awaited later rather than now: marked handled, so a rejection meanwhile is not reported
  * as unhandled; awaiting the returned promise still throws it.
  */
-const guarded = (promise: Promise<void>): Promise<void> => {
+const guarded = <T>(promise: Promise<T>): Promise<T> => {
   promise.catch(() => undefined);
   return promise;
 };
@@ -328,8 +328,11 @@ export const runFanOut = async <M>(deps: FanOutDeps<M>, options: FanOutOptions):
     return { page, next, skipped, send, segments, messages };
   };
 
-  /** The next page, prepared while the one before it was queued: for the cursor `after` it was read after. */
-  let ahead: { after: string | null; prepared: Promise<PreparedPage<M>> } | null = null;
+  /**
+   * The next page, prepared while this one is queued: read after this page, which is where the
+   * cursor stands when the loop comes round to it (only a run's first page can be a pending one).
+   */
+  let ahead: Promise<PreparedPage<M>> | null = null;
   /**
    * The last page's checkpoint, still being written: awaited with the next page's queueing (whose
    * writes it precedes, see saveCursor) or before the fan-out returns, never on its own.
@@ -359,14 +362,13 @@ export const runFanOut = async <M>(deps: FanOutDeps<M>, options: FanOutOptions):
 
     const workStarted = now();
     const { pending } = cursor;
-    const prepared: PreparedPage<M> = ahead && !pending && ahead.after === cursor.after ? await ahead.prepared : await prepare(cursor.after, pending);
+    const prepared: PreparedPage<M> = ahead ? await ahead : await prepare(cursor.after, pending);
     ahead = null;
     const { page, next, skipped, send, segments, messages } = prepared;
     const after: string | null = next ?? page.recipients.at(-1)?.key ?? cursor.after;
     if (next !== null) {
       // The next page is prepared while this one is queued. A failure is thrown when it is used.
-      ahead = { after, prepared: prepare(after, null) };
-      ahead.prepared.catch(() => undefined);
+      ahead = guarded(prepare(after, null));
     }
     const queueStarted = now();
     let queuedHere = 0;
@@ -427,7 +429,7 @@ export const runFanOut = async <M>(deps: FanOutDeps<M>, options: FanOutOptions):
     stats.queued += queuedHere;
     if (replayed) stats.replayedPages += 1;
     // The next page's work is part of this turn's (never hidden in the wait for room that follows).
-    if (ahead) await ahead.prepared.catch(() => undefined);
+    if (ahead) await ahead.catch(() => undefined);
     stats.workMs += now() - workStarted;
   }
 };
