@@ -41,8 +41,8 @@
  * Settings (environment):
  *   BENCH_RECIPIENTS        subscribers in the list (default 200000)
  *   BENCH_BULK_MESSAGES     messages of the bulk phase (default min(BENCH_RECIPIENTS, 20000)); 0 skips it
- *   BENCH_MAX_IN_FLIGHT     campaigns.maxInFlight (default 2000, the plugin's default)
- *   BENCH_PAGE_SIZE         campaigns.pageSize (default 500, the plugin's default)
+ *   BENCH_MAX_IN_FLIGHT     campaigns.maxInFlight (default: the plugin's, 2000)
+ *   BENCH_PAGE_SIZE         campaigns.pageSize (default: the plugin's, 1000)
  *   BENCH_WORKERS           standalone worker processes (multi-smtp-worker; default 2: see WORKERS)
  *   BENCH_CONCURRENCY       sends at once per worker process (default 25)
  *   BENCH_TEXT=auto         leave the text part empty, so it is generated from the HTML for each recipient
@@ -59,6 +59,7 @@ import type { Knex } from 'knex';
 
 import type { Redis } from 'ioredis';
 
+import { pluginConfigSchema } from '../../server/src/config/schema';
 import { emptyFanOutStats } from '../../server/src/engine/fan-out';
 import type { FanOutReport } from '../../server/src/services/campaign-runner';
 import type { MailerService } from '../../server/src/services/mailer';
@@ -81,8 +82,9 @@ const numberFromEnv = (name: string, fallback: number) => {
 
 const RECIPIENTS = numberFromEnv('BENCH_RECIPIENTS', 200_000);
 const BULK_MESSAGES = process.env.BENCH_BULK_MESSAGES === '0' ? 0 : numberFromEnv('BENCH_BULK_MESSAGES', Math.min(RECIPIENTS, 20_000));
-const MAX_IN_FLIGHT = numberFromEnv('BENCH_MAX_IN_FLIGHT', 2000);
-const PAGE_SIZE = numberFromEnv('BENCH_PAGE_SIZE', 500);
+const pluginDefaults = pluginConfigSchema.shape.campaigns.parse({});
+const MAX_IN_FLIGHT = numberFromEnv('BENCH_MAX_IN_FLIGHT', pluginDefaults.maxInFlight);
+const PAGE_SIZE = numberFromEnv('BENCH_PAGE_SIZE', pluginDefaults.pageSize);
 /**
  * Two workers on two cores: each Strapi worker process sends from one event loop (rendering, SMTP,
  * delivery log), and in the profiles the workers are what is busy (the fan-out node used about 3 s

@@ -146,8 +146,13 @@ const campaignsSchema = z
      * the queue (and Redis memory) stay bounded whatever the audience's size.
      */
     maxInFlight: z.int().min(1).max(1000000).default(2000),
-    /** Recipients read, rendered and queued together. */
-    pageSize: z.int().min(1).max(10000).default(500),
+    /**
+     * Recipients read, rendered and queued together. Each page costs the fan-out a few round trips
+     * whatever its size, so larger pages queue faster (bench:campaign: about 17,000 recipients/s at
+     * 500, 21,000 at 1,000); a page is stored by one Redis script that holds Redis for a few
+     * milliseconds, and must fit under maxInFlight. 1,000 is also listmonk's default batch size.
+     */
+    pageSize: z.int().min(1).max(10000).default(1000),
     /**
      * Messages per queue job. A job's messages go out one after the other, so a page is split into
      * batches of about this many to spread over every worker slot.
