@@ -8,6 +8,21 @@ import { createBareEngine, sinkServer, type BareEngine } from '../helpers/bare-e
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-servers';
 import { waitFor } from '../helpers/wait';
 
+/** A message record as the engine stores it, to the recipient a@example.com in group g1. */
+const record = (id: string, campaignId: string | null): MessageRecord => ({
+  id,
+  message: { to: [{ name: '', address: 'a@example.com' }], subject: 's', text: 't' },
+  meta: { groupId: 'g1', groupSlug: 'app', serverId: null, source: 'api', idempotencyKey: null, queuedAt: 1, from: null, recipients: ['a@example.com'], subject: 's', campaignId },
+  status: 'queued',
+  attempts: [],
+  serverId: null,
+  serverName: null,
+  lastReply: null,
+  smtpMessageId: null,
+  sentAt: null,
+  finishedAt: null,
+});
+
 /**
  * The sending paths made for throughput (issue 11), through the real engine, real Redis and a real
  * SMTP sink: send() calls of one tick share a job, a job's messages are sent side by side, and a
@@ -64,19 +79,6 @@ describe('sending paths', () => {
     const store = createMessageStore(redis, { keyPrefix: `${prefix}:once`, retentionSec: 60, idempotencySec: 60 });
     const depthKey = `${prefix}:once:depth`;
     const campaignCountsKey = `${prefix}:once:campaign:c1:counts`;
-    const record = (id: string, campaignId: string | null): MessageRecord => ({
-      id,
-      message: { to: [{ name: '', address: 'a@example.com' }], subject: 's', text: 't' },
-      meta: { groupId: 'g1', groupSlug: 'app', serverId: null, source: 'api', idempotencyKey: null, queuedAt: 1, from: null, recipients: ['a@example.com'], subject: 's', campaignId },
-      status: 'queued',
-      attempts: [],
-      serverId: null,
-      serverName: null,
-      lastReply: null,
-      smtpMessageId: null,
-      sentAt: null,
-      finishedAt: null,
-    });
     const plain = randomUUID();
     const campaign = randomUUID();
     await store.createMany([record(plain, null), record(campaign, 'c1')]);
@@ -95,5 +97,20 @@ describe('sending paths', () => {
     // A late write for a message that is gone does not bring it back.
     await store.update(campaign, { lastReply: 'late' });
     expect(await redis.exists(`${prefix}:once:msg:${campaign}`)).toBe(0);
+  });
+
+  it('stores messages and counts them on their depth in one transaction, and throws when a write fails', async () => {
+    const store = createMessageStore(redis, { keyPrefix: `${prefix}:create`, retentionSec: 60, idempotencySec: 60 });
+    const depthKey = `${prefix}:create:depth`;
+    const [first, second] = [randomUUID(), randomUUID()];
+    await store.createMany([record(first, null), record(second, null)], { key: depthKey, counts: new Map([['g1', 2]]) });
+    expect(await redis.hget(store.messageKey(first), 'status')).toBe('queued');
+    expect(await redis.hget(store.messageKey(second), 'status')).toBe('queued');
+    expect(await redis.hget(depthKey, 'g1')).toBe('2');
+
+    // A write Redis refuses (here: the key holds a string) is an error, never a message taken as stored.
+    const taken = randomUUID();
+    await redis.set(store.messageKey(taken), 'not a hash');
+    await expect(store.createMany([record(taken, null)])).rejects.toThrow(/WRONGTYPE/);
   });
 });

@@ -275,13 +275,25 @@ export const createMessageStore = (redis: Redis | Cluster, options: { keyPrefix:
       return (await redis.get(idempotencyKeyOf(key))) ?? id;
     },
 
-    /** Stores new messages; one round trip for any number of them. */
-    async createMany(records: { id: string; message: OutgoingMessage; meta: MessageMeta }[]): Promise<void> {
-      const pipeline = redis.pipeline();
+    /**
+     * Stores new messages and, with `depth`, counts them on their groups' queue depth: one
+     * transaction, one round trip for any number of them. Redis runs it whole, or none of it when it
+     * refuses it up front (out of memory) or the connection drops before EXEC. Throws when any write
+     * failed (a pipeline's per-command errors would not).
+     */
+    async createMany(
+      records: { id: string; message: OutgoingMessage; meta: MessageMeta }[],
+      depth?: { key: string; counts: Map<string, number> }
+    ): Promise<void> {
+      const transaction = redis.multi();
       for (const { id, message, meta } of records) {
-        pipeline.hset(messageKey(id), { body: JSON.stringify(message), meta: JSON.stringify(meta), status: 'queued' });
+        transaction.hset(messageKey(id), { body: JSON.stringify(message), meta: JSON.stringify(meta), status: 'queued' });
       }
-      await pipeline.exec();
+      for (const [field, count] of depth?.counts ?? []) transaction.hincrby(depth!.key, field, count);
+      const results = await transaction.exec();
+      if (!results) throw new Error('the messages were not stored (transaction discarded)');
+      const failed = results.find(([error]) => error);
+      if (failed) throw failed[0];
     },
 
     /**

@@ -1346,19 +1346,23 @@ export const createSendingEngine = (options: EngineOptions) => {
         finishedAt: null,
       };
     });
-    await store.createMany(records);
+    // Queue depth per group: the rules may have sent the messages of one call to several.
+    const depths = new Map<string, number>();
+    for (const record of records) depths.set(record.meta.groupId ?? 'pinned', (depths.get(record.meta.groupId ?? 'pinned') ?? 0) + 1);
     if (sendOptions.idempotencyKey) {
+      // Counted only once the key is ours: a duplicate's record is deleted again, uncounted.
+      await store.createMany(records);
       const owner = await store.claimIdempotencyKey(sendOptions.idempotencyKey, ids[0]!);
       if (owner !== ids[0]) {
         await store.delete(ids[0]!);
         const earlier = await store.getState(owner);
         return { records: [], duplicate: { id: owner, status: earlier?.status ?? 'queued', duplicate: true } };
       }
+      await Promise.all([...depths].map(([field, count]) => redis.hincrby(depthKey, field, count)));
+    } else {
+      // Stored and counted in one transaction: one round trip, not two.
+      await store.createMany(records, { key: depthKey, counts: depths });
     }
-    // Queue depth per group: the rules may have sent the messages of one call to several.
-    const depths = new Map<string, number>();
-    for (const record of records) depths.set(record.meta.groupId ?? 'pinned', (depths.get(record.meta.groupId ?? 'pinned') ?? 0) + 1);
-    await Promise.all([...depths].map(([field, count]) => redis.hincrby(depthKey, field, count)));
     for (const record of records) {
       report('queued', record);
     }
