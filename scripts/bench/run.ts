@@ -245,6 +245,7 @@ const printPhase = (name: string, result: PhaseResult, raw?: PhaseResult) => {
   );
   const loop = usage.loopDelayMs;
   say(`  event loop delay of this process (worst round): mean ${loop.mean} ms, p50 ${loop.p50} ms, p99 ${loop.p99} ms, max ${loop.max} ms`);
+  if (usage.machineBusyPct !== null) say(`  machine: its ${os.cpus().length} cores ${usage.machineBusyPct} % busy over the phase (every process)`);
   if (name !== 'raw' && usage.redisRoundTrips > 0) {
     const byName = Object.entries(usage.redisRoundTripsByName)
       .map(([command, count]) => `${command} ${count}`)

@@ -29,7 +29,27 @@ export interface Usage {
    * waits that long before the engine sees it. Summed usages keep the worst round's.
    */
   loopDelayMs: { mean: number; p50: number; p99: number; max: number };
+  /**
+   * The whole machine's CPU time (every process: this one, Redis, the sinks, anything else), in
+   * clock ticks of /proc/stat: busy and in all. busy / total near 1 means the phase was bound by the
+   * machine's cores, not by waiting. Zero where /proc/stat is missing.
+   */
+  machineTicks: { busy: number; total: number };
 }
+
+/** The machine's CPU ticks so far, over every core (the first line of /proc/stat). */
+const readMachineTicks = (): { busy: number; total: number } => {
+  let line: string;
+  try {
+    line = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+  } catch {
+    return { busy: 0, total: 0 };
+  }
+  // cpu user nice system idle iowait irq softirq steal ...
+  const ticks = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = ticks.reduce((sum, value) => sum + value, 0);
+  return { busy: total - (ticks[3] ?? 0) - (ticks[4] ?? 0), total };
+};
 
 interface RedisCounters {
   cpuUs: number;
@@ -54,8 +74,10 @@ export const startUsage = async (redis: Redis, sinks: CountingSinks): Promise<()
   const roundTrips0 = roundTripCounts();
   const loopDelay = monitorEventLoopDelay({ resolution: 1 });
   loopDelay.enable();
+  const machine0 = readMachineTicks();
   return async () => {
     const processUs = process.cpuUsage(process0);
+    const machine1 = readMachineTicks();
     loopDelay.disable();
     const ms = (nanoseconds: number) => round(nanoseconds / 1e6, 2);
     const loopDelayMs = { mean: ms(loopDelay.mean), p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) };
@@ -81,6 +103,7 @@ export const startUsage = async (redis: Redis, sinks: CountingSinks): Promise<()
       redisCommands,
       roundTrips,
       loopDelayMs,
+      machineTicks: { busy: machine1.busy - machine0.busy, total: machine1.total - machine0.total },
     };
   };
 };
@@ -92,6 +115,7 @@ export const emptyUsage = (): Usage => ({
   redisCommands: new Map(),
   roundTrips: new Map(),
   loopDelayMs: { mean: 0, p50: 0, p99: 0, max: 0 },
+  machineTicks: { busy: 0, total: 0 },
 });
 
 export const addUsage = (a: Usage, b: Usage): Usage => {
@@ -109,6 +133,7 @@ export const addUsage = (a: Usage, b: Usage): Usage => {
     redisCommands,
     roundTrips,
     loopDelayMs: b.loopDelayMs.p99 > a.loopDelayMs.p99 ? b.loopDelayMs : a.loopDelayMs,
+    machineTicks: { busy: a.machineTicks.busy + b.machineTicks.busy, total: a.machineTicks.total + b.machineTicks.total },
   };
 };
 
@@ -124,6 +149,8 @@ export interface UsagePerMessage {
   redisRoundTripsByName: Record<string, number>;
   /** The event loop's delay in the worst round (see Usage). */
   loopDelayMs: Usage['loopDelayMs'];
+  /** How busy the machine's cores were over the phase, all processes (null without /proc/stat). */
+  machineBusyPct: number | null;
 }
 
 export const perMessage = (usage: Usage, messages: number): UsagePerMessage => {
@@ -150,6 +177,7 @@ export const perMessage = (usage: Usage, messages: number): UsagePerMessage => {
         .filter(([, count]) => count >= 0.05)
     ),
     loopDelayMs: usage.loopDelayMs,
+    machineBusyPct: usage.machineTicks.total > 0 ? round((100 * usage.machineTicks.busy) / usage.machineTicks.total, 1) : null,
   };
 };
 
