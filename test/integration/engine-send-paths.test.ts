@@ -99,7 +99,7 @@ describe('sending paths', () => {
     expect(await redis.exists(`${prefix}:once:msg:${campaign}`)).toBe(0);
   });
 
-  it('stores messages and counts them on their depth in one transaction, and throws when a write fails', async () => {
+  it('stores messages and counts them on their depth in one call, and throws when a write fails', async () => {
     const store = createMessageStore(redis, { keyPrefix: `${prefix}:create`, retentionSec: 60, idempotencySec: 60 });
     const depthKey = `${prefix}:create:depth`;
     const [first, second] = [randomUUID(), randomUUID()];

@@ -276,22 +276,21 @@ export const createMessageStore = (redis: Redis | Cluster, options: { keyPrefix:
     },
 
     /**
-     * Stores new messages and, with `depth`, counts them on their groups' queue depth: one
-     * transaction, one round trip for any number of them. Redis runs it whole, or none of it when it
-     * refuses it up front (out of memory) or the connection drops before EXEC. Throws when any write
-     * failed (a pipeline's per-command errors would not).
+     * Stores new messages and, with `depth`, counts them on their groups' queue depth, in one round
+     * trip for any number of them. A pipeline rather than a transaction: Redis serves other clients
+     * between its commands, where an EXEC of a sendBulk chunk (1,000 messages) held it for about 3 ms.
+     * Throws when any write failed (exec() returns per-command errors rather than throwing them).
      */
     async createMany(
       records: { id: string; message: OutgoingMessage; meta: MessageMeta }[],
       depth?: { key: string; counts: Map<string, number> }
     ): Promise<void> {
-      const transaction = redis.multi();
+      const pipeline = redis.pipeline();
       for (const { id, message, meta } of records) {
-        transaction.hset(messageKey(id), { body: JSON.stringify(message), meta: JSON.stringify(meta), status: 'queued' });
+        pipeline.hset(messageKey(id), { body: JSON.stringify(message), meta: JSON.stringify(meta), status: 'queued' });
       }
-      for (const [field, count] of depth?.counts ?? []) transaction.hincrby(depth!.key, field, count);
-      const results = await transaction.exec();
-      if (!results) throw new Error('the messages were not stored (transaction discarded)');
+      for (const [field, count] of depth?.counts ?? []) pipeline.hincrby(depth!.key, field, count);
+      const results = (await pipeline.exec()) ?? [];
       const failed = results.find(([error]) => error);
       if (failed) throw failed[0];
     },

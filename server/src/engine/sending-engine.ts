@@ -1360,7 +1360,7 @@ export const createSendingEngine = (options: EngineOptions) => {
       }
       await Promise.all([...depths].map(([field, count]) => redis.hincrby(depthKey, field, count)));
     } else {
-      // Stored and counted in one transaction: one round trip, not two.
+      // Stored and counted in one round trip, not two.
       await store.createMany(records, { key: depthKey, counts: depths });
     }
     for (const record of records) {
