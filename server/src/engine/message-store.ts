@@ -289,7 +289,7 @@ export const createMessageStore = (redis: Redis | Cluster, options: { keyPrefix:
       for (const { id, message, meta } of records) {
         pipeline.hset(messageKey(id), { body: JSON.stringify(message), meta: JSON.stringify(meta), status: 'queued' });
       }
-      for (const [field, count] of depth?.counts ?? []) pipeline.hincrby(depth!.key, field, count);
+      if (depth) for (const [field, count] of depth.counts) pipeline.hincrby(depth.key, field, count);
       const results = (await pipeline.exec()) ?? [];
       const failed = results.find(([error]) => error);
       if (failed) throw failed[0];
