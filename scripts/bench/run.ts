@@ -226,6 +226,17 @@ const pluginInput = (message: BenchMessage) => ({
   text: message.text,
 });
 
+/**
+ * The most msg/s the machine's cores allow at the CPU a message of this phase cost the machine in all
+ * (every process, /proc/stat): the rate at which they would all be busy all the time. No phase can
+ * go faster however little it waits, so (plugin bound) / (raw measured) is the highest ratio the
+ * plugin could reach on this machine at its CPU per message. Null without /proc/stat.
+ */
+const cpuBoundMsgsPerSec = (result: PhaseResult): number | null => {
+  const cpuUs = result.perMessage.machineCpuUs;
+  return cpuUs ? round((os.cpus().length * 1e6) / cpuUs, 1) : null;
+};
+
 const printPhase = (name: string, result: PhaseResult, raw?: PhaseResult) => {
   const ratio = raw ? `, ${round(result.msgsPerSec / raw.msgsPerSec, 3)} of raw` : '';
   say(
@@ -246,6 +257,10 @@ const printPhase = (name: string, result: PhaseResult, raw?: PhaseResult) => {
   const loop = usage.loopDelayMs;
   say(`  event loop delay of this process (worst round): mean ${loop.mean} ms, p50 ${loop.p50} ms, p99 ${loop.p99} ms, max ${loop.max} ms`);
   if (usage.machineBusyPct !== null) say(`  machine: its ${os.cpus().length} cores ${usage.machineBusyPct} % busy over the phase (every process)`);
+  const bound = cpuBoundMsgsPerSec(result);
+  if (bound !== null) {
+    say(`  machine CPU per message, every process: ${usage.machineCpuUs} µs; at that cost the cores allow at most ${bound} msg/s`);
+  }
   if (name !== 'raw' && usage.redisRoundTrips > 0) {
     const byName = Object.entries(usage.redisRoundTripsByName)
       .map(([command, count]) => `${command} ${count}`)
@@ -582,6 +597,13 @@ const main = async () => {
 
     const ratio = raw && bulk ? round(bulk.msgsPerSec / raw.msgsPerSec, 3) : null;
     const singleRatio = raw && single ? round(single.msgsPerSec / raw.msgsPerSec, 3) : null;
+    // The highest ratios the plugin could reach here at its CPU per message (see cpuBoundMsgsPerSec).
+    const ceilingOf = (phase: PhaseResult | undefined) => {
+      const bound = phase ? cpuBoundMsgsPerSec(phase) : null;
+      return raw && bound !== null ? round(bound / raw.msgsPerSec, 3) : null;
+    };
+    const ratioCeiling = ceilingOf(bulk);
+    const singleRatioCeiling = ceilingOf(single);
     const maxWeightDeviationPct = bulkShares
       ? round(Math.max(...bulkShares.map((share) => Math.abs(share.deviationPct))), 2)
       : null;
@@ -591,6 +613,8 @@ const main = async () => {
       ratio,
       singleMsgsPerSec: single?.msgsPerSec ?? null,
       singleRatio,
+      ratioCeiling,
+      singleRatioCeiling,
       maxWeightDeviationPct,
       maxQuotaOvershoot: overshoot?.maxQuotaOvershoot ?? null,
       // Per phase, the most SMTP connections open at once to each server (4/3/2/1-weighted), in any round.
@@ -609,6 +633,11 @@ const main = async () => {
       );
     goal('bulk / raw', ratio, '>= 0.9', ratio !== null && ratio >= 0.9);
     goal('single / raw', singleRatio, '>= 0.8', singleRatio !== null && singleRatio >= 0.8);
+    if (ratioCeiling !== null || singleRatioCeiling !== null) {
+      say(
+        `  (at their CPU per message, every core busy all the time: bulk / raw ${ratioCeiling ?? 'n/a'}, single / raw ${singleRatioCeiling ?? 'n/a'} at most)`
+      );
+    }
     goal('bulk msg/s', bulk?.msgsPerSec ?? null, '>= 300', (bulk?.msgsPerSec ?? 0) >= 300);
     goal(
       'weight deviation (percentage points)',

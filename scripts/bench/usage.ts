@@ -151,7 +151,15 @@ export interface UsagePerMessage {
   loopDelayMs: Usage['loopDelayMs'];
   /** How busy the machine's cores were over the phase, all processes (null without /proc/stat). */
   machineBusyPct: number | null;
+  /**
+   * The whole machine's CPU per message, every process (this one, Redis, the sinks, anything else
+   * running): what a message costs the machine in all, whoever spends it (null without /proc/stat).
+   */
+  machineCpuUs: number | null;
 }
+
+/** /proc/stat counts in USER_HZ ticks, 100 a second on Linux whatever the kernel's own tick rate. */
+const USER_HZ = 100;
 
 export const perMessage = (usage: Usage, messages: number): UsagePerMessage => {
   const per = (value: number) => (messages > 0 ? round(value / messages, 1) : 0);
@@ -178,6 +186,7 @@ export const perMessage = (usage: Usage, messages: number): UsagePerMessage => {
     ),
     loopDelayMs: usage.loopDelayMs,
     machineBusyPct: usage.machineTicks.total > 0 ? round((100 * usage.machineTicks.busy) / usage.machineTicks.total, 1) : null,
+    machineCpuUs: usage.machineTicks.total > 0 ? per((usage.machineTicks.busy * 1e6) / USER_HZ) : null,
   };
 };
 
