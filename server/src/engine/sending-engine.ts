@@ -1348,7 +1348,10 @@ export const createSendingEngine = (options: EngineOptions) => {
     });
     // Queue depth per group: the rules may have sent the messages of one call to several.
     const depths = new Map<string, number>();
-    for (const record of records) depths.set(record.meta.groupId ?? 'pinned', (depths.get(record.meta.groupId ?? 'pinned') ?? 0) + 1);
+    for (const record of records) {
+      const field = record.meta.groupId ?? 'pinned';
+      depths.set(field, (depths.get(field) ?? 0) + 1);
+    }
     if (sendOptions.idempotencyKey) {
       // Counted only once the key is ours: a duplicate's record is deleted again, uncounted.
       await store.createMany(records);
