@@ -395,6 +395,8 @@ export const createSendingEngine = (options: EngineOptions) => {
   };
 
   const depthKey = `${keyPrefix}:depth`;
+  /** The field a message is counted under in the depth hash (and its group's wait noted): its group, or 'pinned' for mail sent to a named server. */
+  const depthFieldOf = (groupId: string | null | undefined) => groupId ?? 'pinned';
   const waitKey = (groupId: string) => `${keyPrefix}:wait:${groupId}`;
   const statsKey = (serverId: string, minute: number) => `${keyPrefix}:stats:{srv:${serverId}}:${minute}`;
 
@@ -513,7 +515,7 @@ export const createSendingEngine = (options: EngineOptions) => {
   /** Where a message's final status is counted: its group's depth, and its campaign. */
   const countersOf = (record: MessageRecord) => ({
     depthKey,
-    depthField: record.meta.groupId ?? 'pinned',
+    depthField: depthFieldOf(record.meta.groupId),
     campaignCountsKey: record.meta.campaignId ? campaignCountsKey(record.meta.campaignId) : null,
   });
 
@@ -939,7 +941,7 @@ export const createSendingEngine = (options: EngineOptions) => {
   };
 
   const markWaiting = async (record: MessageRecord, until: number, reason: string) => {
-    const groupId = record.meta.groupId ?? 'pinned';
+    const groupId = depthFieldOf(record.meta.groupId);
     const ttl = Math.max(1000, until - clock() + 1000);
     await redis.set(waitKey(groupId), JSON.stringify({ until, reason }), 'PX', ttl);
   };
@@ -1349,7 +1351,7 @@ export const createSendingEngine = (options: EngineOptions) => {
     // Queue depth per group: the rules may have sent the messages of one call to several.
     const depths = new Map<string, number>();
     for (const record of records) {
-      const field = record.meta.groupId ?? 'pinned';
+      const field = depthFieldOf(record.meta.groupId);
       depths.set(field, (depths.get(field) ?? 0) + 1);
     }
     if (sendOptions.idempotencyKey) {
@@ -1437,7 +1439,7 @@ export const createSendingEngine = (options: EngineOptions) => {
         target,
         shared,
         records,
-        counters: { depthKey, depthField: target.groupId ?? 'pinned', campaignCountsKey: campaignCountsKey(batch.campaignId) },
+        counters: { depthKey, depthField: depthFieldOf(target.groupId), campaignCountsKey: campaignCountsKey(batch.campaignId) },
       }));
     });
     // One script call per set of counters (a fan-out page has one: its campaign, its group).
